@@ -1,0 +1,29 @@
+"""playbook-kit: the Deep Learning Tuning Playbook as Keras/TensorFlow software.
+
+Everything is importable from the top level (``import playbook_kit as pk``), but modules
+load lazily so that :func:`setup` can configure TensorFlow before it is imported.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "setup": "runtime", "seed_everything": "runtime",
+    "Dataset": "data", "load_digits": "data", "make_synthetic": "data",
+    "load_npz": "data", "load_csv": "data",
+    "Workload": "workload", "resolve_config": "workload", "register_model": "workload",
+    "build_model": "workload", "build_optimizer": "workload",
+    "learning_rate_schedule": "workload", "GhostBatchNormalization": "layers",
+    "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
+    "StudyResults": "results", "load_study": "results",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'playbook_kit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

@@ -1,0 +1,182 @@
+"""Workload data: fixed, seeded splits and the tf.data pipelines the trainer consumes.
+
+A :class:`Dataset` holds train / validation / test arrays and a fixed sample of the
+training set on which "training" curves are evaluated (the playbook's train curve, at a
+known cost). The test split is only reachable through :meth:`Dataset.test`, which counts
+its reads, so that a study can prove it never looked at it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_TRAIN_SAMPLE = 512
+
+
+@dataclass
+class Dataset:
+    """A classification dataset split for tuning; arrays are float32 features, int labels."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test_: np.ndarray = field(repr=False)
+    y_test_: np.ndarray = field(repr=False)
+    num_classes: int
+    train_sample_index: np.ndarray = field(repr=False)
+    test_reads: int = 0
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed subset of the training split used for training curves."""
+        return self.x_train[self.train_sample_index], self.y_train[self.train_sample_index]
+
+    def test(self) -> tuple[np.ndarray, np.ndarray]:
+        """The held-out test split; each call is counted in ``test_reads``."""
+        self.test_reads += 1
+        return self.x_test_, self.y_test_
+
+    def summary(self) -> dict:
+        return {"name": self.name, "train": len(self.y_train), "validation": len(self.y_val),
+                "test": len(self.y_test_), "train_sample": len(self.train_sample_index),
+                "input_shape": self.input_shape, "num_classes": self.num_classes}
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or not 0 < value < 0.5:
+        raise ValueError(f"{name}={value!r} is not allowed; use a fraction in (0, 0.5)")
+
+
+def split_arrays(name: str, x: np.ndarray, y: np.ndarray, seed: int = 0,
+                 validation_fraction: float = 0.2, test_fraction: float = 0.2,
+                 train_sample_size: int = DEFAULT_TRAIN_SAMPLE) -> Dataset:
+    """Split arrays into stratified train / validation / test with a fixed seed."""
+    from sklearn.model_selection import train_test_split
+
+    _check_fraction("validation_fraction", validation_fraction)
+    _check_fraction("test_fraction", test_fraction)
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"features have {len(x)} rows but labels have {len(y)}; they must match")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"dataset {name!r}: features contain NaN or Inf; clean them first")
+    classes, y = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"dataset {name!r}: labels have {len(classes)} class; need at least 2")
+    y = y.astype(np.int32)
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=validation_fraction / (1 - test_fraction),
+        random_state=seed + 1, stratify=y_rest)
+    rng = np.random.default_rng(seed + 2)
+    sample = np.sort(rng.choice(len(y_train), size=min(train_sample_size, len(y_train)),
+                                replace=False))
+    return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test,
+                   int(len(classes)), sample)
+
+
+def load_digits(seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2,
+                train_sample_size: int = DEFAULT_TRAIN_SAMPLE, image: bool = True) -> Dataset:
+    """scikit-learn's digits (1,797 8x8 images, 10 classes), scaled to [0, 1].
+
+    Ships with scikit-learn, so nothing is downloaded. ``image=True`` keeps the
+    ``(8, 8, 1)`` shape that convolutional models need; MLPs flatten it themselves.
+    """
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    x = bunch.images.astype(np.float32) / 16.0
+    x = x[..., None] if image else x.reshape(len(x), -1)
+    return split_arrays("digits", x, bunch.target, seed, validation_fraction,
+                        test_fraction, train_sample_size)
+
+
+def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int = 3,
+                   n_informative: int = 8, class_sep: float = 1.0, seed: int = 0,
+                   validation_fraction: float = 0.2, test_fraction: float = 0.2,
+                   train_sample_size: int = DEFAULT_TRAIN_SAMPLE) -> Dataset:
+    """A generated classification problem (scikit-learn ``make_classification``)."""
+    from sklearn.datasets import make_classification
+
+    if n_informative > n_features:
+        raise ValueError(f"n_informative={n_informative} is not allowed; "
+                         f"use at most n_features={n_features}")
+    x, y = make_classification(n_samples=n_samples, n_features=n_features,
+                               n_informative=n_informative, n_redundant=0,
+                               n_classes=n_classes, class_sep=class_sep, random_state=seed)
+    return split_arrays("synthetic", x, y, seed, validation_fraction, test_fraction,
+                        train_sample_size)
+
+
+def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y", **split) -> Dataset:
+    """User data from an ``.npz`` file with a feature array and a label array."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"npz file {str(path)!r} does not exist")
+    with np.load(path) as arrays:
+        for key in (x_key, y_key):
+            if key not in arrays:
+                raise ValueError(f"{path}: array {key!r} not found; "
+                                 f"the file has {sorted(arrays.files)}")
+        x, y = arrays[x_key], arrays[y_key]
+    return split_arrays(path.stem, x, y, **split)
+
+
+def load_csv(path: str | Path, target: str, **split) -> Dataset:
+    """User data from a CSV file: numeric feature columns and a named target column."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"csv file {str(path)!r} does not exist")
+    frame = pd.read_csv(path)
+    if target not in frame.columns:
+        raise ValueError(f"{path}: target column {target!r} not found; "
+                         f"columns are {list(frame.columns)}")
+    features = frame.drop(columns=[target])
+    non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if non_numeric:
+        raise ValueError(f"{path}: feature columns {non_numeric} are not numeric; "
+                         "encode them before loading")
+    return split_arrays(path.stem, features.to_numpy(np.float32), frame[target].to_numpy(),
+                        **split)
+
+
+def train_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+    """Shuffled, repeating, batched, cached and prefetched training batches."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).repeat()
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """Evaluation batches of a fixed size with zero-weight padding: no example dropped,
+    each counted exactly once, and one traced shape."""
+    import tensorflow as tf
+
+    n = len(y)
+    padded = -(-n // batch_size) * batch_size
+    weights = np.zeros(padded, np.float32)
+    weights[:n] = 1.0
+    pad = padded - n
+    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
+    yp = np.concatenate([y, np.zeros(pad, y.dtype)]) if pad else y
+    ds = tf.data.Dataset.from_tensor_slices((xp, yp, weights)).batch(batch_size)
+    return ds.cache().prefetch(tf.data.AUTOTUNE)
+
+
+def eval_batch_size(train_batch_size: int, n_examples: int, cap: int = 2048) -> int:
+    """At least the training batch; the whole split in one batch when it fits ``cap``."""
+    return max(train_batch_size, min(n_examples, cap))

@@ -1,0 +1,110 @@
+"""Front end: execute guided notebooks with papermill, check parameters first, collect results.
+
+Each executed notebook writes ``metrics.json`` (and curves as CSV) into its output folder;
+:func:`collect_runs` gathers those into one DataFrame, so batch results need no scrapbook.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+_PYTHON_TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,),
+                 "list": (list,), "dict": (dict,)}
+
+
+def list_notebooks(directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
+    """The guided notebooks in teaching order."""
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_parameters(path: str | Path) -> dict:
+    """Parameter names -> (type name, default) read back with papermill."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(path))
+    return {name: (info["inferred_type_name"], info["default"]) for name, info in found.items()}
+
+
+def check_parameters(path: str | Path, parameters: dict) -> None:
+    """Reject unknown names and values of the wrong type before a kernel starts."""
+    declared = notebook_parameters(path)
+    for name, value in parameters.items():
+        if name not in declared:
+            raise ValueError(f"{Path(path).name}: parameter {name!r} is unknown; "
+                             f"allowed are {', '.join(sorted(declared))}")
+        type_name = declared[name][0].split("[")[0].strip()
+        allowed = _PYTHON_TYPES.get(type_name)
+        if allowed is None:
+            continue
+        if isinstance(value, bool) and bool not in allowed:
+            allowed = ()
+        if not isinstance(value, allowed):
+            raise ValueError(f"{Path(path).name}: parameter {name!r}={value!r} has type "
+                             f"{type(value).__name__}; it must be {type_name}")
+
+
+def run_notebook(path: str | Path, output_dir: str | Path, parameters: dict | None = None,
+                 kernel: str = "python3", progress: bool = False) -> Path:
+    """Execute one notebook into ``output_dir`` with papermill; returns the executed copy.
+
+    The notebook's ``output_dir`` parameter (when it has one) points at the same folder,
+    so its ``metrics.json`` lands beside the executed notebook.
+    """
+    import papermill
+
+    path = Path(path).resolve()
+    parameters = dict(parameters or {})
+    check_parameters(path, parameters)
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if "output_dir" in notebook_parameters(path):
+        parameters.setdefault("output_dir", str(output_dir))
+    if "interactive" in notebook_parameters(path):
+        parameters.setdefault("interactive", False)
+    executed = output_dir / path.name
+    papermill.execute_notebook(str(path), str(executed), parameters=parameters,
+                               kernel_name=kernel, cwd=str(path.parent),
+                               progress_bar=progress, log_output=False)
+    return executed
+
+
+def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
+             parameters: dict | None = None) -> Path:
+    """Execute every guided notebook with default parameters into ``runs/tour-<timestamp>/``."""
+    folder = Path(output) / time.strftime("tour-%Y%m%d-%H%M%S")
+    for notebook in notebooks or list_notebooks():
+        started = time.perf_counter()
+        print(f"running {notebook.name} ...", flush=True)
+        run_notebook(notebook, folder / notebook.stem, parameters)
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    return folder
+
+
+def collect_runs(folder: str | Path):
+    """Every ``metrics.json`` below ``folder`` as one DataFrame row (with its run folder)."""
+    import pandas as pd
+
+    rows = []
+    for path in sorted(Path(folder).rglob("metrics.json")):
+        row = json.loads(path.read_text())
+        row["run"] = str(path.parent)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def save_metrics(output_dir: str | Path, metrics: dict, curves=None) -> Path:
+    """Write a notebook run's machine-readable results: ``metrics.json`` and ``curves.csv``."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain))
+    if curves is not None:
+        curves.to_csv(output_dir / "curves.csv", index=False)
+    return output_dir / "metrics.json"
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

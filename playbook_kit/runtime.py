@@ -1,0 +1,74 @@
+"""Runtime layer: environment, seeds and determinism, set before TensorFlow starts.
+
+Call :func:`setup` first in every notebook and script. Thread counts and log levels only
+take effect if TensorFlow has not yet run an op, which is why the package imports
+TensorFlow lazily.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+
+import numpy as np
+
+_STATE: dict = {"threads": None, "deterministic": False}
+
+
+def _tensorflow_started() -> bool:
+    return "tensorflow" in sys.modules
+
+
+def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False,
+          quiet: bool = True, style: bool = True) -> dict:
+    """Prepare the process for reproducible trials; safe to call any number of times.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` and thread counts (``threads`` defaults to the number of
+    CPU cores, at most 4) before TensorFlow is imported, seeds Python, NumPy, TensorFlow
+    and Keras with ``seed``, optionally turns on TensorFlow op determinism, and applies the
+    toolkit's plot style. Returns what it set.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"setup: seed={seed!r} is not allowed; use an integer >= 0")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"setup: threads={threads!r} is not allowed; use an integer >= 1 or None")
+    threads = threads or min(os.cpu_count() or 1, 4)
+    started = _tensorflow_started()
+    if quiet:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if not started:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = str(min(threads, 2))
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import tensorflow as tf
+    import keras
+
+    if quiet:
+        tf.get_logger().setLevel("ERROR")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+        _STATE["threads"] = threads
+    except RuntimeError:
+        pass  # TensorFlow already ran: the first setup's thread counts stay.
+    seed_everything(seed)
+    if deterministic and not _STATE["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+        _STATE["deterministic"] = True
+    if style:
+        from .style import apply_style
+        apply_style()
+    return {"seed": int(seed), "threads": _STATE["threads"],
+            "deterministic": _STATE["deterministic"], "tensorflow": tf.__version__,
+            "keras": keras.__version__}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras (one call per trial)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(int(seed))

@@ -1,0 +1,380 @@
+"""Training layer: one trial = (workload, config, seed) -> :class:`TrialResult`.
+
+Step-based, as the playbook asks: a fixed ``max_train_steps``, evaluation every
+``eval_every`` steps on the validation split and on a fixed training sample, the global
+gradient norm (before clipping) and the learning rate at each evaluation, optional
+global-norm clipping, best-k checkpoint retention with retrospective selection of the
+best step, and infeasible detection that returns a result instead of raising.
+
+Speed: the steps between two evaluations run inside one compiled ``tf.function`` loop
+over a cached, prefetched ``tf.data`` pipeline, so there is no per-batch Python work;
+each evaluation is one compiled pass over zero-weight-padded batches.
+
+Divergence rule (the toolkit's choice; the playbook gives no number): a trial is
+infeasible when a minibatch loss is NaN or Inf, or when the loss on the training sample
+exceeds ``divergence_factor`` (default 5) times its value before training.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import eval_batch_size, eval_pipeline, train_pipeline
+from .runtime import seed_everything
+from .workload import Workload, build_model, build_optimizer, learning_rate_schedule
+
+DIVERGENCE_FACTOR = 5.0
+
+
+@dataclass
+class TrialResult:
+    """What one trial leaves: status, the best checkpoint's metrics, curves, checkpoints."""
+
+    status: str
+    config: dict
+    seed: int
+    max_train_steps: int
+    eval_every: int
+    objective_name: str
+    direction: str
+    reason: str = ""
+    best_step: int | None = None
+    objective: float = float("nan")
+    final_objective: float = float("nan")
+    best_metrics: dict = field(default_factory=dict)
+    final_metrics: dict = field(default_factory=dict)
+    steps_completed: int = 0
+    duration_s: float = 0.0
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    checkpoints: dict = field(default_factory=dict)
+    best_weights: list | None = field(default=None, repr=False)
+
+    @property
+    def feasible(self) -> bool:
+        return self.status == "completed"
+
+    def curve(self, split: str, metric: str) -> pd.Series:
+        """One curve as a Series indexed by step."""
+        c = self.curves
+        return c[(c["split"] == split) & (c["metric"] == metric)].set_index("step")["value"]
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (curves excluded; they are stored as a table)."""
+        keys = ("status", "config", "seed", "max_train_steps", "eval_every", "objective_name",
+                "direction", "reason", "best_step", "objective", "final_objective",
+                "best_metrics", "final_metrics", "steps_completed", "duration_s", "checkpoints")
+        out = {k: getattr(self, k) for k in keys}
+        for k in ("objective", "final_objective"):
+            out[k] = None if out[k] is None or not math.isfinite(out[k]) else float(out[k])
+        return out
+
+
+def _check_steps(max_train_steps, eval_every, keep_best, divergence_factor):
+    for name, value, low in (("max_train_steps", max_train_steps, 1),
+                             ("eval_every", eval_every, 1), ("keep_best", keep_best, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}={value!r} is not allowed; use an integer >= {low}")
+    if eval_every > max_train_steps:
+        raise ValueError(f"eval_every={eval_every} is not allowed; use at most "
+                         f"max_train_steps={max_train_steps}")
+    if not divergence_factor > 1:
+        raise ValueError(f"divergence_factor={divergence_factor!r} is not allowed; use a number > 1")
+
+
+def clip_gradients(grads, clip_norm):
+    """Global-norm clipping: ``(grads, norm before clipping, 1.0 if clipped else 0.0)``.
+
+    Gradients whose global norm exceeds ``clip_norm`` are scaled down to it; others pass
+    unchanged. ``clip_norm=None`` never clips.
+    """
+    import tensorflow as tf
+
+    norm = tf.linalg.global_norm(grads)
+    if clip_norm is None:
+        return grads, norm, tf.constant(0.0)
+    clipped, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=norm)
+    return clipped, norm, tf.cast(norm > clip_norm, tf.float32)
+
+
+def make_evaluator(model):
+    """A compiled pass over padded evaluation batches: (mean loss, accuracy, example count).
+
+    Padding examples carry zero weight, so each real example counts exactly once.
+    """
+    import tensorflow as tf
+    import keras
+
+    per_example = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+    @tf.function(reduce_retracing=True)
+    def evaluate(dataset):
+        loss_sum = tf.constant(0.0)
+        correct = tf.constant(0.0)
+        count = tf.constant(0.0)
+        for x, y, w in dataset:
+            logits = model(x, training=False)
+            loss_sum += tf.reduce_sum(per_example(y, logits) * w)
+            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=y.dtype), y), tf.float32)
+            correct += tf.reduce_sum(hits * w)
+            count += tf.reduce_sum(w)
+        return loss_sum / count, correct / count, count
+
+    return evaluate
+
+
+def evaluate_model(workload: Workload, model, split: str = "validation",
+                   batch_size: int | None = None) -> dict:
+    """Loss, accuracy and example count of ``model`` on one split.
+
+    ``split="test"`` reads the held-out test split (counted by the dataset): do that only
+    in the explicit final evaluation.
+    """
+    data = workload.dataset
+    if split == "validation":
+        x, y = data.x_val, data.y_val
+    elif split == "train":
+        x, y = data.train_sample
+    elif split == "test":
+        x, y = data.test()
+    else:
+        raise ValueError(f"split={split!r} is not allowed; use 'train', 'validation' or 'test'")
+    batch_size = batch_size or eval_batch_size(workload.config()["batch_size"], len(y))
+    loss, accuracy, count = make_evaluator(model)(eval_pipeline(x, y, batch_size))
+    return {"loss": float(loss), "accuracy": float(accuracy), "examples": int(count)}
+
+
+class _Compiled:
+    """The compiled train loop and evaluation pass for one model and optimizer."""
+
+    def __init__(self, model, optimizer, clip_norm, train_iterator):
+        import tensorflow as tf
+        import keras
+
+        self.model, self.optimizer = model, optimizer
+        variables = model.trainable_variables
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="sum_over_batch_size")
+
+        @tf.function(reduce_retracing=True)
+        def train_steps(n):
+            loss_sum = tf.constant(0.0)
+            norm_sum = tf.constant(0.0)
+            norm_max = tf.constant(0.0)
+            clipped = tf.constant(0.0)
+            done = tf.constant(0)
+            finite = tf.constant(True)
+            while done < n and finite:
+                x, y = next(train_iterator)
+                with tf.GradientTape() as tape:
+                    logits = model(x, training=True)
+                    loss = loss_fn(y, logits)
+                    if model.losses:
+                        loss += tf.add_n(model.losses)
+                grads = tape.gradient(loss, variables)
+                grads, norm, was_clipped = clip_gradients(grads, clip_norm)
+                clipped += was_clipped
+                optimizer.apply_gradients(zip(grads, variables))
+                finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+                loss_sum += loss
+                norm_sum += norm
+                norm_max = tf.maximum(norm_max, norm)
+                done += 1
+            return done, loss_sum, norm_sum, norm_max, clipped, finite
+
+        self.train_steps, self.evaluate = train_steps, make_evaluator(model)
+
+
+def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
+                max_train_steps: int = 300, eval_every: int = 25,
+                checkpoint_dir: str | Path | None = None, keep_best: int = 2,
+                divergence_factor: float = DIVERGENCE_FACTOR, progress=None) -> TrialResult:
+    """Train one config for exactly ``max_train_steps`` steps (unless infeasible).
+
+    With ``checkpoint_dir`` the best ``keep_best`` checkpoints by the validation
+    objective plus the last one are kept as ``.weights.h5`` files and the rest deleted;
+    without it the best weights stay in memory (``result.best_weights``). Bad arguments
+    raise ``ValueError`` before any training; a diverging, NaN, out-of-memory or
+    unbuildable config returns status ``"infeasible"`` with a reason.
+    """
+    import tensorflow as tf
+    import keras
+
+    config = workload.config(config)
+    _check_steps(max_train_steps, eval_every, keep_best, divergence_factor)
+    data = workload.dataset
+    batch_size = config["batch_size"]
+    if batch_size > len(data.y_train):
+        raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
+                         f"the {len(data.y_train)} training examples")
+    result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
+                         workload.objective, workload.direction)
+    start = time.perf_counter()
+    keras.backend.clear_session()
+    gc.collect()
+    seed_everything(int(seed))
+    try:
+        model = build_model(config, data.input_shape, data.num_classes)
+        optimizer = build_optimizer(config, max_train_steps)
+        optimizer.build(model.trainable_variables)
+    except (ValueError, TypeError, tf.errors.ResourceExhaustedError) as error:
+        return _finish(result, start, "infeasible", f"model build failed: {error}")
+    iterator = iter(train_pipeline(data.x_train, data.y_train, batch_size, seed))
+    eval_size = eval_batch_size(batch_size, max(len(data.y_val), len(data.train_sample_index)))
+    x_sample, y_sample = data.train_sample
+    splits = {"validation": eval_pipeline(data.x_val, data.y_val, eval_size),
+              "train": eval_pipeline(x_sample, y_sample, eval_size)}
+    compiled = _Compiled(model, optimizer, config["clip_norm"], iterator)
+    keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
+    rows: list[tuple] = []
+    schedule = learning_rate_schedule(config, max_train_steps)
+    metric_key = workload.objective.removeprefix("val_")
+
+    def evaluate(step):
+        measured = {}
+        for split, dataset in splits.items():
+            loss, accuracy, _ = compiled.evaluate(dataset)
+            measured[split] = {"loss": float(loss), "accuracy": float(accuracy)}
+            rows.extend((step, split, m, v) for m, v in measured[split].items())
+        rows.append((step, "optimizer", "learning_rate", float(schedule(step))))
+        return measured
+
+    initial = evaluate(0)
+    initial_loss = initial["train"]["loss"]
+    step = 0
+    try:
+        while step < max_train_steps:
+            n = min(eval_every, max_train_steps - step)
+            done, loss_sum, norm_sum, norm_max, clipped, finite = compiled.train_steps(
+                tf.constant(n))
+            done = int(done)
+            step += done
+            if not bool(finite):
+                return _finish(result, start, "infeasible",
+                               f"loss or gradient norm became NaN/Inf at step {step}",
+                               rows, step, keeper)
+            rows.extend([(step, "train", "minibatch_loss", float(loss_sum) / done),
+                         (step, "optimizer", "grad_norm_mean", float(norm_sum) / done),
+                         (step, "optimizer", "grad_norm_max", float(norm_max)),
+                         (step, "optimizer", "clipped_fraction", float(clipped) / done)])
+            measured = evaluate(step)
+            train_loss = measured["train"]["loss"]
+            if not math.isfinite(train_loss) or train_loss > divergence_factor * initial_loss:
+                return _finish(result, start, "infeasible",
+                               f"diverged: training loss {train_loss:.4g} at step {step} "
+                               f"exceeds {divergence_factor:g}x its initial {initial_loss:.4g}",
+                               rows, step, keeper)
+            keeper.offer(step, measured["validation"][metric_key],
+                         measured["validation"]["loss"])
+            if progress is not None:
+                progress(step, measured)
+    except tf.errors.ResourceExhaustedError as error:
+        return _finish(result, start, "infeasible", f"out of memory: {error.message[:200]}",
+                       rows, step, keeper)
+    keeper.save_last(step)
+    result = _finish(result, start, "completed", "", rows, step, keeper)
+    best = result.curves[result.curves["step"] == result.best_step]
+    final = result.curves[result.curves["step"] == step]
+    result.best_metrics = _metrics_at(best)
+    result.final_metrics = _metrics_at(final)
+    result.objective = result.best_metrics[workload.objective]
+    result.final_objective = result.final_metrics[workload.objective]
+    return result
+
+
+def _metrics_at(frame: pd.DataFrame) -> dict:
+    prefix = {"validation": "val_", "train": "train_", "optimizer": ""}
+    return {prefix[s] + m: float(v) for s, m, v in frame[["split", "metric", "value"]].itertuples(
+        index=False)}
+
+
+def _finish(result, start, status, reason, rows=(), step=0, keeper=None):
+    result.status, result.reason, result.steps_completed = status, reason, int(step)
+    result.curves = pd.DataFrame(list(rows), columns=["step", "split", "metric", "value"])
+    if keeper is not None:
+        result.best_step = keeper.best_step
+        result.checkpoints = keeper.files()
+        result.best_weights = keeper.best_weights
+    result.duration_s = time.perf_counter() - start
+    return result
+
+
+class _CheckpointKeeper:
+    """Best-k retention by the validation objective (ties broken by lower loss) plus last."""
+
+    def __init__(self, directory, keep, direction, model):
+        self.directory = Path(directory) if directory is not None else None
+        self.keep, self.model = keep, model
+        self.sign = 1.0 if direction == "max" else -1.0
+        self.kept: list[tuple] = []  # (sort key, step)
+        self.best_weights = None
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def best_step(self):
+        return self.kept[0][1] if self.kept else None
+
+    def _path(self, step):
+        return self.directory / f"step-{step:08d}.weights.h5"
+
+    def offer(self, step, objective, loss):
+        key = (self.sign * objective, -loss, -step)
+        if len(self.kept) == self.keep and key <= self.kept[-1][0]:
+            return
+        was_best = self.best_step
+        self.kept.append((key, step))
+        self.kept.sort(reverse=True)
+        if self.directory is not None:
+            self.model.save_weights(self._path(step))
+        for _, dropped in self.kept[self.keep:]:
+            if self.directory is not None:
+                self._path(dropped).unlink(missing_ok=True)
+        self.kept = self.kept[:self.keep]
+        if self.directory is None and self.best_step != was_best:
+            self.best_weights = [w.copy() for w in self.model.get_weights()]
+
+    def save_last(self, step):
+        if self.directory is not None:
+            self.model.save_weights(self.directory / "last.weights.h5")
+
+    def files(self) -> dict:
+        if self.directory is None:
+            return {}
+        out = {f"step-{s}": str(self._path(s)) for _, s in self.kept}
+        last = self.directory / "last.weights.h5"
+        if last.exists():
+            out["last"] = str(last)
+        return out
+
+
+def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "best"):
+    """Rebuild the trial's model and load its best (or ``"last"``) checkpoint."""
+    model = build_model(result.config, workload.dataset.input_shape, workload.dataset.num_classes)
+    if which == "best":
+        if result.checkpoints:
+            model.load_weights(result.checkpoints[f"step-{result.best_step}"])
+        elif result.best_weights is not None:
+            model.set_weights(result.best_weights)
+        else:
+            raise ValueError("this trial kept no best checkpoint (it was infeasible)")
+    elif which == "last":
+        if "last" not in result.checkpoints:
+            raise ValueError("this trial kept no 'last' checkpoint; train it with a checkpoint_dir")
+        model.load_weights(result.checkpoints["last"])
+    else:
+        raise ValueError(f"which={which!r} is not allowed; use 'best' or 'last'")
+    return model
+
+
+def remove_checkpoints(result: TrialResult) -> None:
+    """Delete a trial's checkpoint directory (for callers that only want the curves)."""
+    for path in result.checkpoints.values():
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
+        break

@@ -1,0 +1,280 @@
+"""Workload parts chosen by name in a config: model families, optimizers, schedules.
+
+A *workload* is data + model family + optimizer + schedule + objective; a *config* is one
+set of hyperparameter values. :func:`resolve_config` fills a config from the workload's
+defaults and validates every value before any work starts, with errors that name the
+field, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .data import Dataset
+
+MODELS = ("mlp", "cnn", "resnet")
+NORMALIZATIONS = ("none", "batch", "layer", "ghost_batch")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "nadam", "adamw")
+SCHEDULES = ("constant", "linear", "cosine")
+ACTIVATIONS = ("relu", "gelu", "tanh", "elu", "selu", "swish", "sigmoid")
+OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
+
+# name: (type, check, default, allowed-text); check returns True for a valid value.
+_POSITIVE = (lambda v: v > 0, "a number > 0")
+_UNIT_OPEN = (lambda v: 0 < v < 1, "a number in (0, 1)")
+CONFIG_FIELDS: dict[str, tuple] = {
+    "model": (str, lambda v: v in MODELS or v in _CUSTOM_MODELS, "mlp",
+              "one of " + ", ".join(MODELS) + " or a registered model"),
+    "width": (int, lambda v: 1 <= v <= 8192, 128, "an integer in [1, 8192]"),
+    "depth": (int, lambda v: 0 <= v <= 64, 1, "an integer in [0, 64]"),
+    "activation": (str, lambda v: v in ACTIVATIONS, "relu", "one of " + ", ".join(ACTIVATIONS)),
+    "normalization": (str, lambda v: v in NORMALIZATIONS, "none",
+                      "one of " + ", ".join(NORMALIZATIONS)),
+    "ghost_batch_size": (int, lambda v: v >= 2, 64, "an integer >= 2"),
+    "dropout": (float, lambda v: 0 <= v < 1, 0.0, "a number in [0, 1)"),
+    "l2": (float, lambda v: v >= 0, 0.0, "a number >= 0"),
+    "zero_init_residual": (bool, lambda v: True, True, "True or False"),
+    "optimizer": (str, lambda v: v in OPTIMIZERS, "adam", "one of " + ", ".join(OPTIMIZERS)),
+    "learning_rate": (float, lambda v: v > 0 or not math.isfinite(v), 1.0e-3,
+                      "a number > 0 (NaN or Inf are accepted and make the trial infeasible)"),
+    "momentum": (float, lambda v: 0 <= v < 1, 0.9, "a number in [0, 1)"),
+    "one_minus_momentum": (float, lambda v: 0 < v <= 1, None, "a number in (0, 1]"),
+    "beta1": (float, lambda v: 0 <= v < 1, 0.9, "a number in [0, 1)"),
+    "beta2": (float, *_UNIT_OPEN[:1], 0.999, _UNIT_OPEN[1]),
+    "epsilon": (float, *_POSITIVE[:1], 1.0e-7, _POSITIVE[1]),
+    "weight_decay": (float, lambda v: v >= 0, 1.0e-4, "a number >= 0"),
+    "schedule": (str, lambda v: v in SCHEDULES, "constant", "one of " + ", ".join(SCHEDULES)),
+    "warmup_steps": (int, lambda v: v >= 0, 0, "an integer >= 0"),
+    "decay_factor": (float, lambda v: 0 <= v <= 1, 0.0, "a number in [0, 1]: the final "
+                     "learning rate as a fraction of the base"),
+    "batch_size": (int, lambda v: 1 <= v <= 1 << 16, 64, "an integer in [1, 65536]"),
+    "clip_norm": (float, lambda v: v > 0, None, "a number > 0, or None for no clipping"),
+}
+_CUSTOM_MODELS: dict[str, Callable] = {}
+
+
+def register_model(name: str, build: Callable) -> None:
+    """Add a model family: ``build(config, input_shape, num_classes) -> keras.Model``.
+
+    Errors raised while building for a given config make that trial infeasible, as the
+    playbook's implicit constraints do, instead of stopping the study.
+    """
+    if not isinstance(name, str) or not name or name in MODELS:
+        raise ValueError(f"model name {name!r} is not allowed; use a new non-empty name "
+                         f"other than {', '.join(MODELS)}")
+    _CUSTOM_MODELS[name] = build
+
+
+@dataclass
+class Workload:
+    """Data, default config and objective shared by every trial of a study."""
+
+    dataset: Dataset
+    defaults: dict = field(default_factory=dict)
+    objective: str = "val_accuracy"
+    extra_keys: tuple = ()
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective={self.objective!r} is not allowed; use one of "
+                             f"{', '.join(OBJECTIVES)}")
+        self.defaults = resolve_config(self.defaults, extra_keys=self.extra_keys)
+
+    @property
+    def direction(self) -> str:
+        return OBJECTIVES[self.objective]
+
+    def config(self, overrides: dict | None = None) -> dict:
+        """The workload defaults updated with ``overrides``, validated."""
+        return resolve_config({**self.defaults, **(overrides or {})}, extra_keys=self.extra_keys)
+
+
+def resolve_config(config: dict, extra_keys=()) -> dict:
+    """Fill defaults and validate a config; raise ``ValueError`` naming the bad field."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config must be a dict, got {type(config).__name__}")
+    unknown = [k for k in config if k not in CONFIG_FIELDS and k not in extra_keys]
+    if unknown:
+        raise ValueError(f"config field {unknown[0]!r} is unknown; allowed fields are "
+                         f"{', '.join(sorted(CONFIG_FIELDS))} (or declare extra_keys)")
+    resolved = {}
+    for name, (kind, check, default, allowed) in CONFIG_FIELDS.items():
+        value = config.get(name, default)
+        if value is None:
+            if name in ("one_minus_momentum", "clip_norm"):
+                resolved[name] = None
+                continue
+            raise ValueError(f"config field {name!r}=None is not allowed; use {allowed}")
+        value = _coerce(name, value, kind, allowed)
+        if not check(value):
+            raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+        resolved[name] = value
+    if resolved["one_minus_momentum"] is not None:
+        implied = 1.0 - resolved["one_minus_momentum"]
+        if "momentum" in config and not math.isclose(config["momentum"], implied, rel_tol=1e-6):
+            raise ValueError(f"config fields 'momentum'={config['momentum']!r} and "
+                             f"'one_minus_momentum'={resolved['one_minus_momentum']!r} "
+                             "disagree; give only one of them")
+        resolved["momentum"] = implied
+    resolved.update({k: config[k] for k in extra_keys if k in config})
+    return resolved
+
+
+def _coerce(name, value, kind, allowed):
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and float(value).is_integer():
+            return int(value)
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, str):
+        return value
+    raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+
+
+# --- models -------------------------------------------------------------------------
+
+def _norm_layer(config):
+    import keras
+    from .layers import GhostBatchNormalization
+
+    kind = config["normalization"]
+    if kind == "batch":
+        return keras.layers.BatchNormalization()
+    if kind == "layer":
+        return keras.layers.LayerNormalization()
+    if kind == "ghost_batch":
+        return GhostBatchNormalization(config["ghost_batch_size"])
+    return None
+
+
+def _apply(x, *layers):
+    for layer in layers:
+        if layer is not None:
+            x = layer(x)
+    return x
+
+
+def build_model(config: dict, input_shape: tuple, num_classes: int):
+    """Build the config's model family; outputs logits for ``num_classes`` classes."""
+    import keras
+
+    name = config["model"]
+    if name in _CUSTOM_MODELS:
+        return _CUSTOM_MODELS[name](config, input_shape, num_classes)
+    regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
+    dense = lambda units, **kw: keras.layers.Dense(units, kernel_regularizer=regularizer, **kw)
+    conv = lambda units, **kw: keras.layers.Conv2D(units, 3, padding="same",
+                                                   kernel_regularizer=regularizer, **kw)
+    activation = lambda: keras.layers.Activation(config["activation"])
+    dropout = lambda: keras.layers.Dropout(config["dropout"]) if config["dropout"] > 0 else None
+    inputs = keras.Input(input_shape)
+    width, depth = config["width"], config["depth"]
+    if name == "mlp":
+        x = keras.layers.Flatten()(inputs)
+        for _ in range(depth):
+            x = _apply(x, dense(width), _norm_layer(config), activation(), dropout())
+    elif name == "cnn":
+        if len(input_shape) != 3:
+            raise ValueError(f"config field 'model'='cnn' needs image input (height, width, "
+                             f"channels); this dataset's input shape is {input_shape}")
+        x = inputs
+        for block in range(depth):
+            x = _apply(x, conv(width * 2 ** min(block, 2)), _norm_layer(config), activation())
+            if x.shape[1] >= 2 and x.shape[2] >= 2:
+                x = keras.layers.MaxPooling2D()(x)
+        x = _apply(keras.layers.GlobalAveragePooling2D()(x) if len(x.shape) == 4 else x,
+                   dropout())
+    else:  # resnet: pre-norm residual blocks x + f(Norm(x)), the playbook's placement
+        image = len(input_shape) == 3
+        layer = conv if image else dense
+        x = layer(width)(inputs if image else keras.layers.Flatten()(inputs))
+        for _ in range(depth):
+            last_init = "zeros" if config["zero_init_residual"] else "glorot_uniform"
+            branch = _apply(x, _norm_layer(config), activation(), layer(width),
+                            _norm_layer(config), activation(), dropout(),
+                            layer(width, kernel_initializer=last_init))
+            x = keras.layers.Add()([x, branch])
+        x = _apply(x, _norm_layer(config), activation())
+        if image:
+            x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = dense(num_classes)(x)
+    return keras.Model(inputs, outputs, name=f"{name}_d{depth}_w{width}")
+
+
+# --- optimizers and schedules ---------------------------------------------------------
+
+def learning_rate_schedule(config: dict, max_train_steps: int):
+    """The config's schedule as a Keras ``LearningRateSchedule`` (see :class:`PlaybookSchedule`)."""
+    return PlaybookSchedule(config["learning_rate"], config["schedule"], max_train_steps,
+                            config["warmup_steps"], config["decay_factor"])
+
+
+def build_optimizer(config: dict, max_train_steps: int):
+    """A Keras optimizer from the playbook's hyperparameter names."""
+    import keras
+
+    lr = learning_rate_schedule(config, max_train_steps)
+    kind = config["optimizer"]
+    if kind == "sgd":
+        return keras.optimizers.SGD(lr)
+    if kind in ("momentum", "nesterov"):
+        return keras.optimizers.SGD(lr, momentum=config["momentum"], nesterov=kind == "nesterov")
+    adam_args = dict(beta_1=config["beta1"], beta_2=config["beta2"], epsilon=config["epsilon"])
+    if kind == "adam":
+        return keras.optimizers.Adam(lr, **adam_args)
+    if kind == "nadam":
+        return keras.optimizers.Nadam(lr, **adam_args)
+    return keras.optimizers.AdamW(lr, weight_decay=config["weight_decay"], **adam_args)
+
+
+def _schedule_base():
+    import keras
+    return keras.optimizers.schedules.LearningRateSchedule
+
+
+class PlaybookSchedule(_schedule_base()):
+    """Optional linear warmup 0 -> base over ``warmup_steps``, then constant, linear or
+    cosine decay from base to ``decay_factor * base`` at ``max_train_steps``.
+
+    ``lr(step) = base * step / warmup_steps`` during warmup, so ``lr(0) = 0`` and
+    ``lr(warmup_steps) = base``.
+    """
+
+    def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
+                 decay_factor: float = 0.0):
+        if kind not in SCHEDULES:
+            raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
+                             f"{', '.join(SCHEDULES)}")
+        if warmup_steps >= max_train_steps and warmup_steps > 0:
+            raise ValueError(f"config field 'warmup_steps'={warmup_steps} is not allowed; use "
+                             f"fewer than max_train_steps={max_train_steps}")
+        self.base, self.kind = float(base), kind
+        self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
+        self.decay_factor = float(decay_factor)
+
+    def __call__(self, step):
+        from keras import ops
+
+        step = ops.cast(step, "float32")
+        warmup = float(max(self.warmup_steps, 1))
+        ramp = ops.minimum(step / warmup, 1.0) if self.warmup_steps else 1.0
+        span = float(max(self.max_train_steps - self.warmup_steps, 1))
+        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+        end = self.decay_factor
+        if self.kind == "linear":
+            decay = 1.0 - (1.0 - end) * progress
+        elif self.kind == "cosine":
+            decay = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+        else:
+            decay = 1.0
+        return self.base * ramp * decay
+
+    def get_config(self):
+        return {"base": self.base, "kind": self.kind, "max_train_steps": self.max_train_steps,
+                "warmup_steps": self.warmup_steps, "decay_factor": self.decay_factor}

@@ -1,0 +1,54 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def test_digits_split_is_fixed_stratified_and_complete(pk):
+    a, b = pk.load_digits(seed=0), pk.load_digits(seed=0)
+    assert np.array_equal(a.y_val, b.y_val) and np.array_equal(a.train_sample_index,
+                                                               b.train_sample_index)
+    total = len(a.y_train) + len(a.y_val) + len(a.x_test_)
+    assert total == 1797 and a.input_shape == (8, 8, 1) and a.num_classes == 10
+    assert 0.0 <= a.x_train.min() and a.x_train.max() <= 1.0
+    assert set(np.unique(a.y_val)) == set(range(10))
+    assert not np.array_equal(pk.load_digits(seed=1).y_val, a.y_val)
+
+
+def test_test_split_reads_are_counted(pk):
+    data = pk.load_digits()
+    assert data.test_reads == 0
+    data.test()
+    assert data.test_reads == 1
+
+
+def test_synthetic_and_user_files(pk, tmp_path):
+    synthetic = pk.make_synthetic(n_samples=300, n_features=6, n_informative=4, n_classes=3)
+    assert synthetic.input_shape == (6,) and synthetic.num_classes == 3
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 5)), rng.integers(0, 2, 200)
+    np.savez(tmp_path / "mine.npz", features=x, labels=y)
+    from_npz = pk.load_npz(tmp_path / "mine.npz", x_key="features", y_key="labels")
+    assert from_npz.input_shape == (5,) and from_npz.name == "mine"
+    frame = pd.DataFrame(x, columns=list("abcde")).assign(kind=np.where(y, "cat", "dog"))
+    frame.to_csv(tmp_path / "pets.csv", index=False)
+    from_csv = pk.load_csv(tmp_path / "pets.csv", target="kind")
+    assert from_csv.num_classes == 2 and from_csv.input_shape == (5,)
+    with pytest.raises(ValueError, match="'label'.*columns"):
+        pk.load_csv(tmp_path / "pets.csv", target="label")
+    with pytest.raises(ValueError, match="'x'"):
+        pk.load_npz(tmp_path / "mine.npz")
+
+
+def test_pipelines_batch_and_pad_without_dropping(pk):
+    from playbook_kit.data import eval_pipeline, train_pipeline
+
+    x = np.arange(101, dtype="float32")[:, None]
+    y = np.arange(101) % 3
+    batches = list(eval_pipeline(x, y, 32))
+    assert [len(b[0]) for b in batches] == [32, 32, 32, 32]
+    weights = np.concatenate([b[2].numpy() for b in batches])
+    seen = np.concatenate([b[0].numpy()[:, 0] for b in batches])[weights > 0]
+    assert weights.sum() == 101 and sorted(seen) == list(range(101))
+    train = iter(train_pipeline(x, y, 16, seed=0))
+    first = [next(train)[0].shape[0] for _ in range(20)]
+    assert first == [16] * 20
