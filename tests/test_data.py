@@ -40,14 +40,14 @@ def test_synthetic_and_user_files(pk, tmp_path):
 
 
 def test_pipelines_batch_and_pad_without_dropping(pk):
-    from playbook_kit.data import eval_pipeline, train_pipeline
+    from playbook_kit.data import eval_batches, train_pipeline
 
     x = np.arange(101, dtype="float32")[:, None]
     y = np.arange(101) % 3
-    batches = list(eval_pipeline(x, y, 32))
-    assert [len(b[0]) for b in batches] == [32, 32, 32, 32]
-    weights = np.concatenate([b[2].numpy() for b in batches])
-    seen = np.concatenate([b[0].numpy()[:, 0] for b in batches])[weights > 0]
+    xs, ys, ws = eval_batches(x, y, 32)
+    assert tuple(xs.shape) == (4, 32, 1) and tuple(ws.shape) == (4, 32)
+    weights = ws.numpy().ravel()
+    seen = xs.numpy().ravel()[weights > 0]
     assert weights.sum() == 101 and sorted(seen) == list(range(101))
     train = iter(train_pipeline(x, y, 16, seed=0))
     first = [next(train)[0].shape[0] for _ in range(20)]
