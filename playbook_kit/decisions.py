@@ -1,0 +1,474 @@
+"""Decisions: retrain variance and whether to adopt a candidate as the new baseline.
+
+The playbook (section 5, "Adopting a change") asks to rerun the best trial of the
+baseline and of the candidate N times, measure the *retrain variance* of each, and
+adopt the candidate only if its gain outweighs both variances and the complexity it
+adds. It gives no N, no statistic and no threshold; the choices below are the
+toolkit's, and each is documented where it is made:
+
+* Uncertainty is a **percentile bootstrap** (Efron): resample the runs with
+  replacement ``n_boot`` times (default :data:`DEFAULT_N_BOOT`), take the mean of each
+  resample, read the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
+  It assumes nothing about the shape of the run-to-run distribution, but with few runs
+  it is *narrower* than the truth (it cannot see variation the runs did not show), so
+  treat a 3-run interval as optimistic.
+* The adoption rule (:func:`adoption_decision`) compares the bootstrap interval of
+  ``gain - complexity_cost`` with 0; see :data:`ADOPTION_RULE`.
+
+Functions here read numbers (or a :class:`~playbook_kit.results.StudyResults`); they
+never train. Rerunning a config with N seeds is the training layer's job.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+DIRECTIONS = ("max", "min")
+RECOMMENDATIONS = ("adopt", "keep baseline", "inconclusive: run more seeds")
+
+#: Toolkit's choice: bootstrap resamples by default. At 10,000 the percentile
+#: bounds of a 95% interval move by well under 1% of the interval's width between seeds.
+DEFAULT_N_BOOT = 10_000
+#: Toolkit's choice: fewer resamples give percentile bounds read off a handful of points.
+MIN_N_BOOT = 100
+
+ADOPTION_RULE = """\
+Toolkit's rule (the playbook gives none). gain = mean(candidate) - mean(baseline),
+sign-adjusted so that positive means better (for direction "min" it is
+mean(baseline) - mean(candidate)). Its interval is a two-sample percentile bootstrap:
+baseline and candidate runs are resampled independently, so both retrain variances
+widen it. net = gain - complexity_cost (complexity_cost is in objective units: how much
+gain the added complexity must buy). Then, in order:
+  1. fewer than min_runs runs on either side -> "inconclusive: run more seeds";
+  2. lower bound of the net interval > 0   -> "adopt";
+  3. upper bound of the net interval <= 0  -> "keep baseline"
+     (covers a gain that is clearly negative, absent, or smaller than its cost);
+  4. otherwise                             -> "inconclusive: run more seeds".
+Certainty is not required by the playbook: lower `confidence` (e.g. 0.8) to accept
+more risk of adopting a change that is not really better.\
+"""
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_direction(direction) -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(
+            f"direction={direction!r}: must be one of {DIRECTIONS} "
+            "('max' when higher objective is better, 'min' when lower is better)")
+    return direction
+
+
+def _check_values(name: str, values) -> np.ndarray:
+    """Objective values of the runs of one config as a 1-D float array, or ValueError."""
+    if isinstance(values, (str, bytes)) or isinstance(values, Mapping):
+        raise ValueError(
+            f"{name}={values!r}: must be a sequence of objective values (one finite "
+            "number per run), e.g. a list, numpy array or pandas Series")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name}={values!r}: must be a sequence of numbers (one objective value "
+            "per run)") from None
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name}={values!r}: must be one-dimensional (one objective value per run); "
+            f"got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(
+            f"{name}={values!r}: empty; need at least one run's objective value")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(
+            f"{name}={values!r}: value {arr[bad[0]]!r} at position {int(bad[0])} is not "
+            "finite; every run needs a finite objective value (drop infeasible runs, "
+            "and count them against the config)")
+    return arr
+
+
+def _check_confidence(confidence) -> float:
+    if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
+            or not 0.0 < float(confidence) < 1.0):
+        raise ValueError(
+            f"confidence={confidence!r}: must be a number strictly between 0 and 1 "
+            "(e.g. 0.95 for a 95% interval)")
+    return float(confidence)
+
+
+def _check_n_boot(n_boot) -> int:
+    if (isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral)
+            or n_boot < MIN_N_BOOT):
+        raise ValueError(
+            f"n_boot={n_boot!r}: must be an integer >= {MIN_N_BOOT} (toolkit's minimum "
+            f"for a readable percentile interval; default {DEFAULT_N_BOOT})")
+    return int(n_boot)
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool)
+                             or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(
+            f"seed={seed!r}: must be a non-negative integer (or None for a fresh, "
+            "irreproducible bootstrap)")
+    return None if seed is None else int(seed)
+
+
+def _quantiles(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator):
+    """Means of ``n_boot`` resamples (with replacement) of ``values``."""
+    idx = rng.integers(0, values.size, size=(n_boot, values.size))
+    return values[idx].mean(axis=1)
+
+
+def _fmt(x: float) -> str:
+    return "nan" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+
+# --------------------------------------------------------------------- retrain variance
+
+@dataclass(frozen=True)
+class RetrainSummary:
+    """Retrain variance of one config: statistics of its N runs (one per seed).
+
+    ``ci_low``/``ci_high`` bound the *mean* objective (percentile bootstrap at
+    ``confidence``); they are NaN for a single run, which shows no variance at all.
+    """
+
+    n: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    direction: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __getitem__(self, key: str):
+        """Dict-style access (``summary["mean"]``), for code that expects a dict."""
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_markdown(self, label: str = "runs") -> str:
+        pct = f"{self.confidence:.0%}"
+        return (f"| config | runs | mean | std | min | max | {pct} CI of mean |\n"
+                "|---|---|---|---|---|---|---|\n" + self._row(label))
+
+    def _row(self, label: str) -> str:
+        return (f"| {label} | {self.n} | {_fmt(self.mean)} | {_fmt(self.std)} | "
+                f"{_fmt(self.min)} | {_fmt(self.max)} | "
+                f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}] |\n")
+
+
+def retrain_summary(values, direction: str = "max", confidence: float = 0.95,
+                    n_boot: int = DEFAULT_N_BOOT, seed: int | None = 0) -> RetrainSummary:
+    """Summarize the retrain variance of one config from its runs' objective values.
+
+    ``values``: the validation objective (at the best checkpoint) of each run, one per
+    seed. Returns n, mean, std (ddof=1, NaN for one run), min, max and a percentile
+    bootstrap interval of the mean (see the module docstring for its caveat).
+    """
+    direction = _check_direction(direction)
+    arr = _check_values("values", values)
+    confidence = _check_confidence(confidence)
+    n_boot = _check_n_boot(n_boot)
+    seed = _check_seed(seed)
+    n = int(arr.size)
+    if n >= 2:
+        means = _bootstrap_means(arr, n_boot, np.random.default_rng(seed))
+        ci_low, ci_high = _quantiles(means, confidence)
+        std = float(arr.std(ddof=1))
+    else:
+        ci_low = ci_high = std = float("nan")
+    return RetrainSummary(n=n, mean=float(arr.mean()), std=std, min=float(arr.min()),
+                          max=float(arr.max()), ci_low=ci_low, ci_high=ci_high,
+                          confidence=confidence, direction=direction)
+
+
+def runs_from_study(study, trial_id) -> np.ndarray:
+    """Objective values of one trial's runs (one per seed, ordered by seed).
+
+    Reads ``study.runs``. Only completed runs with a finite objective are returned;
+    dropped runs (infeasible, failed, still running) raise a warning, because a config
+    that diverges on some seeds has a retrain problem that the numbers alone hide.
+    """
+    runs = getattr(study, "runs", None)
+    if not isinstance(runs, pd.DataFrame):
+        raise ValueError(
+            f"study={study!r}: must be a StudyResults with a `runs` DataFrame "
+            "(one row per (trial, seed) run)")
+    missing = {"trial_id", "seed", "status", "objective"} - set(runs.columns)
+    if missing:
+        raise ValueError(
+            f"study.runs: missing columns {sorted(missing)}; the results contract needs "
+            "trial_id, seed, status, objective")
+    ids = runs["trial_id"].astype(str)
+    mine = runs[ids == str(trial_id)]
+    if mine.empty:
+        known = sorted(ids.unique())
+        shown = known[:10] + (["..."] if len(known) > 10 else [])
+        raise ValueError(
+            f"trial_id={trial_id!r}: no runs in study {getattr(study, 'name', '?')!r}; "
+            f"trials with runs: {shown}")
+    mine = mine.sort_values("seed", kind="stable")
+    objective = pd.to_numeric(mine["objective"], errors="coerce")
+    ok = (mine["status"] == "completed") & np.isfinite(objective.to_numpy(dtype=float,
+                                                                          na_value=np.nan))
+    if not ok.all():
+        dropped = mine.loc[~ok, ["seed", "status"]].to_dict("records")
+        warnings.warn(
+            f"trial {trial_id!r}: {len(dropped)} of {len(mine)} runs dropped (not completed "
+            f"or no finite objective): {dropped}. A config that is infeasible on some "
+            "seeds is less reliable than its mean suggests.", stacklevel=2)
+    values = objective[ok].to_numpy(dtype=float)
+    if values.size == 0:
+        raise ValueError(
+            f"trial_id={trial_id!r}: none of its {len(mine)} runs completed with a finite "
+            "objective; there is no retrain variance to measure")
+    return values
+
+
+def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name: str,
+                          direction: str | None = None, ax=None):
+    """Strip + box plot of the runs of each config: one point per seed.
+
+    ``groups`` maps a config label (e.g. "baseline", "candidate") to its runs'
+    objective values. Returns the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError(
+            f"groups={groups!r}: must be a non-empty dict mapping a config label to "
+            "its runs' objective values")
+    if not isinstance(objective_name, str) or not objective_name.strip():
+        raise ValueError(
+            f"objective_name={objective_name!r}: must be a non-empty string, the "
+            "objective's name for the axis label (e.g. 'val_accuracy')")
+    if direction is not None:
+        _check_direction(direction)
+    frames, order = [], []
+    for label, values in groups.items():
+        arr = _check_values(f"groups[{label!r}]", values)
+        tick = f"{label}\n(n={arr.size})"
+        order.append(tick)
+        frames.append(pd.DataFrame({"config": tick, "value": arr}))
+    data = pd.concat(frames, ignore_index=True)
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(order) + 2.0), 4.0))
+    else:
+        fig = ax.figure
+    sns.boxplot(data=data, x="config", y="value", order=order, ax=ax, color="0.88",
+                showfliers=False, width=0.5)
+    sns.stripplot(data=data, x="config", y="value", order=order, ax=ax, color="C0",
+                  size=6, jitter=0.12, alpha=0.85)
+    for i, tick in enumerate(order):
+        mean = data.loc[data["config"] == tick, "value"].mean()
+        ax.plot([i - 0.3, i + 0.3], [mean, mean], color="C3", lw=1.5,
+                label="mean" if i == 0 else None)
+    ax.legend(loc="best", frameon=False)
+    ylabel = objective_name
+    if direction is not None:
+        ylabel += " (higher is better)" if direction == "max" else " (lower is better)"
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("config (each point: one run with its own seed)")
+    ax.set_title(f"Retrain variance of {objective_name}")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- adoption
+
+@dataclass(frozen=True)
+class AdoptionDecision:
+    """Whether to adopt a candidate config as the new baseline, and why.
+
+    ``difference`` is the gain: candidate mean minus baseline mean, sign-adjusted so
+    that positive means the candidate is better. ``ci_low``/``ci_high`` bound it
+    (two-sample percentile bootstrap); ``net_ci_low``/``net_ci_high`` bound
+    ``difference - complexity_cost``. ``prob_better`` is the bootstrap probability
+    that the candidate's mean is better (ties count half); ``prob_worth_it`` that its
+    gain exceeds ``complexity_cost``. The rule is :data:`ADOPTION_RULE`.
+    """
+
+    recommendation: str
+    reason: str
+    difference: float
+    ci_low: float
+    ci_high: float
+    net_ci_low: float
+    net_ci_high: float
+    prob_better: float
+    prob_worth_it: float
+    complexity_cost: float
+    baseline: RetrainSummary
+    candidate: RetrainSummary
+    direction: str
+    confidence: float
+    min_runs: int
+    n_boot: int
+    objective_name: str = "objective"
+    suggested_runs: int | None = None
+
+    @property
+    def adopt(self) -> bool:
+        return self.recommendation == "adopt"
+
+    def as_dict(self) -> dict:
+        """Plain dict (nested summaries as dicts), e.g. for the tuning journal."""
+        return asdict(self)
+
+    def to_markdown(self) -> str:
+        pct = f"{self.confidence:.0%}"
+        better = "higher" if self.direction == "max" else "lower"
+        head = (f"**Adoption decision: {self.recommendation}** "
+                f"(`{self.objective_name}`, {better} is better; {pct} percentile "
+                f"bootstrap intervals, {self.n_boot} resamples)\n\n")
+        table = (f"| config | runs | mean | std | min | max | {pct} CI of mean |\n"
+                 "|---|---|---|---|---|---|---|\n"
+                 + self.baseline._row("baseline") + self.candidate._row("candidate"))
+        gain = ("\n| gain (positive = candidate better) | "
+                f"{pct} CI | complexity cost | {pct} CI of gain - cost | "
+                "P(candidate better) | P(gain > cost) |\n|---|---|---|---|---|---|\n"
+                f"| {_fmt(self.difference)} | [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
+                f" | {_fmt(self.complexity_cost)} | [{_fmt(self.net_ci_low)}, "
+                f"{_fmt(self.net_ci_high)}] | {self.prob_better:.2f} | "
+                f"{self.prob_worth_it:.2f} |\n")
+        return head + table + gain + f"\n{self.reason}\n"
+
+
+def adoption_decision(baseline_values, candidate_values, direction: str = "max",
+                      complexity_cost: float = 0.0, min_runs: int = 3,
+                      confidence: float = 0.95, n_boot: int = DEFAULT_N_BOOT,
+                      seed: int | None = 0, objective_name: str = "objective"
+                      ) -> AdoptionDecision:
+    """Decide whether the candidate's gain outweighs both retrain variances and its cost.
+
+    ``baseline_values`` / ``candidate_values``: objective values of the reruns (one per
+    seed) of the baseline's and the candidate's best config. ``complexity_cost``: the
+    smallest gain, in objective units, that would justify the added complexity (0 for
+    a change that adds none). The rule is :data:`ADOPTION_RULE` (the toolkit's).
+    ``min_runs`` (toolkit default 3, at least 2: one run shows no retrain variance).
+    """
+    direction = _check_direction(direction)
+    base = _check_values("baseline_values", baseline_values)
+    cand = _check_values("candidate_values", candidate_values)
+    if (isinstance(complexity_cost, bool) or not isinstance(complexity_cost, numbers.Real)
+            or not math.isfinite(complexity_cost) or complexity_cost < 0):
+        raise ValueError(
+            f"complexity_cost={complexity_cost!r}: must be a finite number >= 0, in "
+            "objective units (the gain the added complexity must buy; 0 for none)")
+    if (isinstance(min_runs, bool) or not isinstance(min_runs, numbers.Integral)
+            or min_runs < 2):
+        raise ValueError(
+            f"min_runs={min_runs!r}: must be an integer >= 2 (one run per config shows "
+            "no retrain variance; toolkit default 3)")
+    confidence = _check_confidence(confidence)
+    n_boot = _check_n_boot(n_boot)
+    seed = _check_seed(seed)
+    if not isinstance(objective_name, str) or not objective_name.strip():
+        raise ValueError(f"objective_name={objective_name!r}: must be a non-empty string")
+    complexity_cost, min_runs = float(complexity_cost), int(min_runs)
+
+    rng = np.random.default_rng(seed)
+    sign = 1.0 if direction == "max" else -1.0
+    boot_gain = sign * (_bootstrap_means(cand, n_boot, rng)
+                        - _bootstrap_means(base, n_boot, rng))
+    gain = float(sign * (cand.mean() - base.mean()))
+    ci_low, ci_high = _quantiles(boot_gain, confidence)
+    net_low, net_high = ci_low - complexity_cost, ci_high - complexity_cost
+    prob_better = float(np.mean(boot_gain > 0) + 0.5 * np.mean(boot_gain == 0))
+    net = boot_gain - complexity_cost
+    prob_worth = float(np.mean(net > 0) + 0.5 * np.mean(net == 0))
+
+    summary_seed = None if seed is None else seed + 1
+    b_sum = retrain_summary(base, direction, confidence, n_boot, summary_seed)
+    c_sum = retrain_summary(cand, direction, confidence, n_boot, summary_seed)
+
+    pct = f"{confidence:.0%}"
+    gain_txt = (f"gain {_fmt(gain)} ({pct} CI [{_fmt(ci_low)}, {_fmt(ci_high)}]) minus "
+                f"complexity cost {_fmt(complexity_cost)} = {_fmt(gain - complexity_cost)} "
+                f"({pct} CI [{_fmt(net_low)}, {_fmt(net_high)}]); "
+                f"P(candidate better) = {prob_better:.2f}")
+    suggested = None
+    if base.size < min_runs or cand.size < min_runs:
+        recommendation = RECOMMENDATIONS[2]
+        reason = (f"Inconclusive: {base.size} baseline and {cand.size} candidate runs, "
+                  f"fewer than min_runs={min_runs} on "
+                  + ("both sides" if base.size < min_runs and cand.size < min_runs
+                     else "the baseline side" if base.size < min_runs
+                     else "the candidate side")
+                  + f"; retrain variance is not measured yet. Rerun each config with at "
+                  f"least {min_runs} seeds. So far: {gain_txt}.")
+    elif net_low > 0:
+        recommendation = RECOMMENDATIONS[0]
+        reason = (f"Adopt: the whole {pct} interval of gain minus complexity cost is above "
+                  f"0, so the gain outweighs both retrain variances and the added "
+                  f"complexity. {gain_txt}.")
+    elif net_high <= 0:
+        recommendation = RECOMMENDATIONS[1]
+        if ci_high < 0:
+            why = "the candidate is worse than the baseline"
+        elif complexity_cost > 0 and ci_low > 0:
+            why = "the candidate is better, but by less than its complexity cost"
+        else:
+            why = "the candidate's gain does not exceed its complexity cost"
+        reason = (f"Keep baseline: {why} (the whole {pct} interval of gain minus "
+                  f"complexity cost is at or below 0). {gain_txt}.")
+    else:
+        recommendation = RECOMMENDATIONS[2]
+        suggested = _suggest_runs(base, cand, gain - complexity_cost, confidence)
+        more = (f" As a rough normal-approximation guide, about {suggested} runs per "
+                "config would resolve a difference this size."
+                if suggested is not None else "")
+        reason = (f"Inconclusive: the {pct} interval of gain minus complexity cost spans "
+                  f"0, so the difference is within retrain variance. {gain_txt}. Run "
+                  f"more seeds of both configs, or accept the risk (certainty is not "
+                  f"required; a lower `confidence` trades it for fewer runs).{more}")
+    return AdoptionDecision(
+        recommendation=recommendation, reason=reason, difference=gain, ci_low=ci_low,
+        ci_high=ci_high, net_ci_low=net_low, net_ci_high=net_high,
+        prob_better=prob_better, prob_worth_it=prob_worth,
+        complexity_cost=complexity_cost, baseline=b_sum, candidate=c_sum,
+        direction=direction, confidence=confidence, min_runs=min_runs, n_boot=n_boot,
+        objective_name=objective_name, suggested_runs=suggested)
+
+
+#: Toolkit's choice: cap on the suggested number of runs; beyond it the difference is
+#: too small to matter against retrain variance and the suggestion says so by its size.
+MAX_SUGGESTED_RUNS = 1000
+
+
+def _suggest_runs(base, cand, net_gain, confidence) -> int | None:
+    """Runs per config for a normal-approximation interval of ``net_gain`` to exclude 0.
+
+    n = (z * sqrt(s_b^2 + s_c^2) / |net_gain|)^2 with z the two-sided normal quantile.
+    A rough guide for planning, not part of the decision rule.
+    """
+    from scipy.stats import norm
+
+    if net_gain == 0:
+        return None
+    spread = math.sqrt(float(base.var(ddof=1)) + float(cand.var(ddof=1)))
+    if spread == 0:
+        return None
+    z = float(norm.ppf(0.5 + confidence / 2))
+    return int(min(MAX_SUGGESTED_RUNS, max(3, math.ceil((z * spread / abs(net_gain)) ** 2))))

@@ -1,0 +1,231 @@
+"""Retrain variance and adoption decisions on synthetic runs with known answers."""
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from playbook_kit.decisions import (  # noqa: E402
+    ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, RetrainSummary, adoption_decision,
+    plot_retrain_variance, retrain_summary, runs_from_study)
+from playbook_kit.results import RUN_COLUMNS, StudyResults  # noqa: E402
+
+N_BOOT = 2000  # enough for these clear-cut cases, small enough to keep tests fast
+
+BASELINE = [0.800, 0.805, 0.795, 0.802, 0.798]           # mean 0.800, std ~0.0038
+CLEAR_WIN = [0.850, 0.855, 0.845, 0.852, 0.848]          # +0.05, ~13 std
+CLEAR_LOSS = [0.750, 0.755, 0.745, 0.752, 0.748]         # -0.05
+OVERLAP = [0.801, 0.812, 0.790, 0.806, 0.796]            # +0.001, inside the spread
+SMALL_WIN = [0.810, 0.815, 0.805, 0.812, 0.808]          # +0.01, clearly above noise
+
+
+# ----------------------------------------------------------------- retrain_summary
+
+def test_retrain_summary_known_statistics():
+    s = retrain_summary([1.0, 2.0, 3.0, 4.0], n_boot=N_BOOT)
+    assert isinstance(s, RetrainSummary)
+    assert s.n == 4 and s.mean == 2.5 and s.min == 1.0 and s.max == 4.0
+    assert s.std == pytest.approx(math.sqrt(5 / 3))  # ddof=1
+    assert 1.0 <= s.ci_low < 2.5 < s.ci_high <= 4.0
+    assert s["mean"] == 2.5 and s.as_dict()["n"] == 4
+    assert "| runs | 4 | 2.5 |" in s.to_markdown()
+
+
+def test_retrain_summary_bootstrap_matches_normal_theory():
+    """Percentile bootstrap of a mean of 40 runs ~ mean +- 1.96 * sd / sqrt(n)."""
+    values = np.random.default_rng(1).normal(0.9, 0.01, size=40)
+    s = retrain_summary(values, n_boot=N_BOOT)
+    half = 1.96 * values.std(ddof=0) / math.sqrt(values.size)
+    assert s.ci_low == pytest.approx(values.mean() - half, abs=0.25 * half)
+    assert s.ci_high == pytest.approx(values.mean() + half, abs=0.25 * half)
+    narrow = retrain_summary(values, confidence=0.5, n_boot=N_BOOT)
+    assert s.ci_low < narrow.ci_low < narrow.ci_high < s.ci_high
+
+
+def test_retrain_summary_is_reproducible_and_single_run_has_no_interval():
+    a = retrain_summary(BASELINE, n_boot=N_BOOT, seed=3)
+    assert a == retrain_summary(BASELINE, n_boot=N_BOOT, seed=3)
+    one = retrain_summary([0.7])
+    assert one.n == 1 and one.mean == 0.7
+    assert math.isnan(one.std) and math.isnan(one.ci_low) and math.isnan(one.ci_high)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(values=[]), r"values=\[\]: empty"),
+    (dict(values=[0.8, float("nan")]), r"values=.*position 1 is not finite"),
+    (dict(values=[0.8, float("inf")]), r"position 1 is not finite"),
+    (dict(values="0.8"), r"values='0.8': must be a sequence"),
+    (dict(values=[[0.8, 0.9]]), r"must be one-dimensional"),
+    (dict(values=[0.8], direction="maximize"), r"direction='maximize'.*\('max', 'min'\)"),
+    (dict(values=[0.8], confidence=95), r"confidence=95: .*between 0 and 1"),
+    (dict(values=[0.8], n_boot=10), r"n_boot=10: .*>= 100"),
+    (dict(values=[0.8], seed=-1), r"seed=-1"),
+])
+def test_retrain_summary_rejects_bad_input(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        retrain_summary(**kwargs)
+
+
+# ---------------------------------------------------------------- runs_from_study
+
+def _study():
+    runs = pd.DataFrame([
+        ("t1", 2, "completed", 0.81), ("t1", 0, "completed", 0.80),
+        ("t1", 1, "completed", 0.82), ("t2", 0, "completed", 0.70),
+        ("t2", 1, "infeasible", float("nan")), ("t3", 0, "failed", float("nan")),
+    ], columns=["trial_id", "seed", "status", "objective"])
+    for col in RUN_COLUMNS:
+        if col not in runs:
+            runs[col] = np.nan
+    empty = pd.DataFrame()
+    return StudyResults(name="s", trials=empty, curves=empty, hyperparameters=empty,
+                        runs=runs[RUN_COLUMNS])
+
+
+def test_runs_from_study_orders_by_seed():
+    np.testing.assert_array_equal(runs_from_study(_study(), "t1"), [0.80, 0.82, 0.81])
+
+
+def test_runs_from_study_drops_infeasible_runs_with_warning():
+    with pytest.warns(UserWarning, match="1 of 2 runs dropped"):
+        np.testing.assert_array_equal(runs_from_study(_study(), "t2"), [0.70])
+
+
+def test_runs_from_study_errors():
+    with pytest.raises(ValueError, match=r"trial_id='nope': no runs .*'t1', 't2', 't3'"):
+        runs_from_study(_study(), "nope")
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="none of its 1 runs"):
+        runs_from_study(_study(), "t3")
+    with pytest.raises(ValueError, match="StudyResults"):
+        runs_from_study(object(), "t1")
+
+
+# ----------------------------------------------------------- plot_retrain_variance
+
+def test_plot_retrain_variance_draws_every_run():
+    fig = plot_retrain_variance({"baseline": BASELINE, "candidate": CLEAR_WIN[:3]},
+                                "val_accuracy", direction="max")
+    try:
+        ax = fig.axes[0]
+        assert ax.get_title() == "Retrain variance of val_accuracy"
+        assert ax.get_ylabel() == "val_accuracy (higher is better)"
+        assert "seed" in ax.get_xlabel()
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert ticks == ["baseline\n(n=5)", "candidate\n(n=3)"]
+        points = sum(len(c.get_offsets()) for c in ax.collections
+                     if hasattr(c, "get_offsets"))
+        assert points == 8
+    finally:
+        plt.close(fig)
+
+
+def test_plot_retrain_variance_rejects_bad_groups():
+    with pytest.raises(ValueError, match=r"groups=\{\}"):
+        plot_retrain_variance({}, "val_accuracy")
+    with pytest.raises(ValueError, match=r"groups\['b'\]=.*not finite"):
+        plot_retrain_variance({"a": [1.0], "b": [float("nan")]}, "val_accuracy")
+    with pytest.raises(ValueError, match="objective_name"):
+        plot_retrain_variance({"a": [1.0]}, "")
+    assert not plt.get_fignums()  # validated before any figure was made
+
+
+# ---------------------------------------------------------------- adoption_decision
+
+def _decide(base, cand, **kw):
+    return adoption_decision(base, cand, n_boot=N_BOOT, **kw)
+
+
+def test_clear_win_is_adopted():
+    d = _decide(BASELINE, CLEAR_WIN, objective_name="val_accuracy")
+    assert isinstance(d, AdoptionDecision)
+    assert d.recommendation == "adopt" and d.adopt
+    assert d.difference == pytest.approx(0.05)
+    assert 0.04 < d.ci_low < 0.05 < d.ci_high < 0.06
+    assert d.prob_better == 1.0 and d.prob_worth_it == 1.0
+    assert d.baseline.n == 5 and d.candidate.mean == pytest.approx(0.85)
+    assert "Adopt" in d.reason
+
+
+def test_clear_loss_keeps_baseline():
+    d = _decide(BASELINE, CLEAR_LOSS)
+    assert d.recommendation == "keep baseline"
+    assert d.difference == pytest.approx(-0.05) and d.ci_high < 0
+    assert d.prob_better == 0.0
+    assert "worse" in d.reason
+
+
+def test_overlapping_runs_are_inconclusive():
+    d = _decide(BASELINE, OVERLAP)
+    assert d.recommendation == "inconclusive: run more seeds"
+    assert d.ci_low < 0 < d.ci_high
+    assert 0.2 < d.prob_better < 0.9
+    assert isinstance(d.suggested_runs, int) and d.suggested_runs > 5
+    assert "within retrain variance" in d.reason
+
+
+def test_small_clear_win_that_does_not_pay_for_its_complexity():
+    free = _decide(BASELINE, SMALL_WIN)
+    assert free.recommendation == "adopt"
+    costly = _decide(BASELINE, SMALL_WIN, complexity_cost=0.02)
+    assert costly.recommendation == "keep baseline"
+    assert costly.ci_low > 0 and costly.net_ci_high <= 0
+    assert costly.net_ci_low == pytest.approx(costly.ci_low - 0.02)
+    assert costly.prob_better == 1.0 and costly.prob_worth_it == 0.0
+    assert "less than its complexity cost" in costly.reason
+    # a cost within the gain's interval leaves the decision open
+    assert _decide(BASELINE, SMALL_WIN, complexity_cost=0.01).recommendation == \
+        "inconclusive: run more seeds"
+
+
+def test_direction_min_flips_the_sign():
+    base_loss, cand_loss = [0.50, 0.51, 0.49, 0.505], [0.40, 0.41, 0.39, 0.405]
+    d = _decide(base_loss, cand_loss, direction="min")
+    assert d.recommendation == "adopt" and d.difference == pytest.approx(0.10)
+    assert _decide(base_loss, cand_loss, direction="max").recommendation == "keep baseline"
+
+
+def test_too_few_runs_is_inconclusive_whatever_the_gap():
+    d = _decide(BASELINE[:2], CLEAR_WIN)
+    assert d.recommendation == "inconclusive: run more seeds"
+    assert "min_runs=3" in d.reason and "baseline side" in d.reason
+    assert _decide(BASELINE, CLEAR_WIN, min_runs=6).recommendation == \
+        "inconclusive: run more seeds"
+
+
+def test_identical_configs_keep_baseline():
+    d = _decide([0.8] * 3, [0.8] * 3)
+    assert d.difference == 0 and d.prob_better == 0.5
+    assert d.recommendation == "keep baseline"
+
+
+def test_decision_is_reproducible_and_reports():
+    a, b = _decide(BASELINE, OVERLAP, seed=7), _decide(BASELINE, OVERLAP, seed=7)
+    assert a == b
+    md = _decide(BASELINE, CLEAR_WIN, objective_name="val_accuracy").to_markdown()
+    assert md.startswith("**Adoption decision: adopt** (`val_accuracy`, higher is better")
+    assert "| baseline | 5 |" in md and "| candidate | 5 |" in md
+    assert a.as_dict()["baseline"]["n"] == 5
+    assert set(RECOMMENDATIONS) == {"adopt", "keep baseline", "inconclusive: run more seeds"}
+    assert "complexity_cost" in ADOPTION_RULE
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(baseline_values=[]), r"baseline_values=\[\]: empty"),
+    (dict(candidate_values=[0.8, float("nan"), 0.9]),
+     r"candidate_values=.*nan.*position 1 is not finite"),
+    (dict(direction="up"), r"direction='up': must be one of \('max', 'min'\)"),
+    (dict(complexity_cost=-0.01), r"complexity_cost=-0.01: must be a finite number >= 0"),
+    (dict(complexity_cost=float("nan")), r"complexity_cost=nan"),
+    (dict(min_runs=1), r"min_runs=1: must be an integer >= 2"),
+    (dict(confidence=1.0), r"confidence=1.0"),
+    (dict(n_boot=99), r"n_boot=99"),
+])
+def test_adoption_decision_rejects_bad_input(kwargs, pattern):
+    args = dict(baseline_values=BASELINE, candidate_values=CLEAR_WIN)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=pattern):
+        adoption_decision(**args)
