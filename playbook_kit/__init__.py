@@ -15,7 +15,11 @@ _EXPORTS = {
     "build_model": "workload", "build_optimizer": "workload",
     "learning_rate_schedule": "workload", "GhostBatchNormalization": "layers",
     "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
-    "StudyResults": "results", "load_study": "results",
+    "StudyResults": "results", "load_study": "results", "as_study": "results",
+    "SearchSpace": "search.space", "adam_space": "search.space",
+    "momentum_space": "search.space",
+    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
+    "save_metrics": "notebooks", "collect_runs": "notebooks",
 }
 
 

@@ -28,8 +28,11 @@ train and never look at files: they take a :class:`StudyResults`.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 TRIAL_COLUMNS = [
@@ -81,3 +84,284 @@ class StudyResults:
         """The ``k`` best feasible trials, best first."""
         return self.feasible.sort_values(
             "objective", ascending=self.direction == "min").head(k)
+
+
+# --- building the tables --------------------------------------------------------------
+
+def _curve_frame(trial_id: str, curves) -> pd.DataFrame:
+    frame = curves.copy()
+    frame.insert(0, "trial_id", trial_id)
+    return frame[CURVE_COLUMNS]
+
+
+def _run_row(trial_id: str, run: dict) -> dict:
+    row = {key: run.get(key) for key in RUN_COLUMNS}
+    row["trial_id"] = trial_id
+    row["objective"] = _float(run.get("objective"))
+    row["final_objective"] = _float(run.get("final_objective"))
+    return row
+
+
+def _float(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _trial_row(trial_id, study, status, runs: list[dict], values: dict, reason="") -> dict:
+    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
+    feasible = status == "completed" and objectives
+    row = {
+        "trial_id": trial_id, "study": study, "status": status,
+        "objective": float(np.mean(objectives)) if feasible else float("nan"),
+        "objective_std": float(np.std(objectives, ddof=1)) if feasible and len(objectives) > 1
+        else float("nan"),
+        "n_runs": len(runs),
+        "best_step": runs[0]["best_step"] if runs and runs[0]["best_step"] is not None else pd.NA,
+        "final_objective": float(np.mean([r["final_objective"] for r in runs]))
+        if feasible else float("nan"),
+        "seed": runs[0]["seed"] if runs else pd.NA,
+        "duration_s": float(sum(r["duration_s"] or 0.0 for r in runs)),
+        "reason": reason,
+    }
+    row.update(values)
+    return row
+
+
+def _frames(rows, runs, curves, hyperparameters):
+    trials = pd.DataFrame(rows)
+    for column in TRIAL_COLUMNS:
+        if column not in trials:
+            trials[column] = pd.Series(dtype="float64")
+    extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
+    trials = trials[TRIAL_COLUMNS + extra]
+    trials["best_step"] = trials["best_step"].astype("Int64")
+    trials["seed"] = trials["seed"].astype("Int64")
+    runs = pd.DataFrame(runs, columns=RUN_COLUMNS)
+    curves = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
+    return trials, runs, curves
+
+
+def _infer_hyperparameters(trials: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Role ``unknown``; scale from the values (log when positive and spanning > 30x)."""
+    rows = []
+    for name in names:
+        values = trials[name].dropna()
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and values.nunique() > 1:
+            low, high = float(values.min()), float(values.max())
+            integer = bool(np.all(np.equal(np.mod(values, 1), 0)))
+            scale = "log" if low > 0 and high / low > 30 else ("integer" if integer else "linear")
+            if integer and values.nunique() <= 6:
+                rows.append([name, "unknown", "discrete", np.nan, np.nan,
+                             sorted(values.unique().tolist()), None, None])
+                continue
+            rows.append([name, "unknown", scale, low, high, None, None, None])
+        else:
+            rows.append([name, "unknown", "categorical", np.nan, np.nan,
+                         sorted(values.astype(str).unique().tolist()), None, None])
+    return pd.DataFrame(rows, columns=HYPERPARAMETER_COLUMNS)
+
+
+def as_study(results, name: str = "trials", space=None) -> StudyResults:
+    """Trial results (a list, or a dict of trial id -> result or list of seeded results)
+    as a :class:`StudyResults`, so every insight function works on them."""
+    if not isinstance(results, dict):
+        results = {f"{i:02d}": r for i, r in enumerate(results)}
+    rows, runs, curves = [], [], []
+    configs = {}
+    first = None
+    for trial_id, group in results.items():
+        group = group if isinstance(group, (list, tuple)) else [group]
+        first = first or group[0]
+        run_dicts = [r.to_dict() for r in group]
+        status = "completed" if all(r.feasible for r in group) else "infeasible"
+        reason = next((r.reason for r in group if not r.feasible), "")
+        configs[trial_id] = group[0].config
+        rows.append(_trial_row(trial_id, name, status, run_dicts, {}, reason))
+        runs.extend(_run_row(trial_id, d) for d in run_dicts)
+        curves.extend(_curve_frame(trial_id, r.curves.assign(seed=r.seed)) for r in group)
+    if first is None:
+        raise ValueError("results is empty; give at least one trial result")
+    if space is not None:
+        names = space.names
+        hyperparameters = space.to_frame()
+    else:
+        keys = sorted({k for c in configs.values() for k in c})
+        names = [k for k in keys
+                 if len({json.dumps(c.get(k), default=str) for c in configs.values()}) > 1]
+        hyperparameters = None
+    for row in rows:
+        row.update({k: configs[row["trial_id"]].get(k) for k in names})
+    trials, runs, curves = _frames(rows, runs, curves, hyperparameters)
+    if hyperparameters is None:
+        hyperparameters = _infer_hyperparameters(trials, names)
+    return StudyResults(name, trials, curves, hyperparameters, runs, first.objective_name,
+                        first.direction, first.max_train_steps)
+
+
+def load_study(path: str | Path) -> StudyResults:
+    """Load a study directory: one written by playbook-kit, or a plain keras-tuner project.
+
+    For plain keras-tuner projects (no ``playbook_study.json``) the hyperparameters come
+    from the oracle's space with role ``unknown``; status, score and whatever per-epoch
+    metrics keras-tuner kept become the trials and curves tables. Their objective is the
+    metric whose best value equals the trial score (``val_loss`` when ambiguous).
+    """
+    path = Path(path)
+    if not (path / "oracle.json").exists():
+        candidates = sorted(p.parent for p in path.glob("*/oracle.json"))
+        if len(candidates) == 1:
+            path = candidates[0]
+        else:
+            raise ValueError(f"{path} is not a study directory (no oracle.json); found "
+                             f"{len(candidates)} studies below it: "
+                             f"{[c.name for c in candidates]}")
+    if (path / "playbook_study.json").exists():
+        return _load_playbook_study(path)
+    return _load_keras_tuner_study(path)
+
+
+def _load_playbook_study(path: Path) -> StudyResults:
+    from .search.space import SearchSpace
+    from .search.study import CURVES_FILE, read_trial_record
+
+    spec = json.loads((path / "playbook_study.json").read_text())
+    space = SearchSpace.from_dict(spec["space"])
+    direction = "max" if spec["objective"].endswith("accuracy") else "min"
+    rows, runs, curves = [], [], []
+    for trial_dir in _trial_dirs(path):
+        state = _read_json(trial_dir / "trial.json")
+        if state is None:
+            continue
+        trial_id = state["trial_id"]
+        record = read_trial_record(trial_dir)
+        values = {**space.fixed_values, **state["hyperparameters"]["values"]}
+        values = {k: v for k, v in values.items() if k in space.names}
+        if record is None or state["status"] == "RUNNING":
+            rows.append(_trial_row(trial_id, spec["name"], "running", [], values))
+            continue
+        status = record["status"]
+        rows.append(_trial_row(trial_id, spec["name"], status, record["runs"], values,
+                               record["reason"]))
+        runs.extend(_run_row(trial_id, r) for r in record["runs"])
+        if (trial_dir / CURVES_FILE).exists():
+            curves.append(_curve_frame(trial_id, pd.read_csv(trial_dir / CURVES_FILE)))
+    trials, runs, curves = _frames(rows, runs, curves, None)
+    for name in space.names:
+        if name not in trials:
+            trials[name] = np.nan
+    return StudyResults(spec["name"], trials, curves, space.to_frame(), runs,
+                        spec["objective"], direction, spec["max_train_steps"], str(path))
+
+
+def _trial_dirs(path: Path) -> list[Path]:
+    """Trial folders in trial order (ids are numbers whose width grows with the budget)."""
+    found = [p for p in path.glob("trial_*") if p.is_dir()]
+    return sorted(found, key=lambda p: (int(p.name[6:]) if p.name[6:].isdigit() else 1 << 62,
+                                        p.name))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+_KT_STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed",
+              "RUNNING": "running", "IDLE": "running", "STOPPED": "failed"}
+
+
+def _load_keras_tuner_study(path: Path) -> StudyResults:
+    oracle = _read_json(path / "oracle.json") or {}
+    hyperparameters = _hyperparameters_from_keras_tuner(oracle.get("hyperparameters", {}))
+    rows, runs, curves = [], [], []
+    objective, direction = None, "min"
+    for trial_dir in _trial_dirs(path):
+        state = _read_json(trial_dir / "trial.json")
+        if state is None:
+            continue
+        trial_id = state["trial_id"]
+        metrics = state.get("metrics", {}).get("metrics", {})
+        score = state.get("score")
+        if objective is None and score is not None:
+            objective, direction = _objective_of(metrics, score)
+        status = _KT_STATUS.get(state.get("status"), "failed")
+        run = {"seed": None, "status": status, "objective": score,
+               "best_step": state.get("best_step"), "final_objective": None,
+               "duration_s": None, "reason": (state.get("message") or "")[-300:]}
+        frame_rows = []
+        for metric, history in metrics.items():
+            for obs in history.get("observations", []):
+                value = obs["value"][-1] if isinstance(obs["value"], list) else obs["value"]
+                split = "validation" if metric.startswith("val_") else "train"
+                frame_rows.append((trial_id, None, int(obs.get("step", 0)), split,
+                                   metric.removeprefix("val_"), float(value)))
+        curves.append(pd.DataFrame(frame_rows, columns=CURVE_COLUMNS))
+        rows.append((trial_id, status, run, state["hyperparameters"].get("values", {}),
+                     metrics))
+    objective = objective or "val_loss"
+    built = []
+    for trial_id, status, run, values, metrics in rows:
+        history = metrics.get(objective, {}).get("observations", [])
+        if history:
+            last = history[-1]["value"]
+            run["final_objective"] = last[-1] if isinstance(last, list) else last
+        if status == "completed" and (run["objective"] is None
+                                      or not np.isfinite(run["objective"])):
+            status, run["status"] = "infeasible", "infeasible"
+            run["reason"] = "no finite objective"
+        built.append(_trial_row(trial_id, path.name, status, [run] if status != "running" else [],
+                                {k: v for k, v in values.items()}, run["reason"]))
+        if status != "running":
+            runs.append(_run_row(trial_id, run))
+    trials, runs, curves = _frames(built, runs, curves, hyperparameters)
+    for name in hyperparameters["name"]:
+        if name not in trials:
+            trials[name] = np.nan
+    if "seed" in trials:
+        trials["seed"] = trials["seed"].astype("Int64")
+    return StudyResults(path.name, trials, curves, hyperparameters, runs, objective,
+                        direction, None, str(path))
+
+
+def _objective_of(metrics: dict, score: float) -> tuple[str, str]:
+    matches = []
+    for name, history in metrics.items():
+        values = [o["value"][-1] if isinstance(o["value"], list) else o["value"]
+                  for o in history.get("observations", [])]
+        best = max(values) if history.get("direction") == "max" else min(values) if values else None
+        if best is not None and np.isclose(best, score):
+            matches.append((name, history.get("direction", "min")))
+    for preferred in ("val_loss", "val_accuracy"):
+        for name, direction in matches:
+            if name == preferred:
+                return name, direction
+    return matches[0] if matches else ("val_loss", "min")
+
+
+def _hyperparameters_from_keras_tuner(config: dict) -> pd.DataFrame:
+    rows = []
+    for entry in config.get("space", []):
+        kind, hp = entry["class_name"], entry["config"]
+        conditions = hp.get("conditions") or []
+        parent = parent_values = None
+        if conditions:
+            parent = conditions[0]["config"]["name"]
+            parent_values = conditions[0]["config"]["values"]
+        if kind in ("Float", "Int"):
+            scale = "log" if hp.get("sampling") == "log" else (
+                "integer" if kind == "Int" else "linear")
+            rows.append([hp["name"], "unknown", scale, float(hp["min_value"]),
+                         float(hp["max_value"]), None, parent, parent_values])
+        elif kind == "Choice":
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                          for v in hp["values"])
+            rows.append([hp["name"], "unknown", "discrete" if numeric else "categorical",
+                         np.nan, np.nan, list(hp["values"]), parent, parent_values])
+        elif kind == "Boolean":
+            rows.append([hp["name"], "unknown", "categorical", np.nan, np.nan,
+                         [False, True], parent, parent_values])
+        elif kind == "Fixed":
+            rows.append([hp["name"], "fixed", "categorical", np.nan, np.nan,
+                         [hp["value"]], parent, parent_values])
+    return pd.DataFrame(rows, columns=HYPERPARAMETER_COLUMNS)

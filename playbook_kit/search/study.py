@@ -1,0 +1,396 @@
+"""The study runner: a search space, an algorithm and a trial budget on keras-tuner.
+
+keras-tuner's project directory is the store. Beside its ``oracle.json`` and
+``trial_*/trial.json`` a study keeps, with a schema version:
+
+* ``playbook_study.json``: name, space (with roles), algorithm, seed, budget,
+  ``max_train_steps``, ``eval_every``, objective, repeats, and the workload spec;
+* per trial, ``trial_<id>/playbook.json`` (config, status, reason, every run's result)
+  and ``trial_<id>/curves.csv`` (every evaluation of every run), plus the best
+  ``keep_best`` checkpoints and the last one of each run under ``checkpoints/``.
+
+Infeasible trials (any run NaN/Inf, diverged, out of memory, or a model that fails to
+build) are recorded with their reason and ended as keras-tuner ``FAILED`` trials, which
+our oracles count but never abort on. Every JSON file is written atomically, so a
+SIGKILL at any moment loses no completed trial; re-running the same call resumes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..workload import Workload
+from .space import SearchSpace
+
+SCHEMA_VERSION = 1
+STUDY_FILE = "playbook_study.json"
+TRIAL_FILE = "playbook.json"
+CURVES_FILE = "curves.csv"
+
+
+def write_json_atomic(path: str | Path, data) -> None:
+    """Write JSON through a temporary file and ``os.replace``: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1, default=_plain)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _plain(value):
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def run_seeds(seed: int, k: int, repeats: int) -> list[int]:
+    """The seeds of trial ``k``'s runs: a pure function of (study seed, k, repeat)."""
+    return [int(np.random.SeedSequence([seed, k, r]).generate_state(1)[0] % (2 ** 31))
+            for r in range(repeats)]
+
+
+@dataclass
+class StudySpec:
+    """Everything that defines a study, so that any process (a worker too) can rebuild it."""
+
+    name: str
+    space: SearchSpace
+    max_trials: int
+    max_train_steps: int
+    eval_every: int
+    algorithm: str = "quasi_random"
+    seed: int = 0
+    repeats: int = 1
+    keep_best: int = 2
+    configs: list | None = None
+    data: dict = field(default_factory=lambda: {"name": "digits"})
+    defaults: dict = field(default_factory=dict)
+    objective: str = "val_accuracy"
+
+    def __post_init__(self):
+        from .oracles import ALGORITHMS
+
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise ValueError(f"study name={self.name!r} is not allowed; use a non-empty "
+                             "name without '/'")
+        if not isinstance(self.space, SearchSpace):
+            self.space = SearchSpace.from_dict(self.space)
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm={self.algorithm!r} is not allowed; use one of "
+                             f"{', '.join(ALGORITHMS)}")
+        for key in ("max_trials", "max_train_steps", "eval_every", "repeats", "keep_best"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key}={value!r} is not allowed; use an integer >= 1")
+        if self.eval_every > self.max_train_steps:
+            raise ValueError(f"eval_every={self.eval_every} is not allowed; use at most "
+                             f"max_train_steps={self.max_train_steps}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
+
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, "name": self.name,
+                "space": self.space.to_dict(), "max_trials": int(self.max_trials),
+                "max_train_steps": int(self.max_train_steps),
+                "eval_every": int(self.eval_every), "algorithm": self.algorithm,
+                "seed": int(self.seed), "repeats": int(self.repeats),
+                "keep_best": int(self.keep_best), "configs": self.configs,
+                "data": self.data, "defaults": self.defaults, "objective": self.objective}
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> "StudySpec":
+        spec = dict(spec)
+        version = spec.pop("schema_version", SCHEMA_VERSION)
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"schema_version={version} is newer than this playbook-kit "
+                             f"understands ({SCHEMA_VERSION}); upgrade playbook-kit")
+        spec.pop("directory", None)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValueError(f"study field {unknown[0]!r} is unknown; allowed fields are "
+                             f"{', '.join(sorted(known))}")
+        return cls(**spec)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "StudySpec":
+        import yaml
+
+        with open(path) as handle:
+            spec = yaml.safe_load(handle)
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: a study file must be a YAML mapping")
+        return cls.from_dict(spec)
+
+    def workload(self) -> Workload:
+        return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective)
+
+
+def load_data(spec: dict):
+    """A dataset from its spec: ``{"name": "digits" | "synthetic" | "npz" | "csv", ...}``."""
+    from .. import data as data_module
+
+    loaders = {"digits": data_module.load_digits, "synthetic": data_module.make_synthetic,
+               "npz": data_module.load_npz, "csv": data_module.load_csv}
+    spec = dict(spec or {})
+    name = spec.pop("name", None)
+    if name not in loaders:
+        raise ValueError(f"data name={name!r} is not allowed; use one of {', '.join(loaders)}")
+    return loaders[name](**spec)
+
+
+def _trial_config(workload: Workload, space: SearchSpace, values: dict) -> dict:
+    return workload.config({**space.fixed_values, **values})
+
+
+def _check_space_against_workload(workload: Workload, spec: StudySpec) -> None:
+    """Fail before any work when a hyperparameter is not a config field of the workload."""
+    from .oracles import quasi_random_points
+
+    for point in quasi_random_points(spec.space, 1, seed=spec.seed):
+        _trial_config(workload, spec.space, point)
+    for config in spec.configs or ():
+        _trial_config(workload, spec.space, config)
+
+
+def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
+                progress):
+    import keras_tuner as kt
+    from keras_tuner.src.engine import base_tuner
+
+    from ..trainer import train_trial
+    from .oracles import make_oracle
+
+    objective = kt.Objective(spec.objective, "max" if workload.direction == "max" else "min")
+    oracle = make_oracle(spec.algorithm, spec.space, max_trials=spec.max_trials,
+                         seed=spec.seed, objective=objective, configs=spec.configs)
+
+    class PlaybookTuner(base_tuner.BaseTuner):
+        """Runs each trial with the playbook trainer and stores its playbook data."""
+
+        def run_trial(self, trial, *args, **kwargs):
+            trial_dir = Path(self.get_trial_dir(trial.trial_id))
+            stored = read_trial_record(trial_dir)
+            values = dict(trial.hyperparameters.values)
+            if stored is None or stored.get("values") != values:
+                stored = self._train(trial.trial_id, values, trial_dir)
+            if stored["status"] != "completed":
+                raise kt.errors.FailedTrialError(stored["reason"])
+            return {spec.objective: stored["objective"]}
+
+        def _train(self, trial_id, values, trial_dir):
+            config = _trial_config(workload, spec.space, values)
+            runs, frames = [], []
+            for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
+                result = train_trial(
+                    workload, config, seed, max_train_steps=spec.max_train_steps,
+                    eval_every=spec.eval_every, keep_best=spec.keep_best,
+                    checkpoint_dir=trial_dir / "checkpoints" / f"seed-{seed}")
+                run = result.to_dict()
+                run.pop("config")
+                runs.append(run)
+                frames.append(result.curves.assign(seed=seed))
+                if not result.feasible:
+                    break
+            record = trial_record(trial_id, values, config, runs)
+            if frames:
+                import pandas as pd
+
+                curves = pd.concat(frames)[["seed", "step", "split", "metric", "value"]]
+                tmp = trial_dir / f".{CURVES_FILE}.tmp"
+                curves.to_csv(tmp, index=False)
+                os.replace(tmp, trial_dir / CURVES_FILE)
+            write_json_atomic(trial_dir / TRIAL_FILE, record)
+            return record
+
+        def save(self):
+            if not self._is_worker():
+                self.oracle.save()
+            write_json_atomic(self._get_tuner_fname(), self.get_state())
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            if progress is not None:
+                progress(self.oracle)
+
+        def save_model(self, trial_id, model, step=0):
+            pass
+
+        def load_model(self, trial):
+            raise NotImplementedError("use playbook_kit.restore_checkpoint on a trial's "
+                                      "stored checkpoints")
+
+    oracle.verbose = 0
+    tuner = PlaybookTuner(oracle, directory=str(directory.parent), project_name=directory.name,
+                          overwrite=overwrite)
+    tuner.oracle.verbose = 0
+    return tuner
+
+
+def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict]) -> dict:
+    """The playbook data of one trial: a trial is infeasible when any of its runs is."""
+    infeasible = [r for r in runs if r["status"] != "completed"]
+    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
+    return {
+        "schema_version": SCHEMA_VERSION, "trial_id": trial_id, "values": values,
+        "config": config, "status": "infeasible" if infeasible else "completed",
+        "reason": infeasible[0]["reason"] if infeasible else "",
+        "objective": float(np.mean(objectives)) if objectives and not infeasible else None,
+        "objective_std": float(np.std(objectives, ddof=1)) if len(objectives) > 1 else None,
+        "runs": runs, "duration_s": float(sum(r["duration_s"] for r in runs)),
+    }
+
+
+def read_trial_record(trial_dir: str | Path) -> dict | None:
+    """A trial's ``playbook.json``, or None when it has none yet."""
+    path = Path(trial_dir) / TRIAL_FILE
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("schema_version", 0) > SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version={record['schema_version']} is newer than "
+                         f"this playbook-kit understands ({SCHEMA_VERSION})")
+    return record
+
+
+class _Progress:
+    """tqdm bar: trial i of n, best so far, infeasible so far."""
+
+    def __init__(self, spec: StudySpec, direction: str, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.direction = direction
+        self.bar = tqdm(total=spec.max_trials, desc=spec.name, unit="trial",
+                        disable=not enabled)
+        self.seen = 0
+
+    def __call__(self, oracle):
+        from .oracles import is_infeasible
+
+        if not hasattr(oracle, "trials"):
+            return  # a worker's proxy to the chief oracle: the chief keeps the count
+        finished = [t for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
+        scores = [t.score for t in finished if t.status == "COMPLETED" and t.score is not None]
+        infeasible = sum(is_infeasible(t) for t in finished)
+        best = (max if self.direction == "max" else min)(scores) if scores else float("nan")
+        self.bar.update(len(finished) - self.seen)
+        self.seen = len(finished)
+        self.bar.set_postfix(best=f"{best:.4f}", infeasible=infeasible)
+
+    def close(self):
+        self.bar.close()
+
+
+def run_study(workload: Workload | None, space: SearchSpace | dict, *, max_trials: int,
+              max_train_steps: int, eval_every: int, algorithm: str = "quasi_random",
+              seed: int = 0, directory: str | Path = "studies", name: str = "study",
+              repeats: int = 1, keep_best: int = 2, configs: list | None = None,
+              data: dict | None = None, progress: bool = True, overwrite: bool = False):
+    """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+
+    Re-running the same call resumes: completed and infeasible trials are kept, an
+    interrupted one is rerun, and the budget counts both. ``repeats`` runs each config
+    with that many seeds and keeps every run. ``workload=None`` builds it from ``data``
+    (a spec such as ``{"name": "digits"}``), which is what worker processes do.
+    """
+    spec = StudySpec(name=name, space=space, max_trials=max_trials,
+                     max_train_steps=max_train_steps, eval_every=eval_every,
+                     algorithm=algorithm, seed=seed, repeats=repeats, keep_best=keep_best,
+                     configs=configs, data=data or {"name": "digits"},
+                     defaults=dict(workload.defaults) if workload is not None else {},
+                     objective=workload.objective if workload is not None else "val_accuracy")
+    return run_spec(spec, directory, workload=workload, progress=progress, overwrite=overwrite)
+
+
+def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workload | None = None,
+             progress: bool = True, overwrite: bool = False):
+    """Run a :class:`StudySpec` into ``directory/<name>``; see :func:`run_study`."""
+    from ..results import load_study
+
+    workload = workload or spec.workload()
+    _check_space_against_workload(workload, spec)
+    project = Path(directory) / spec.name
+    stored_path = project / STUDY_FILE
+    if stored_path.exists() and not overwrite:
+        stored = json.loads(stored_path.read_text())
+        mine = json.loads(json.dumps(spec.to_dict(), default=_plain))
+        for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
+                    "objective", "configs", "defaults"):
+            if stored.get(key) != mine.get(key):
+                raise ValueError(f"study {spec.name!r} in {project} was created with "
+                                 f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
+                                 "with the same settings or choose another name")
+    bar = _Progress(spec, workload.direction, progress)
+    tuner = _make_tuner(spec, workload, project, overwrite, bar)
+    if overwrite or not stored_path.exists() or \
+            json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:
+        write_json_atomic(stored_path, spec.to_dict())
+    bar(tuner.oracle)
+    try:
+        tuner.search(verbose=0)
+    finally:
+        bar.close()
+    return load_study(project)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for the chief oracle."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
+                   threads_per_worker: int | None = None, port: int | None = None,
+                   timeout: float | None = None) -> list[int]:
+    """Run a study file with keras-tuner's chief/worker mode on this machine.
+
+    Starts a chief oracle on 127.0.0.1 and ``workers`` worker processes, each with its own
+    thread budget (and its own ``CUDA_VISIBLE_DEVICES`` when GPUs exist), waits for all
+    of them and returns their exit codes. On a cluster, start the same command with the
+    ``KERASTUNER_*`` variables set by your scheduler (see the README).
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} is not allowed; use an integer >= 1")
+    threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+    port = port or free_port()
+    gpus = _gpu_count()
+    base = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+            "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "playbook_kit.cli", "study", str(spec_path),
+               "--directory", str(directory), "--no-progress", "--threads", str(threads)]
+    chief = subprocess.Popen(command, env={**base, "KERASTUNER_TUNER_ID": "chief"})
+    time.sleep(1.0)
+    procs = []
+    for i in range(workers):
+        env = {**base, "KERASTUNER_TUNER_ID": f"tuner{i}"}
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
+        procs.append(subprocess.Popen(command, env=env))
+    codes = [p.wait(timeout=timeout) for p in procs]
+    codes.append(chief.wait(timeout=timeout))
+    return codes
+
+
+def _gpu_count() -> int:
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+        return len([line for line in out.stdout.splitlines() if line.startswith("GPU")])
+    except (OSError, subprocess.SubprocessError):
+        return 0
