@@ -35,6 +35,41 @@ def _run(args) -> int:
     return 0
 
 
+def _study(args) -> int:
+    from .runtime import setup
+    from .search.study import StudySpec, launch_workers, run_spec
+
+    spec = StudySpec.from_yaml(args.spec)
+    overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm")
+                 if getattr(args, k) is not None}
+    if overrides:
+        spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
+    if args.workers:
+        from pathlib import Path
+        import yaml
+
+        effective = Path(args.directory) / f"{spec.name}.study.yaml"
+        effective.parent.mkdir(parents=True, exist_ok=True)
+        effective.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+        codes = launch_workers(effective, args.directory, args.workers, args.threads)
+        failed = [c for c in codes if c != 0]
+        print(f"chief and {args.workers} workers finished; exit codes {codes}")
+        if failed:
+            return 1
+        from .results import load_study
+        study = load_study(f"{args.directory}/{spec.name}")
+    else:
+        setup(seed=spec.seed, threads=args.threads)
+        study = run_spec(spec, args.directory, progress=not args.no_progress)
+    counts = study.trials["status"].value_counts().to_dict()
+    best = study.best_trials(1)
+    print(f"study {spec.name}: {len(study.trials)} trials {counts}")
+    if len(best):
+        print(f"best trial {best.iloc[0]['trial_id']}: {study.objective}="
+              f"{best.iloc[0]['objective']:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playbook-kit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"playbook-kit {__version__}")
@@ -50,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", type=_parse_parameter, action="append",
                      help="name=value; YAML value, write floats as 1.0e-3")
     run.set_defaults(handler=_run)
+    study = commands.add_parser("study", help="run or resume a study from a YAML file")
+    study.add_argument("spec", help="study file: name, data, defaults, space, algorithm, "
+                       "max_trials, max_train_steps, eval_every, seed, repeats")
+    study.add_argument("--directory", default="studies", help="parent folder of the study")
+    study.add_argument("--workers", type=int, default=0,
+                       help="run a chief oracle on loopback and this many worker processes")
+    study.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+    study.add_argument("--max-trials", dest="max_trials", type=int, default=None)
+    study.add_argument("--seed", type=int, default=None)
+    study.add_argument("--algorithm", default=None)
+    study.add_argument("--no-progress", dest="no_progress", action="store_true")
+    study.set_defaults(handler=_study)
     return parser
 
 

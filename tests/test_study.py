@@ -1,0 +1,216 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+STEPS, EVAL = 40, 20
+
+
+@pytest.fixture(scope="module")
+def space(pk):
+    return (pk.SearchSpace().scientific("depth", values=[1, 2])
+            .nuisance("learning_rate", 1.0e-3, 1.0e-1, scale="log").fixed("activation", "relu"))
+
+
+def points(space, n, seed=0):
+    from playbook_kit.search.oracles import quasi_random_points
+
+    return quasi_random_points(space, n, seed=seed)
+
+
+def configs_of(study, names):
+    trials = study.trials.assign(k=study.trials["trial_id"].astype(int)).sort_values("k")
+    return [{n: row[n] for n in names} for _, row in trials.iterrows()]
+
+
+def same_configs(found, expected):
+    assert len(found) == len(expected)
+    for a, b in zip(found, expected):
+        assert a["depth"] == b["depth"]
+        assert a["learning_rate"] == pytest.approx(b["learning_rate"], rel=1e-9)
+
+
+def test_study_stores_playbook_data_and_resumes_without_rerunning(pk, digits_workload, space,
+                                                                   tmp_path):
+    study = pk.run_study(digits_workload, space, max_trials=3, max_train_steps=STEPS,
+                         eval_every=EVAL, directory=tmp_path, name="depth", progress=False)
+    assert list(study.trials["status"]) == ["completed"] * 3
+    assert study.objective == "val_accuracy" and study.direction == "max"
+    assert dict(zip(study.hyperparameters["name"], study.hyperparameters["role"])) == {
+        "depth": "scientific", "learning_rate": "nuisance", "activation": "fixed"}
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 3))
+    assert set(study.curves["split"]) == {"train", "validation", "optimizer"}
+    assert study.curves.groupby("trial_id")["step"].max().eq(STEPS).all()
+    trial_dir = tmp_path / "depth" / "trial_0"
+    record = json.loads((trial_dir / "playbook.json").read_text())
+    assert record["schema_version"] == 1 and record["runs"][0]["best_step"] in (20, 40)
+    checkpoints = list((trial_dir / "checkpoints").rglob("*.weights.h5"))
+    assert len(checkpoints) == 3  # keep_best=2 plus the last
+    stamp = (trial_dir / "playbook.json").stat().st_mtime_ns
+
+    resumed = pk.run_study(digits_workload, space, max_trials=5, max_train_steps=STEPS,
+                           eval_every=EVAL, directory=tmp_path, name="depth", progress=False)
+    assert len(resumed.trials) == 5
+    assert (trial_dir / "playbook.json").stat().st_mtime_ns == stamp
+    same_configs(configs_of(resumed, ["depth", "learning_rate"]), points(space, 5))
+    assert digits_workload.dataset.test_reads == 0
+
+
+def test_seed_changes_the_point_set(pk, digits_workload, space, tmp_path):
+    a = pk.run_study(digits_workload, space, max_trials=2, max_train_steps=20, eval_every=20,
+                     directory=tmp_path, name="a", seed=0, progress=False)
+    b = pk.run_study(digits_workload, space, max_trials=2, max_train_steps=20, eval_every=20,
+                     directory=tmp_path, name="b", seed=1, progress=False)
+    assert not set(a.trials["learning_rate"].round(12)) & set(b.trials["learning_rate"].round(12))
+
+
+def test_infeasible_trials_never_abort_and_are_recorded(pk, digits_workload, tmp_path):
+    diverging = (pk.SearchSpace().fixed("optimizer", "sgd")
+                 .nuisance("learning_rate", 1.0e-2, 1.0e6, scale="log"))
+    study = pk.run_study(digits_workload, diverging, max_trials=8, max_train_steps=STEPS,
+                         eval_every=EVAL, directory=tmp_path, name="lr", progress=False)
+    assert len(study.trials) == 8
+    infeasible = study.trials[study.trials["status"] == "infeasible"]
+    assert len(infeasible) >= 4
+    assert infeasible["reason"].str.contains("diverged|NaN").all()
+    assert infeasible["objective"].isna().all()
+    assert (infeasible["learning_rate"] > study.feasible["learning_rate"].max()).all()
+
+
+def test_repeats_keep_every_run(pk, digits_workload, space, tmp_path):
+    study = pk.run_study(digits_workload, space, max_trials=2, max_train_steps=20, eval_every=20,
+                         directory=tmp_path, name="rep", repeats=3, progress=False)
+    assert study.runs.groupby("trial_id").size().tolist() == [3, 3]
+    assert study.runs.groupby("trial_id")["seed"].nunique().tolist() == [3, 3]
+    first = study.runs[study.runs["trial_id"] == study.trials["trial_id"][0]]
+    assert study.trials["objective"][0] == pytest.approx(first["objective"].mean())
+    assert study.trials["objective_std"][0] == pytest.approx(first["objective"].std(ddof=1),
+                                                             nan_ok=True)
+    assert study.curves.groupby("trial_id")["seed"].nunique().tolist() == [3, 3]
+
+
+def test_bad_study_fails_before_any_work(pk, digits_workload, space, tmp_path):
+    bad = pk.SearchSpace().nuisance("lr", 1e-3, 1e-1, scale="log")
+    with pytest.raises(ValueError, match="'lr'"):
+        pk.run_study(digits_workload, bad, max_trials=2, max_train_steps=20, eval_every=20,
+                     directory=tmp_path, name="bad", progress=False)
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(ValueError, match="algorithm"):
+        pk.run_study(digits_workload, space, max_trials=2, max_train_steps=20, eval_every=20,
+                     directory=tmp_path, name="x", algorithm="hyperband", progress=False)
+    pk.run_study(digits_workload, space, max_trials=1, max_train_steps=20, eval_every=20,
+                 directory=tmp_path, name="fixed", progress=False)
+    with pytest.raises(ValueError, match="max_train_steps"):
+        pk.run_study(digits_workload, space, max_trials=2, max_train_steps=40, eval_every=20,
+                     directory=tmp_path, name="fixed", progress=False)
+
+
+def write_spec(path, name, max_trials, steps=STEPS, **extra):
+    spec = {"name": name, "data": {"name": "digits"}, "defaults": {"width": 32},
+            "space": {"depth": {"role": "scientific", "values": [1, 2]},
+                      "learning_rate": {"role": "nuisance", "range": [1.0e-3, 1.0e-1],
+                                        "scale": "log"}},
+            "max_trials": max_trials, "max_train_steps": steps, "eval_every": EVAL, **extra}
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def cli(*args, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "playbook_kit.cli", *map(str, args)],
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def completed_trials(project: Path) -> list[str]:
+    done = []
+    for path in project.glob("trial_*/trial.json"):
+        try:
+            if json.loads(path.read_text())["status"] == "COMPLETED":
+                done.append(path.parent.name)
+        except (ValueError, OSError):
+            pass
+    return done
+
+
+def test_kill_9_mid_study_then_resume_gives_the_full_budget(pk, tmp_path):
+    spec = write_spec(tmp_path / "study.yaml", "killed", max_trials=6, steps=200)
+    project = tmp_path / "out" / "killed"
+    process = cli("study", spec, "--directory", tmp_path / "out", "--no-progress")
+    deadline = time.time() + 240
+    while len(completed_trials(project)) < 2 and time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"study ended before the kill: {process.stdout.read()}")
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    survived = {name: (project / name / "playbook.json").read_bytes()
+                for name in completed_trials(project)}
+    assert 2 <= len(survived) < 6
+    resumed = cli("study", spec, "--directory", tmp_path / "out", "--no-progress")
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    study = pk.load_study(project)
+    assert sorted(study.trials["trial_id"].astype(int)) == list(range(6))
+    assert (study.trials["status"] == "completed").all()
+    configs = [tuple(c.values()) for c in configs_of(study, ["depth", "learning_rate"])]
+    assert len(set(configs)) == 6
+    for name, content in survived.items():
+        assert (project / name / "playbook.json").read_bytes() == content
+    space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
+
+
+def test_chief_with_two_workers_runs_every_trial_exactly_once(pk, tmp_path):
+    spec = write_spec(tmp_path / "study.yaml", "parallel", max_trials=6, steps=STEPS)
+    run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
+    output, _ = run.communicate(timeout=400)
+    assert run.returncode == 0, output
+    study = pk.load_study(tmp_path / "out" / "parallel")
+    assert sorted(study.trials["trial_id"].astype(int)) == list(range(6))
+    assert (study.trials["status"] == "completed").all()
+    assert study.runs.groupby("trial_id").size().eq(1).all()
+    space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
+
+
+def test_plain_keras_tuner_directory_loads(pk, digits, tmp_path):
+    import keras
+    import keras_tuner as kt
+
+    def build(hp):
+        model = keras.Sequential([keras.Input(digits.input_shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(hp.Int("units", 8, 32, step=8),
+                                                     activation="relu"),
+                                  keras.layers.Dense(10)])
+        model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        return model
+
+    tuner = kt.RandomSearch(build, objective="val_accuracy", max_trials=3, seed=1,
+                            directory=str(tmp_path), project_name="plain")
+    tuner.search(digits.x_train, digits.y_train, epochs=2, verbose=0,
+                 validation_data=(digits.x_val, digits.y_val))
+    study = pk.load_study(tmp_path / "plain")
+    assert len(study.trials) == 3 and (study.trials["status"] == "completed").all()
+    assert study.objective == "val_accuracy" and study.direction == "max"
+    assert set(study.hyperparameters["name"]) == {"units", "lr"}
+    scales = dict(zip(study.hyperparameters["name"], study.hyperparameters["scale"]))
+    assert scales == {"units": "integer", "lr": "log"}
+    assert set(study.hyperparameters["role"]) == {"unknown"}
+    best = max(t.score for t in tuner.oracle.trials.values())
+    assert study.trials["objective"].max() == pytest.approx(best)
+    epochs = study.curves[(study.curves["metric"] == "accuracy")
+                          & (study.curves["split"] == "validation")]
+    # keras-tuner keeps each metric's best epoch only: one point per trial, at epoch 0 or 1
+    assert epochs.groupby("trial_id").size().eq(1).all() and set(epochs["step"]) <= {0, 1}
+    best_row = study.trials.loc[study.trials["objective"].idxmax()]
+    assert epochs.set_index("trial_id")["value"][best_row["trial_id"]] == pytest.approx(
+        best_row["objective"])
