@@ -6,6 +6,7 @@ TensorFlow lazily.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -42,17 +43,19 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = str(min(threads, 2))
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    import tensorflow as tf
-    import keras
+    with _silenced_stderr(quiet and not started):
+        import tensorflow as tf
+        import keras
 
-    if quiet:
-        tf.get_logger().setLevel("ERROR")
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-        _STATE["threads"] = threads
-    except RuntimeError:
-        pass  # TensorFlow already ran: the first setup's thread counts stay.
+        if quiet:
+            tf.get_logger().setLevel("ERROR")
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+            _STATE["threads"] = threads
+        except RuntimeError:
+            pass  # TensorFlow already ran: the first setup's thread counts stay.
+        tf.config.list_logical_devices()
     seed_everything(seed)
     if deterministic and not _STATE["deterministic"]:
         tf.config.experimental.enable_op_determinism()
@@ -63,6 +66,25 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     return {"seed": int(seed), "threads": _STATE["threads"],
             "deterministic": _STATE["deterministic"], "tensorflow": tf.__version__,
             "keras": keras.__version__}
+
+
+@contextlib.contextmanager
+def _silenced_stderr(active: bool):
+    """Hide the C++ start-up messages TensorFlow writes to file descriptor 2 before its
+    log level applies (CUDA probes on CPU machines); Python errors still propagate."""
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def seed_everything(seed: int) -> None:

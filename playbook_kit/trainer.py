@@ -65,6 +65,18 @@ class TrialResult:
         c = self.curves
         return c[(c["split"] == split) & (c["metric"] == metric)].set_index("step")["value"]
 
+    def summary(self) -> pd.Series:
+        """The facts a reader checks first: status, best step and the metrics there."""
+        facts = {"status": self.status, "reason": self.reason or "-",
+                 "steps_completed": self.steps_completed, "best_step": self.best_step,
+                 f"best {self.objective_name}": self.objective,
+                 f"final {self.objective_name}": self.final_objective}
+        for key in ("val_loss", "train_accuracy", "train_loss"):
+            if key in self.best_metrics:
+                facts[f"{key} at best step"] = self.best_metrics[key]
+        facts["duration_s"] = round(self.duration_s, 2)
+        return pd.Series(facts, name="trial")
+
     def to_dict(self) -> dict:
         """JSON-ready summary (curves excluded; they are stored as a table)."""
         keys = ("status", "config", "seed", "max_train_steps", "eval_every", "objective_name",

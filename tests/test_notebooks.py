@@ -1,0 +1,76 @@
+"""Committed notebooks are stripped, parameterized for papermill and teach in order."""
+import json
+from pathlib import Path
+
+import pytest
+
+from playbook_kit.notebooks import check_parameters, collect_runs, list_notebooks, run_notebook
+
+NOTEBOOKS = list_notebooks()
+
+
+def test_the_guided_notebooks_are_there():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[0] == "00_quickstart" and len(names) >= 1
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stripped_and_has_one_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert "papermill" not in nb["metadata"]
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for cell in code:
+        assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"]
+        assert "papermill" not in cell.get("metadata", {})
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    assert code.index(tagged[0]) == 1, "cell 1 imports and sets up; cell 2 holds parameters"
+    assert "pk.setup(" in "".join(code[0]["source"])
+    source = "".join(tagged[0]["source"])
+    for line in filter(None, source.splitlines()):
+        assert ": " in line.split("=")[0] and "#" in line, f"typed, commented default: {line}"
+    assert "output_dir: str" in source and "interactive: bool" in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_code_cell_is_introduced_by_markdown(path):
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "Playbook" in "".join(cells[0]["source"])
+    for before, cell in zip(cells, cells[1:]):
+        if cell["cell_type"] == "code":
+            assert before["cell_type"] == "markdown", "".join(cell["source"])[:80]
+    assert "next" in "".join(cells[-1]["source"]).lower()
+
+
+def test_batch_runner_rejects_unknown_or_mistyped_parameters_before_a_kernel_starts():
+    quickstart = NOTEBOOKS[0]
+    with pytest.raises(ValueError, match="'learning_rat'.*allowed"):
+        check_parameters(quickstart, {"learning_rat": 0.1})
+    with pytest.raises(ValueError, match="'max_train_steps'.*int"):
+        check_parameters(quickstart, {"max_train_steps": "300"})
+    with pytest.raises(ValueError, match="'learning_rate'.*float"):
+        check_parameters(quickstart, {"learning_rate": "1e-3"})
+    check_parameters(quickstart, {"learning_rate": 1, "max_train_steps": 50})
+
+
+def test_papermill_injects_parameters_into_the_quickstart(tmp_path):
+    executed = run_notebook(NOTEBOOKS[0], tmp_path / "run",
+                            {"max_train_steps": 50, "eval_every": 25, "learning_rate": 1.0e-2,
+                             "width": 16})
+    nb = json.loads(executed.read_text())
+    injected = [c for c in nb["cells"]
+                if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(injected) == 1 and "max_train_steps = 50" in "".join(injected[0]["source"])
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["max_train_steps"] == 50 and metrics["steps_completed"] == 50
+    assert metrics["config"]["learning_rate"] == 1.0e-2 and metrics["config"]["width"] == 16
+    curves = (tmp_path / "run" / "curves.csv").read_text().splitlines()
+    assert curves[0] == "step,split,metric,value"
+    assert {line.split(",")[0] for line in curves[1:]} == {"0", "25", "50"}
+    outputs = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                      for o in c.get("outputs", []))
+    assert "status: completed" in outputs
+    table = collect_runs(tmp_path)
+    assert len(table) == 1 and table.loc[0, "status"] == "completed"
