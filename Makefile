@@ -24,6 +24,7 @@ tour: $(STAMP)
 	$(BIN)/playbook-kit tour --output runs
 
 test: $(STAMP)
+	rm -rf runs/notebooks
 	$(BIN)/python -m pytest tests --nbval-lax notebooks
 
 lab: $(STAMP)

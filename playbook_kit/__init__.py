@@ -20,6 +20,7 @@ _EXPORTS = {
     "isolation_table": "insight", "isolation_plot": "insight", "plot_curves": "insight",
     "plot_trial": "insight", "diagnose_curves": "insight", "best_of_n": "insight",
     "plot_best_of_n": "insight", "good_region_counts": "insight", "audit": "insight",
+    "expanded_space": "insight",
     "retrain_summary": "decisions", "adoption_decision": "decisions",
     "plot_retrain_variance": "decisions", "Journal": "journal",
     "StudyResults": "results", "load_study": "results", "as_study": "results",

@@ -70,6 +70,22 @@ def _study(args) -> int:
     return 0
 
 
+def _audit(args) -> int:
+    from pathlib import Path
+    from .insight import audit
+    from .results import load_study
+    from .runtime import setup
+
+    setup(seed=0)
+    study = load_study(args.study)
+    report = audit(study)
+    output = Path(args.output) if args.output else Path(study.path) / "audit"
+    report.save(output)
+    print(report.checks[["check", "status", "reason"]].to_string(index=False))
+    print(f"report written to {output}")
+    return 1 if args.strict and (report.checks["status"] == "fail").any() else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playbook-kit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"playbook-kit {__version__}")
@@ -97,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--algorithm", default=None)
     study.add_argument("--no-progress", dest="no_progress", action="store_true")
     study.set_defaults(handler=_study)
+    audit = commands.add_parser("audit", help="audit a stored study (playbook-kit or "
+                                "plain keras-tuner directory) and write the report")
+    audit.add_argument("study", help="study directory (the one holding oracle.json)")
+    audit.add_argument("--output", default=None, help="report folder (default: <study>/audit)")
+    audit.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
+    audit.set_defaults(handler=_audit)
     return parser
 
 

@@ -272,7 +272,8 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
         frames.append(pd.DataFrame({"config": tick, "value": arr}))
     data = pd.concat(frames, ignore_index=True)
 
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(order) + 2.0), 4.0))
     else:
         fig = ax.figure
@@ -292,6 +293,10 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     ax.set_xlabel("config (each point: one run with its own seed)")
     ax.set_title(f"Retrain variance of {objective_name}")
     fig.tight_layout()
+    if own_figure:
+        from .style import detach
+
+        return detach(fig)
     return fig
 
 

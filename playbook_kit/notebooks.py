@@ -72,12 +72,20 @@ def run_notebook(path: str | Path, output_dir: str | Path, parameters: dict | No
 
 def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
              parameters: dict | None = None) -> Path:
-    """Execute every guided notebook with default parameters into ``runs/tour-<timestamp>/``."""
-    folder = Path(output) / time.strftime("tour-%Y%m%d-%H%M%S")
+    """Execute every guided notebook with default parameters into ``runs/tour-<timestamp>/``.
+
+    The notebooks share one ``studies/`` folder inside the tour's folder, so later
+    notebooks read the studies that earlier ones ran; ``parameters`` go to each notebook
+    that declares them.
+    """
+    folder = (Path(output) / time.strftime("tour-%Y%m%d-%H%M%S")).resolve()
+    shared = {"study_dir": str(folder / "studies"), **(parameters or {})}
     for notebook in notebooks or list_notebooks():
         started = time.perf_counter()
         print(f"running {notebook.name} ...", flush=True)
-        run_notebook(notebook, folder / notebook.stem, parameters)
+        declared = notebook_parameters(notebook)
+        run_notebook(notebook, folder / notebook.stem,
+                     {k: v for k, v in shared.items() if k in declared})
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     return folder
 

@@ -66,3 +66,12 @@ def apply_style(context: str = "notebook", font_scale: float = 1.0) -> None:
     sns.set_theme(context=context, style="whitegrid", palette=PALETTE,
                   font_scale=font_scale, rc=_RC)
     mpl.rcParams.update(_RC)
+
+
+def detach(fig):
+    """Close ``fig`` in pyplot and return it: a notebook then shows it once, as the cell's
+    value, instead of twice (inline backend and the returned object)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return fig

@@ -266,3 +266,24 @@ def test_good_region_counts_known_answer():
     opt = _row(table, "optimizer")
     assert opt["region_values"] == ["adam", "sgd"] and opt["n_in_region"] == 4
     assert opt["region_fraction"] == pytest.approx(2 / 3)
+
+
+def test_expanded_space_applies_the_suggested_nuisance_ranges_only():
+    import pandas as pd
+    from playbook_kit.insight import expanded_space
+    from playbook_kit.search import SearchSpace
+
+    space = (SearchSpace().nuisance("learning_rate", 1e-4, 1e-3, scale="log")
+             .scientific("depth", values=[1, 2, 3]).nuisance("beta1", 0.8, 0.99))
+    checks = pd.DataFrame([
+        {"name": "learning_rate", "role": "nuisance", "status": "expand",
+         "suggested_low": 1e-4, "suggested_high": 1e-2},
+        {"name": "depth", "role": "scientific", "status": "expand",
+         "suggested_low": 1, "suggested_high": 4},
+        {"name": "beta1", "role": "nuisance", "status": "ok",
+         "suggested_low": 0.8, "suggested_high": 0.99}])
+    frame = expanded_space(space, checks).to_frame().set_index("name")
+    assert frame.loc["learning_rate", "high"] == pytest.approx(1e-2)
+    assert frame.loc["learning_rate", "scale"] == "log"
+    assert frame.loc["depth", "values"] == [1, 2, 3]
+    assert frame.loc["beta1", "high"] == pytest.approx(0.99)

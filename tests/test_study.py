@@ -214,3 +214,25 @@ def test_plain_keras_tuner_directory_loads(pk, digits, tmp_path):
     best_row = study.trials.loc[study.trials["objective"].idxmax()]
     assert epochs.set_index("trial_id")["value"][best_row["trial_id"]] == pytest.approx(
         best_row["objective"])
+    from playbook_kit.cli import main
+
+    assert main(["audit", str(tmp_path / "plain"), "--output", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "audit.md").read_text()
+    assert "infeasible fraction" in report and "search space boundaries" in report
+    checks = (tmp_path / "report" / "checks.csv").read_text()
+    assert checks.splitlines()[0].startswith("check,status")
+
+
+def test_cli_reports_version_and_bad_study_files(tmp_path, capsys):
+    from playbook_kit import __version__
+    from playbook_kit.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert __version__ in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "space": {}, "max_trials": 0,
+                                   "max_train_steps": 10, "eval_every": 5}))
+    assert main(["study", str(bad), "--directory", str(tmp_path)]) == 2
+    assert "max_trials=0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

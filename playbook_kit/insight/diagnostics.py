@@ -331,16 +331,19 @@ def _extend(hp: Hyperparameter, low: float, high: float, side: str) -> tuple[flo
 
 
 def boundary_check(study: StudyResults, top_fraction: float = 0.1,
-                   edge_fraction: float = 0.1) -> pd.DataFrame:
+                   edge_fraction: float = 0.2) -> pd.DataFrame:
     """Are the best trials bunched at an edge of the search space? One row per varied
     numeric hyperparameter (columns ``BOUNDARY_COLUMNS``).
 
     Rules (the playbook gives no number; these are the toolkit's):
 
     * best trials: :func:`best_set_size` (top ``top_fraction`` of feasible trials, >= 3);
-    * near an edge: within the outer ``edge_fraction`` (10%) of the range, measured in
+    * near an edge: within the outer ``edge_fraction`` (20%) of the range, measured in
       the hyperparameter's own scale (log10 for log); the range is the search space's
-      ``low``/``high`` (the sampled extremes when the table has none);
+      ``low``/``high`` (the sampled extremes when the table has none). 20% rather than
+      10% because at exploration budgets (10-30 quasi-random trials) only one or two
+      points fall in the outer 10%, so a majority of the best set could never be there
+      even when the objective rises all the way to the bound;
     * flagged (status "expand"): a strict majority of the best trials near one edge;
       the suggested range extends that side (see :func:`_extend`: a decade for log,
       half the width for linear, clamped at natural bounds); status "at bound" when
@@ -860,3 +863,26 @@ def good_region_counts(study: StudyResults, fraction: float = 0.25) -> pd.DataFr
                        n_infeasible_in_region=int((inside & ~feasible.to_numpy()).sum()))
         rows.append(row)
     return pd.DataFrame(rows, columns=GOOD_REGION_COLUMNS)
+
+
+def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
+    """The search space with every range the boundary check flagged (status ``expand``)
+    replaced by its suggested range: the playbook's fix for best trials at an edge.
+
+    Only ``roles`` are expanded (nuisance by default: their ranges decide whether the
+    comparison is fair; the scientific values are the experimenter's choice)."""
+    expanded = space
+    for row in checks[checks["status"] == "expand"].itertuples():
+        if row.name not in space.names or row.role not in roles:
+            continue
+        entry = next(e for e in space.to_dict()["hyperparameters"] if e["name"] == row.name)
+        if "values" in entry:
+            observed = sorted(entry["values"])
+            extra = [v for v in (row.suggested_low, row.suggested_high)
+                     if pd.notna(v) and v not in observed]
+            values = sorted(observed + [int(v) if float(v).is_integer() else float(v)
+                                        for v in extra])
+            expanded = expanded.with_range(row.name, values=values)
+        else:
+            expanded = expanded.with_range(row.name, row.suggested_low, row.suggested_high)
+    return expanded

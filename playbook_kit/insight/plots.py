@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import StudyResults
-from ..style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, FAINT_ALPHA, FAINT_COLOR,
+from ..style import (detach, BEST_MARKER, BOUND_COLOR, FAILED_COLOR, FAINT_ALPHA, FAINT_COLOR,
                      INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors)
 from .diagnostics import (Hyperparameter, _as_studies, _check_study, _fmt, best_of_n,
                           feasible_mask, finished_mask, hyperparameter, infeasible_mask,
@@ -178,7 +178,7 @@ def axis_plots(study_or_studies, names=None, ncols: int = 3):
         fig, ax = plt.subplots(figsize=(6, 2.5), layout="constrained")
         _note(ax, "no hyperparameter varied in this study: nothing to plot")
         ax.set_title(f"Axis plots: {label}")
-        return fig
+        return detach(fig)
     ncols = min(ncols, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.7 * nrows),
@@ -197,7 +197,7 @@ def axis_plots(study_or_studies, names=None, ncols: int = 3):
                loc="outside right upper")
     fig.suptitle(f"Axis plots: {label} ({studies[0].objective}, "
                  f"{studies[0].direction}imized)")
-    return fig
+    return detach(fig)
 
 
 # -------------------------------------------------------------------- isolation plots
@@ -431,7 +431,7 @@ def plot_curves(study: StudyResults, metric: str = "loss", top_k: int = 3,
         _note(ax, "no training curves recorded for this study\n"
                   "(a plain keras-tuner study stores only final metrics)")
         ax.set_title(f"Training curves: {study.name}")
-        return fig
+        return detach(fig)
     if metric not in metrics:
         raise ValueError(f"metric {metric!r} has no curves in study {study.name!r}; "
                          f"allowed: {metrics}")
@@ -471,7 +471,7 @@ def plot_curves(study: StudyResults, metric: str = "loss", top_k: int = 3,
         axes[1].legend(loc="best", title="\u2605 best checkpoint")
     fig.suptitle(f"Training curves: {study.name} ({len(study.trials)} trials, "
                  f"best {len(top)} highlighted)")
-    return fig
+    return detach(fig)
 
 
 def plot_trial(study: StudyResults, trial_id):
@@ -505,7 +505,7 @@ def plot_trial(study: StudyResults, trial_id):
         fig, ax = plt.subplots(figsize=(6, 2.5), layout="constrained")
         _note(ax, f"no curves recorded for trial {tid}")
         ax.set_title(f"Trial {tid} ({head})")
-        return fig
+        return detach(fig)
     ncols = min(2, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.6 * nrows),
@@ -550,7 +550,7 @@ def plot_trial(study: StudyResults, trial_id):
     for ax in flat[len(panels):]:
         fig.delaxes(ax)
     fig.suptitle(f"Trial {tid} of {study.name} ({head})")
-    return fig
+    return detach(fig)
 
 
 # ---------------------------------------------------------------------------- best-of-n

@@ -359,18 +359,71 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
     keras-tuner's own Bayesian oracle drops failed trials from its model, so it keeps
     proposing configs in infeasible regions; this one does not. The acquisition is
     maximized over quasi-random candidates plus perturbations of the best trials, then
-    refined with L-BFGS-B; configs already tried are skipped.
+    refined with L-BFGS-B; configs already tried (or given as priors) are skipped.
+
+    Warm start (exploitation after exploration): ``prior_observations`` is a sequence
+    of ``(values, score)`` pairs from earlier trials, ``score`` None or NaN for an
+    infeasible one (see :meth:`set_prior_observations`). Priors inside this space enter
+    the regression and the feasibility model from the first proposal, ahead of the
+    study's own trials, and count toward the initial points: only
+    ``max(0, num_initial_points - kept priors)`` quasi-random trials run before the
+    model takes over. Priors are not trials: they never count toward ``max_trials``
+    and never appear in ``trials``. The kept priors are saved with the oracle's state,
+    so a resumed study uses exactly the priors it started with.
     """
 
     algorithm = "bayesian"
 
     def __init__(self, space, max_trials, seed=0, objective=None, num_initial_points=None,
-                 alpha=1e-4, n_candidates=1024, max_retries_per_trial=0):
+                 alpha=1e-4, n_candidates=1024, max_retries_per_trial=0,
+                 prior_observations=None):
         kw = self._kt_kwargs(space, max_trials, seed, objective, max_retries_per_trial)
         super().__init__(num_initial_points=num_initial_points, alpha=alpha, **kw)
         self._fix_seed(seed)
         self.gpr = self._make_gpr()
         self.n_candidates = int(n_candidates)
+        self._priors: list[tuple[dict, float | None]] = []
+        self._prior_hashes: set[str] = set()
+        self.prior_summary = _empty_prior_summary()
+        if prior_observations is not None:
+            self.set_prior_observations(prior_observations)
+
+    def set_prior_observations(self, observations) -> dict:
+        """Warm-start the model with earlier trials; returns how many were kept and dropped.
+
+        ``observations``: ``(values, score)`` pairs (``values`` a mapping of
+        hyperparameter names to values, ``score`` the objective in this oracle's
+        direction, None or NaN when the trial was infeasible). A prior is kept when
+        every hyperparameter active under its values is known and inside this space
+        (a range's bounds included, a fixed one at its value); values this space does
+        not use are ignored. Dropped: ``"outside"`` (a value outside a range or not
+        one of the values) and ``"unknown"`` (an active hyperparameter missing, None or
+        NaN). Replaces earlier priors. The summary is also kept as ``prior_summary``.
+        """
+        priors, summary = [], _empty_prior_summary()
+        for values, score in observations:
+            summary["given"] += 1
+            config, why = _prior_config(self.space, values)
+            if config is None:
+                summary[why] += 1
+                continue
+            score = None if score is None or not np.isfinite(float(score)) else float(score)
+            priors.append((config, score))
+            summary["kept"] += 1
+            summary["infeasible"] += score is None
+        self._priors = priors
+        self._prior_hashes = {self._compute_values_hash(c) for c, _ in priors}
+        self.prior_summary = summary
+        return dict(summary)
+
+    @property
+    def prior_observations(self) -> list[tuple[dict, float | None]]:
+        """The kept priors, as ``(config, score)`` pairs (score None: infeasible)."""
+        return [(dict(c), s) for c, s in self._priors]
+
+    def _duplicate(self, values):
+        return super()._duplicate(values) or self._compute_values_hash(values) in \
+            self._prior_hashes
 
     def _make_gpr(self):
         from sklearn.gaussian_process import GaussianProcessRegressor
@@ -383,7 +436,7 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
 
     def config_for_trial(self, k):
         d = self.space.dimension
-        n_init = self.num_initial_points or max(3 * d, 3)
+        n_init = max((self.num_initial_points or max(3 * d, 3)) - len(self._priors), 0)
         x_done, feasible, y, x_running = self._observations()
         if d == 0 or k < n_init or len(x_done) == 0:
             return _quasi_random_config(self.space, self.seed, k)
@@ -408,6 +461,12 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
 
     def _observations(self):
         x_done, feasible, y, x_running = [], [], [], []
+        sign = -1.0 if self.objective.direction == "max" else 1.0
+        for config, score in self._priors:
+            x_done.append(self.space.unit_from_config(config))
+            feasible.append(score is not None)
+            if score is not None:
+                y.append(sign * score)
         running = {t.trial_id for t in self.ongoing_trials.values()}
         for trial_id in sorted(self.trials):
             trial = self.trials[trial_id]
@@ -490,11 +549,60 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
     def get_state(self):
         state = super().get_state()
         state["n_candidates"] = self.n_candidates
+        state["playbook_kit"]["warm_start"] = {
+            "summary": self.prior_summary,
+            "priors": [{"values": c, "score": s} for c, s in self._priors]}
         return state
 
     def set_state(self, state):
         super().set_state(state)
         self.n_candidates = state.get("n_candidates", self.n_candidates)
+        stored = (state.get("playbook_kit") or {}).get("warm_start")
+        if stored is not None:  # a resumed study keeps the priors it started with
+            given = self.prior_summary
+            self.set_prior_observations((p["values"], p["score"]) for p in stored["priors"])
+            self.prior_summary = {**stored["summary"]}
+            if given["given"] and given["kept"] != self.prior_summary["kept"]:
+                warnings.warn(
+                    f"warm start: this study was started with {self.prior_summary['kept']} "
+                    f"prior observations and resumes with those, not the {given['kept']} "
+                    "given now", stacklevel=2)
+
+
+def _empty_prior_summary() -> dict:
+    return {"given": 0, "kept": 0, "infeasible": 0, "outside": 0, "unknown": 0}
+
+
+def _unknown(value) -> bool:
+    """None, NaN or ``pd.NA``: how a results table marks a value it does not have."""
+    import pandas as pd
+
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+
+
+def _prior_config(space: SearchSpace, values) -> tuple[dict | None, str | None]:
+    """A prior's config in ``space`` (canonical values, fixed ones included), or
+    ``(None, "outside" | "unknown")``."""
+    config = {}
+    for hp in space:
+        if not space.is_active(hp.name, config):
+            continue
+        value = values.get(hp.name)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if _unknown(value):
+            return None, "unknown"
+        if not hp.contains(value):
+            return None, "outside"
+        if hp.scale in ("discrete", "categorical"):  # the space's own value (64, not 64.0)
+            value = next(v for v in hp.values if v == value and
+                         isinstance(v, bool) == isinstance(value, bool))
+        elif hp.scale == "integer":
+            value = int(value)
+        else:
+            value = float(value)
+        config[hp.name] = value
+    return config, None
 
 
 # -- by name ---------------------------------------------------------------------------

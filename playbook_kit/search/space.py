@@ -433,6 +433,21 @@ class SearchSpace:
         return {"schema_version": SCHEMA_VERSION,
                 "hyperparameters": [hp.to_dict() for hp in self._hps.values()]}
 
+    def with_range(self, name, low=None, high=None, values=None) -> "SearchSpace":
+        """A copy with ``name``'s range (or discrete values) replaced, validated as at
+        declaration; role, scale and condition stay."""
+        if name not in self._hps:
+            raise ValueError(f"hyperparameter {name!r}: not in this space; have {self.names}")
+        entries = self.to_dict()["hyperparameters"]
+        for entry in entries:
+            if entry["name"] == name:
+                if values is not None:
+                    entry["values"] = list(values)
+                else:
+                    entry["low"] = entry["low"] if low is None else float(low)
+                    entry["high"] = entry["high"] if high is None else float(high)
+        return SearchSpace.from_dict({"hyperparameters": entries})
+
     def copy(self) -> "SearchSpace":
         return SearchSpace(self._hps.values())
 

@@ -4,7 +4,8 @@ keras-tuner's project directory is the store. Beside its ``oracle.json`` and
 ``trial_*/trial.json`` a study keeps, with a schema version:
 
 * ``playbook_study.json``: name, space (with roles), algorithm, seed, budget,
-  ``max_train_steps``, ``eval_every``, objective, repeats, and the workload spec;
+  ``max_train_steps``, ``eval_every``, objective, repeats, the workload spec and, for a
+  warm-started Bayesian study, the absolute path of the study it was warm-started from;
 * per trial, ``trial_<id>/playbook.json`` (config, status, reason, every run's result)
   and ``trial_<id>/curves.csv`` (every evaluation of every run), plus the best
   ``keep_best`` checkpoints and the last one of each run under ``checkpoints/``.
@@ -82,6 +83,7 @@ class StudySpec:
     data: dict = field(default_factory=lambda: {"name": "digits"})
     defaults: dict = field(default_factory=dict)
     objective: str = "val_accuracy"
+    warm_start: str | None = None
 
     def __post_init__(self):
         from .oracles import ALGORITHMS
@@ -103,6 +105,12 @@ class StudySpec:
                              f"max_train_steps={self.max_train_steps}")
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
+        if self.warm_start is not None:
+            if self.algorithm != "bayesian":
+                raise ValueError(f"warm_start={_shown(self.warm_start)} is not allowed with "
+                                 f"algorithm={self.algorithm!r}; warm start feeds the "
+                                 "Bayesian oracle: use algorithm='bayesian'")
+            self.warm_start = warm_start_path(self.warm_start)
 
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, "name": self.name,
@@ -111,7 +119,8 @@ class StudySpec:
                 "eval_every": int(self.eval_every), "algorithm": self.algorithm,
                 "seed": int(self.seed), "repeats": int(self.repeats),
                 "keep_best": int(self.keep_best), "configs": self.configs,
-                "data": self.data, "defaults": self.defaults, "objective": self.objective}
+                "data": self.data, "defaults": self.defaults, "objective": self.objective,
+                "warm_start": self.warm_start}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -169,17 +178,93 @@ def _check_space_against_workload(workload: Workload, spec: StudySpec) -> None:
         _trial_config(workload, spec.space, config)
 
 
+def _shown(source) -> str:
+    path = getattr(source, "path", source)
+    return repr(str(path)) if path is not None else f"<StudyResults {source.name!r}>"
+
+
+def warm_start_path(source) -> str:
+    """The absolute directory of a warm-start source: a study directory or a
+    :class:`~playbook_kit.results.StudyResults` loaded from one."""
+    from ..results import StudyResults
+
+    if isinstance(source, StudyResults):
+        if source.path is None:
+            raise ValueError(f"warm_start={_shown(source)} is not allowed: these results "
+                             "have no study directory (built in memory); pass a study "
+                             "loaded with load_study or its directory")
+        source = source.path
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(f"warm_start={source!r} is not allowed; use a study directory or "
+                         "the StudyResults of one")
+    return os.path.abspath(os.fspath(source))
+
+
+def warm_start_observations(source, objective: str) -> list[tuple[dict, float | None]]:
+    """``(values, score)`` priors from a study (its directory or its
+    :class:`~playbook_kit.results.StudyResults`, whose ``trials`` rows are used).
+
+    A completed trial gives its objective; an infeasible (or keras-tuner FAILED) one
+    gives None; running trials are left out. Values are the trial's hyperparameters,
+    completed, for a playbook-kit study, by the trial's stored config (so that a value
+    the exploration left at the workload default is known, not missing). Which priors
+    lie inside the new space is the oracle's decision
+    (:meth:`~playbook_kit.search.oracles.InfeasibleAwareBayesianOracle.set_prior_observations`).
+    """
+    from ..results import StudyResults, load_study
+
+    results = source if isinstance(source, StudyResults) else load_study(source)
+    if results.objective != objective:
+        raise ValueError(f"warm_start={_shown(source)} is not allowed: that study's objective "
+                         f"is {results.objective!r}, this one's {objective!r}")
+    names = results.hyperparameter_names
+    priors = []
+    for _, row in results.trials.iterrows():
+        if row["status"] not in ("completed", "infeasible", "failed"):
+            continue
+        values = {}
+        if results.path is not None:
+            record = read_trial_record(Path(results.path) / f"trial_{row['trial_id']}")
+            values.update((record or {}).get("config") or {})
+        values.update({n: row[n] for n in names if n in row.index and not _missing(row[n])})
+        feasible = row["status"] == "completed" and np.isfinite(row["objective"])
+        priors.append((values, float(row["objective"]) if feasible else None))
+    return priors
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+
+
+def _stored_priors(project: Path) -> bool:
+    """Whether the study's oracle state already holds its warm-start priors."""
+    try:
+        state = json.loads((project / "oracle.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return "warm_start" in (state.get("playbook_kit") or {})
+
+
 def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
-                progress):
+                progress, warm_start=None):
     import keras_tuner as kt
+    from keras_tuner.src.distribute import utils as distribute_utils
     from keras_tuner.src.engine import base_tuner
 
     from ..trainer import train_trial
     from .oracles import make_oracle
 
     objective = kt.Objective(spec.objective, "max" if workload.direction == "max" else "min")
+    extra = {}
+    worker = distribute_utils.has_chief_oracle() and not distribute_utils.is_chief_oracle()
+    if spec.warm_start is not None and not worker and \
+            (overwrite or not _stored_priors(directory)):  # a resume reads them from its state
+        extra["prior_observations"] = warm_start_observations(
+            spec.warm_start if warm_start is None else warm_start, spec.objective)
     oracle = make_oracle(spec.algorithm, spec.space, max_trials=spec.max_trials,
-                         seed=spec.seed, objective=objective, configs=spec.configs)
+                         seed=spec.seed, objective=objective, configs=spec.configs, **extra)
 
     class PlaybookTuner(base_tuner.BaseTuner):
         """Runs each trial with the playbook trainer and stores its playbook data."""
@@ -301,28 +386,51 @@ def run_study(workload: Workload | None, space: SearchSpace | dict, *, max_trial
               max_train_steps: int, eval_every: int, algorithm: str = "quasi_random",
               seed: int = 0, directory: str | Path = "studies", name: str = "study",
               repeats: int = 1, keep_best: int = 2, configs: list | None = None,
-              data: dict | None = None, progress: bool = True, overwrite: bool = False):
+              data: dict | None = None, progress: bool = True, overwrite: bool = False,
+              warm_start=None):
     """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
     interrupted one is rerun, and the budget counts both. ``repeats`` runs each config
     with that many seeds and keeps every run. ``workload=None`` builds it from ``data``
     (a spec such as ``{"name": "digits"}``), which is what worker processes do.
+
+    ``warm_start`` (algorithm ``"bayesian"`` only): an exploration study, as its
+    directory or its :class:`~playbook_kit.results.StudyResults`, whose trials inside
+    this (refined) space seed the Bayesian model, feasible and infeasible alike, without
+    counting toward ``max_trials`` or appearing as trials (see
+    :func:`warm_start_observations`). Its absolute path is stored with the study, and the
+    priors actually used with the oracle's state, so a resume uses the same ones.
     """
     spec = StudySpec(name=name, space=space, max_trials=max_trials,
                      max_train_steps=max_train_steps, eval_every=eval_every,
                      algorithm=algorithm, seed=seed, repeats=repeats, keep_best=keep_best,
                      configs=configs, data=data or {"name": "digits"},
                      defaults=dict(workload.defaults) if workload is not None else {},
-                     objective=workload.objective if workload is not None else "val_accuracy")
-    return run_spec(spec, directory, workload=workload, progress=progress, overwrite=overwrite)
+                     objective=workload.objective if workload is not None else "val_accuracy",
+                     warm_start=warm_start)
+    return run_spec(spec, directory, workload=workload, progress=progress, overwrite=overwrite,
+                    warm_start=warm_start)
 
 
 def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workload | None = None,
-             progress: bool = True, overwrite: bool = False):
-    """Run a :class:`StudySpec` into ``directory/<name>``; see :func:`run_study`."""
+             progress: bool = True, overwrite: bool = False, warm_start=None):
+    """Run a :class:`StudySpec` into ``directory/<name>``; see :func:`run_study`.
+
+    ``warm_start`` (a study directory or StudyResults) sets or must match
+    ``spec.warm_start``; a StudyResults given here is used as is (its ``trials`` rows).
+    """
+    import dataclasses
+
     from ..results import load_study
 
+    if warm_start is not None:
+        path = warm_start_path(warm_start)
+        if spec.warm_start is None:
+            spec = dataclasses.replace(spec, warm_start=path)
+        elif spec.warm_start != path:
+            raise ValueError(f"warm_start={_shown(warm_start)} is not allowed: the study "
+                             f"spec says warm_start={spec.warm_start!r}")
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
     project = Path(directory) / spec.name
@@ -331,13 +439,13 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workl
         stored = json.loads(stored_path.read_text())
         mine = json.loads(json.dumps(spec.to_dict(), default=_plain))
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
-                    "objective", "configs", "defaults"):
+                    "objective", "configs", "defaults", "warm_start"):
             if stored.get(key) != mine.get(key):
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
                                  "with the same settings or choose another name")
     bar = _Progress(spec, workload.direction, progress)
-    tuner = _make_tuner(spec, workload, project, overwrite, bar)
+    tuner = _make_tuner(spec, workload, project, overwrite, bar, warm_start)
     if overwrite or not stored_path.exists() or \
             json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:
         write_json_atomic(stored_path, spec.to_dict())
