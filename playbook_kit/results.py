@@ -71,6 +71,17 @@ class StudyResults:
         return list(self.hyperparameters["name"])
 
     @property
+    def space(self):
+        """The study's :class:`~playbook_kit.search.SearchSpace` (roles, scales, ranges)."""
+        from .search.space import SearchSpace
+
+        if self.path is not None and (Path(self.path) / "playbook_study.json").exists():
+            spec = json.loads((Path(self.path) / "playbook_study.json").read_text())
+            return SearchSpace.from_dict(spec["space"])
+        raise ValueError(f"study {self.name!r} has no stored playbook-kit space; "
+                         "see its `hyperparameters` table")
+
+    @property
     def feasible(self) -> pd.DataFrame:
         """Completed trials with a finite objective."""
         t = self.trials

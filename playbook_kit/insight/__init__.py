@@ -12,16 +12,17 @@ Input is a :class:`playbook_kit.results.StudyResults`.
 """
 from .audit import AuditReport, audit
 from .diagnostics import (CURVE_CHECKS, CURVE_THRESHOLDS, best_of_n, best_set_size,
-                          boundary_check, diagnose_curves, expanded_space, flagged_checks,
+                          boundary_check, diagnose_curves, expanded_space, refined_space, flagged_checks,
                           good_region_counts, good_threshold, objective_curve,
                           varied_hyperparameters)
 from .plots import (axis_plot, axis_plots, isolation_plot, isolation_table, plot_best_of_n,
+                    plot_best_so_far,
                     plot_curves, plot_trial, retrain_std)
 
 __all__ = [
     "AuditReport", "audit", "CURVE_CHECKS", "CURVE_THRESHOLDS", "best_of_n", "best_set_size",
-    "boundary_check", "diagnose_curves", "expanded_space", "flagged_checks", "good_region_counts",
+    "boundary_check", "diagnose_curves", "expanded_space", "refined_space", "flagged_checks", "good_region_counts",
     "good_threshold", "objective_curve", "varied_hyperparameters", "axis_plot", "axis_plots",
-    "isolation_plot", "isolation_table", "plot_best_of_n", "plot_curves", "plot_trial",
+    "isolation_plot", "isolation_table", "plot_best_of_n", "plot_best_so_far", "plot_curves", "plot_trial",
     "retrain_std",
 ]

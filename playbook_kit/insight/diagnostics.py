@@ -886,3 +886,54 @@ def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
         else:
             expanded = expanded.with_range(row.name, row.suggested_low, row.suggested_high)
     return expanded
+
+
+def refined_space(study: StudyResults, space, fixed: dict | None = None,
+                  fraction: float = 0.25, margin: float = 0.5):
+    """The exploitation space (playbook section 6): one that comfortably contains the best
+    region of an exploration study.
+
+    For each varied linear/log/integer nuisance hyperparameter: the span of the *good*
+    trials (:func:`good_threshold` with ``fraction``), widened by ``margin`` times that span
+    on each side in the hyperparameter's own scale, and kept inside the original range.
+    ``fixed`` pins hyperparameters (e.g. the adopted scientific value) as fixed. Margin
+    0.5 is the toolkit's choice: the playbook only says "comfortably contains".
+    """
+    from ..search.space import SearchSpace
+
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction={fraction!r} is not allowed; use a number in (0, 1]")
+    if margin < 0:
+        raise ValueError(f"margin={margin!r} is not allowed; use a number >= 0")
+    fixed = dict(fixed or {})
+    unknown = [name for name in fixed if name not in space.names]
+    if unknown:
+        raise ValueError(f"fixed={fixed!r}: {unknown[0]!r} is not in the space; have "
+                         f"{space.names}")
+    threshold = good_threshold(study, fraction)
+    feasible = study.feasible
+    good = feasible[feasible["objective"] >= threshold] if study.direction == "max" \
+        else feasible[feasible["objective"] <= threshold]
+    entries = []
+    for entry in space.to_dict()["hyperparameters"]:
+        name = entry["name"]
+        if name in fixed:
+            entries.append({"name": name, "role": "fixed", "value": fixed[name],
+                            **{k: entry[k] for k in ("parent", "parent_values") if k in entry}})
+            continue
+        numeric = entry.get("scale") in ("linear", "log", "integer")
+        if entry["role"] == "nuisance" and numeric and name in good and good[name].notna().any():
+            log = entry["scale"] == "log"
+            values = good[name].dropna().to_numpy(dtype=float)
+            to = np.log10 if log else (lambda v: v)
+            back = (lambda v: 10.0 ** v) if log else (lambda v: v)
+            low, high = to(values.min()), to(values.max())
+            span = max(high - low, 0.1 * (to(entry["high"]) - to(entry["low"])))
+            low = max(back(low - margin * span), entry["low"])
+            high = min(back(high + margin * span), entry["high"])
+            if entry["scale"] == "integer":
+                low, high = int(np.floor(low)), int(np.ceil(high))
+            entries.append({**entry, "low": low, "high": high})
+        else:
+            entries.append(entry)
+    return SearchSpace.from_dict({"hyperparameters": entries})

@@ -592,3 +592,28 @@ def plot_best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000, seed: 
     ax.set_ylabel(f"best {study.objective} in n trials")
     ax.set_title(f"Best-of-n bootstrap: {study.name}")
     return ax
+
+
+def plot_best_so_far(study_or_studies, ax=None):
+    """Best objective so far against trial number, one line per study (infeasible trials
+    count as trials that found nothing): how fast each search reached its best."""
+    studies = _as_studies(study_or_studies)
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    colors = study_colors(len(studies))
+    for study, color in zip(studies, colors):
+        trials = study.trials.assign(k=pd.to_numeric(study.trials["trial_id"], errors="coerce"))
+        trials = trials.sort_values("k")
+        values = trials["objective"].where(feasible_mask(trials)).to_numpy(dtype=float)
+        sign = 1.0 if study.direction == "max" else -1.0
+        running = sign * np.fmax.accumulate(np.where(np.isnan(values), -np.inf, sign * values))
+        running[~np.isfinite(running)] = np.nan
+        ax.step(np.arange(1, len(running) + 1), running, where="post", color=color,
+                label=f"{study.name} ({len(trials)} trials)")
+    first = studies[0]
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"best {first.objective} so far {'↑' if first.direction == 'max' else '↓'}")
+    ax.set_title("Best so far")
+    ax.legend(frameon=False)
+    return detach(ax.figure) if own else ax

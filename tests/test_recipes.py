@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def explored(pk, digits_workload, tmp_path_factory):
+    space = (pk.SearchSpace().scientific("depth", values=[1, 2])
+             .nuisance("learning_rate", 1.0e-3, 3.0e-2, scale="log"))
+    directory = tmp_path_factory.mktemp("studies")
+    return pk.run_study(digits_workload, space, max_trials=4, max_train_steps=40, eval_every=20,
+                        directory=directory, name="explore", progress=False)
+
+
+def test_retrain_reruns_a_stored_trial_with_new_seeds(pk, explored):
+    trial_id = explored.best_trials(1)["trial_id"].iloc[0]
+    runs = pk.retrain(explored, trial_id, seeds=3, progress=False)
+    values = pk.runs_from_study(runs, runs.trials["trial_id"][0])
+    assert len(values) == 3 and len(set(runs.runs["seed"])) == 3
+    assert explored.trials.loc[explored.trials["trial_id"] == trial_id, "seed"].iloc[0] \
+        not in set(runs.runs["seed"])
+    stored = runs.trials.iloc[0]
+    original = explored.trials[explored.trials["trial_id"] == trial_id].iloc[0]
+    assert stored["depth"] == original["depth"]
+    assert stored["learning_rate"] == pytest.approx(original["learning_rate"])
+    assert stored["objective"] == pytest.approx(values.mean())
+    summary = pk.retrain_summary(values)
+    assert summary.n == 3 and summary.min <= summary.mean <= summary.max
+    with pytest.raises(ValueError, match="seeds=1"):
+        pk.retrain(explored, trial_id, seeds=1)
+    with pytest.raises(ValueError, match="trial_id='99'"):
+        pk.retrain(explored, "99", seeds=2)
+
+
+def test_final_evaluation_is_the_only_reader_of_the_test_split(pk, explored, tmp_path):
+    from playbook_kit.search.study import StudySpec
+
+    spec_reads = []
+    original = StudySpec.workload
+
+    def counting(self):
+        workload = original(self)
+        spec_reads.append(workload.dataset)
+        return workload
+
+    StudySpec.workload = counting
+    try:
+        trial_id = explored.best_trials(1)["trial_id"].iloc[0]
+        journal = pk.Journal(tmp_path / "journal.yaml")
+        result = pk.final_evaluation(explored, trial_id, journal=journal)
+    finally:
+        StudySpec.workload = original
+    assert [d.test_reads for d in spec_reads] == [1]
+    metrics = result["metrics"]
+    assert metrics["test_examples"] == 360 and 0 < metrics["test_accuracy"] <= 1
+    assert metrics["val_accuracy"] == pytest.approx(
+        explored.trials.set_index("trial_id").loc[trial_id, "objective"])
+    assert journal.final_evaluations[-1]["metrics"]["test_accuracy"] == pytest.approx(
+        metrics["test_accuracy"])
+
+
+def test_refined_space_contains_the_good_region_and_pins_fixed_values(pk, explored):
+    refined = pk.refined_space(explored, explored.space, fixed={"depth": 2})
+    frame = refined.to_frame().set_index("name")
+    assert frame.loc["depth", "role"] == "fixed"
+    good = explored.feasible.sort_values("objective", ascending=False).head(1)
+    lr = good["learning_rate"].iloc[0]
+    assert frame.loc["learning_rate", "low"] <= lr <= frame.loc["learning_rate", "high"]
+    assert frame.loc["learning_rate", "low"] >= 1.0e-3 and frame.loc["learning_rate", "high"] <= 3.0e-2
+    with pytest.raises(ValueError, match="'width'"):
+        pk.refined_space(explored, explored.space, fixed={"width": 3})
+
+
+def test_best_so_far_is_monotone_per_study(pk, explored):
+    figure = pk.plot_best_so_far([explored])
+    line = figure.axes[0].lines[0]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    y = y[~np.isnan(y)]
+    assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(explored.trials["objective"].max())
