@@ -10,7 +10,7 @@ from scipy.stats import qmc
 from playbook_kit.search.oracles import (
     ALGORITHMS, GridOracle, InfeasibleAwareBayesianOracle, ListOracle, QuasiRandomOracle,
     RandomOracle, grid_configs, make_oracle, quasi_random_points, quasi_random_unit,
-    random_points,
+    random_points, run_oracle,
 )
 from playbook_kit.search.space import SearchSpace
 
@@ -34,20 +34,7 @@ def attach(oracle, directory, name="study"):
 
 def run(oracle, n, objective=lambda values: 0.0, metric="loss"):
     """Run up to ``n`` trials; ``objective`` returning None means infeasible."""
-    trials = []
-    for _ in range(n):
-        trial = oracle.create_trial("tuner0")
-        if trial.status == "STOPPED":
-            break
-        score = objective(trial.hyperparameters.values)
-        if score is None:
-            trial.status, trial.message = "FAILED", "infeasible: diverged"
-        else:
-            oracle.update_trial(trial.trial_id, {metric: score})
-            trial.status = "COMPLETED"
-        oracle.end_trial(trial)
-        trials.append(trial)
-    return trials
+    return run_oracle(oracle, n, objective, metric)
 
 
 def test_seed_changes_the_point_set_not_the_order():

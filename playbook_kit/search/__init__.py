@@ -10,7 +10,7 @@ from playbook_kit.search.space import (
 _ORACLE_NAMES = (
     "ALGORITHMS", "GridOracle", "InfeasibleAwareBayesianOracle", "ListOracle",
     "QuasiRandomOracle", "RandomOracle", "grid_configs", "is_infeasible", "make_oracle",
-    "quasi_random_points", "quasi_random_unit", "random_points",
+    "quasi_random_points", "quasi_random_unit", "random_points", "run_oracle",
 )
 
 __all__ = ["ADAM_DEFAULTS", "Hyperparameter", "SearchSpace", "adam_space",

@@ -17,6 +17,8 @@ SIGKILL at any moment loses no completed trial; re-running the same call resumes
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -289,6 +291,9 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                     checkpoint_dir=trial_dir / "checkpoints" / f"seed-{seed}")
                 run = result.to_dict()
                 run.pop("config")
+                run["checkpoints"] = {  # relative: the study folder may move
+                    key: os.path.relpath(path, trial_dir)
+                    for key, path in run["checkpoints"].items()}
                 runs.append(run)
                 frames.append(result.curves.assign(seed=seed))
                 if not result.feasible:
@@ -322,8 +327,9 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                                       "stored checkpoints")
 
     oracle.verbose = 0
-    tuner = PlaybookTuner(oracle, directory=str(directory.parent), project_name=directory.name,
-                          overwrite=overwrite)
+    with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner"
+        tuner = PlaybookTuner(oracle, directory=str(directory.parent),
+                              project_name=directory.name, overwrite=overwrite)
     tuner.oracle.verbose = 0
     return tuner
 
@@ -450,9 +456,13 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workl
             json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:
         write_json_atomic(stored_path, spec.to_dict())
     bar(tuner.oracle)
+    from keras_tuner.src import config as kt_config
+
+    debug, kt_config.DEBUG = kt_config.DEBUG, False  # no traceback per infeasible trial
     try:
         tuner.search(verbose=0)
     finally:
+        kt_config.DEBUG = debug
         bar.close()
     return load_study(project)
 
