@@ -26,6 +26,7 @@ _EXPORTS = {
     "Journal": "journal", "study_record": "journal",
     "retrain": "recipes", "final_evaluation": "recipes", "trial_config": "recipes",
     "StudyResults": "results", "load_study": "results", "as_study": "results",
+    "best_of": "results",
     "SearchSpace": "search.space", "adam_space": "search.space",
     "momentum_space": "search.space",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",

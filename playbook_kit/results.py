@@ -376,3 +376,35 @@ def _hyperparameters_from_keras_tuner(config: dict) -> pd.DataFrame:
             rows.append([hp["name"], "fixed", "categorical", np.nan, np.nan,
                          [hp["value"]], parent, parent_values])
     return pd.DataFrame(rows, columns=HYPERPARAMETER_COLUMNS)
+
+
+def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series]:
+    """The study and trial row with the best objective over several studies, among the
+    feasible trials whose hyperparameters match ``where`` (e.g. the adopted depth; a
+    study without that column matches only when ``where`` pins one of its fixed values)."""
+    studies = [studies] if isinstance(studies, StudyResults) else list(studies)
+    if not studies:
+        raise ValueError("studies is empty; give at least one StudyResults")
+    directions = {s.direction for s in studies}
+    if len(directions) > 1:
+        raise ValueError(f"studies mix objective directions {sorted(directions)}")
+    best = None
+    for study in studies:
+        trials = study.feasible
+        for name, value in (where or {}).items():
+            if name in trials:
+                trials = trials[trials[name] == value]
+            else:
+                try:
+                    fixed = study.space.fixed_values
+                except ValueError:
+                    fixed = {}
+                if fixed.get(name) != value:
+                    trials = trials.iloc[0:0]
+        for _, row in trials.iterrows():
+            if best is None or study.better(row["objective"], best[1]["objective"]):
+                best = (study, row)
+    if best is None:
+        raise ValueError(f"no feasible trial matches where={where!r} in studies "
+                         f"{[s.name for s in studies]}")
+    return best

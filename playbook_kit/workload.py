@@ -79,15 +79,26 @@ class Workload:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective={self.objective!r} is not allowed; use one of "
                              f"{', '.join(OBJECTIVES)}")
-        self.defaults = resolve_config(self.defaults, extra_keys=self.extra_keys)
+        self.defaults = dict(self.defaults)
+        resolve_config(self.defaults, extra_keys=self.extra_keys)
 
     @property
     def direction(self) -> str:
         return OBJECTIVES[self.objective]
 
     def config(self, overrides: dict | None = None) -> dict:
-        """The workload defaults updated with ``overrides``, validated."""
-        return resolve_config({**self.defaults, **(overrides or {})}, extra_keys=self.extra_keys)
+        """The workload defaults updated with ``overrides``, validated.
+
+        ``momentum`` and ``one_minus_momentum`` are one hyperparameter: an override of
+        either replaces a default of the other.
+        """
+        overrides = dict(overrides or {})
+        defaults = dict(self.defaults)
+        for name, other in (("momentum", "one_minus_momentum"),
+                            ("one_minus_momentum", "momentum")):
+            if overrides.get(name) is not None:
+                defaults.pop(other, None)
+        return resolve_config({**defaults, **overrides}, extra_keys=self.extra_keys)
 
 
 def resolve_config(config: dict, extra_keys=()) -> dict:

@@ -76,3 +76,14 @@ def test_best_so_far_is_monotone_per_study(pk, explored):
     y = np.asarray(line.get_ydata(), dtype=float)
     y = y[~np.isnan(y)]
     assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(explored.trials["objective"].max())
+
+
+def test_best_of_picks_across_studies_with_a_filter(pk, explored):
+    study, row = pk.best_of([explored])
+    assert study is explored and row["objective"] == explored.trials["objective"].max()
+    depth_one = explored.feasible[explored.feasible["depth"] == 1]
+    if len(depth_one):
+        _, row = pk.best_of([explored], where={"depth": 1})
+        assert row["objective"] == depth_one["objective"].max()
+    with pytest.raises(ValueError, match="no feasible trial"):
+        pk.best_of([explored], where={"depth": 7})

@@ -101,3 +101,14 @@ def test_ghost_batch_norm_normalises_each_ghost_batch(pk):
     for ghost in (out[:4], out[4:]):
         assert np.allclose(ghost.mean(axis=0), 0.0, atol=1e-4)
     assert not np.allclose(np.asarray(layer.moving_mean), 0.0)
+
+
+def test_workload_override_of_one_minus_momentum_replaces_a_momentum_default(pk, digits):
+    workload = pk.Workload(digits, defaults={"optimizer": "nesterov", "momentum": 0.5})
+    assert workload.config()["momentum"] == pytest.approx(0.5)
+    assert workload.config({"one_minus_momentum": 0.01})["momentum"] == pytest.approx(0.99)
+    space = pk.momentum_space()
+    from playbook_kit.search.oracles import quasi_random_points
+    for point in quasi_random_points(space, 3, seed=0):
+        config = workload.config({**space.fixed_values, **point})
+        assert config["momentum"] == pytest.approx(1 - point["one_minus_momentum"])
