@@ -30,7 +30,7 @@ _EXPORTS = {
     "SearchSpace": "search.space", "adam_space": "search.space",
     "momentum_space": "search.space",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
-    "save_metrics": "notebooks", "collect_runs": "notebooks",
+    "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
 

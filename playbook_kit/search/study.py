@@ -361,15 +361,19 @@ def read_trial_record(trial_dir: str | Path) -> dict | None:
 
 
 class _Progress:
-    """tqdm bar: trial i of n, best so far, infeasible so far."""
+    """tqdm bar (trial i of n, best so far, infeasible so far) and, with ``live``, a
+    figure of every trial's objective updated in place through a display handle, so the
+    saved notebook keeps the final state."""
 
-    def __init__(self, spec: StudySpec, direction: str, enabled: bool):
+    def __init__(self, spec: StudySpec, direction: str, enabled: bool, live: bool = False):
         from tqdm.auto import tqdm
 
-        self.direction = direction
+        self.direction, self.spec = direction, spec
         self.bar = tqdm(total=spec.max_trials, desc=spec.name, unit="trial",
                         disable=not enabled)
         self.seen = 0
+        self.handle = None
+        self.live = live
 
     def __call__(self, oracle):
         from .oracles import is_infeasible
@@ -383,6 +387,39 @@ class _Progress:
         self.bar.update(len(finished) - self.seen)
         self.seen = len(finished)
         self.bar.set_postfix(best=f"{best:.4f}", infeasible=infeasible)
+        if self.live and finished:
+            self._draw(finished)
+
+    def _draw(self, finished):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from .oracles import is_infeasible
+
+        points = sorted((int(t.trial_id), None if is_infeasible(t) else t.score)
+                        for t in finished)
+        fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+        ok = [(k, v) for k, v in points if v is not None]
+        bad = [k for k, v in points if v is None]
+        if ok:
+            ks, vs = zip(*ok)
+            ax.scatter(ks, vs, color="C0", label="trial")
+            pick = np.maximum.accumulate if self.direction == "max" else np.minimum.accumulate
+            ax.step(ks, pick(np.asarray(vs)), where="post", color="C1", label="best so far")
+        if bad:
+            low, high = ax.get_ylim() if ok else (0.0, 1.0)
+            ax.scatter(bad, [low if self.direction == "max" else high] * len(bad),
+                       marker="x", color="red", label="infeasible")
+        ax.set_xlim(-0.5, self.spec.max_trials - 0.5)
+        ax.set_xlabel("trial")
+        ax.set_ylabel(self.spec.objective)
+        ax.set_title(f"{self.spec.name}: {len(finished)} of {self.spec.max_trials} trials")
+        ax.legend(frameon=False, loc="best")
+        plt.close(fig)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
 
     def close(self):
         self.bar.close()
@@ -393,8 +430,11 @@ def run_study(workload: Workload | None, space: SearchSpace | dict, *, max_trial
               seed: int = 0, directory: str | Path = "studies", name: str = "study",
               repeats: int = 1, keep_best: int = 2, configs: list | None = None,
               data: dict | None = None, progress: bool = True, overwrite: bool = False,
-              warm_start=None):
+              warm_start=None, live: bool = False):
     """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+
+    ``live=True`` (in a notebook) redraws a figure of the trials' objectives after each
+    trial in place.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
     interrupted one is rerun, and the budget counts both. ``repeats`` runs each config
@@ -416,11 +456,12 @@ def run_study(workload: Workload | None, space: SearchSpace | dict, *, max_trial
                      objective=workload.objective if workload is not None else "val_accuracy",
                      warm_start=warm_start)
     return run_spec(spec, directory, workload=workload, progress=progress, overwrite=overwrite,
-                    warm_start=warm_start)
+                    warm_start=warm_start, live=live)
 
 
 def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workload | None = None,
-             progress: bool = True, overwrite: bool = False, warm_start=None):
+             progress: bool = True, overwrite: bool = False, warm_start=None,
+             live: bool = False):
     """Run a :class:`StudySpec` into ``directory/<name>``; see :func:`run_study`.
 
     ``warm_start`` (a study directory or StudyResults) sets or must match
@@ -450,7 +491,7 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workl
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
                                  "with the same settings or choose another name")
-    bar = _Progress(spec, workload.direction, progress)
+    bar = _Progress(spec, workload.direction, progress, live)
     tuner = _make_tuner(spec, workload, project, overwrite, bar, warm_start)
     if overwrite or not stored_path.exists() or \
             json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:

@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def test_setup_twice_is_harmless_and_reseeds(pk):
+    first = pk.setup(seed=7)
+    a = np.random.rand(3)
+    second = pk.setup(seed=7)
+    assert np.array_equal(a, np.random.rand(3))
+    assert first["threads"] == second["threads"] and second["seed"] == 7
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_setup_rejects_bad_seeds(pk, bad):
+    with pytest.raises(ValueError, match="seed"):
+        pk.setup(seed=bad)
+
+
+def test_setup_configures_tensorflow_before_it_starts():
+    code = ("import sys, playbook_kit as pk; assert 'tensorflow' not in sys.modules; "
+            "info = pk.setup(seed=0, threads=1, deterministic=True); "
+            "import tensorflow as tf; "
+            "from tensorflow.python.framework import config; "
+            "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+            "info['deterministic'], config.is_op_determinism_enabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "True", "True"]
+    assert "cuda" not in out.stderr.lower()

@@ -1,0 +1,21 @@
+import pytest
+
+
+def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_workload, tmp_path):
+    from playbook_kit.widgets import trial_options
+
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e3, scale="log").fixed(
+        "optimizer", "sgd")
+    study = pk.run_study(digits_workload, space, max_trials=4, max_train_steps=20,
+                         eval_every=10, directory=tmp_path, name="browse", progress=False)
+    options = trial_options(study)
+    assert len(options) == 4
+    feasible = study.feasible.sort_values("objective", ascending=False)
+    assert [tid for _, tid in options[:len(feasible)]] == list(feasible["trial_id"])
+    for label, tid in options[len(feasible):]:
+        assert "infeasible" in label
+    browser = pk.trial_browser(study)
+    dropdown, output = browser.children
+    assert dropdown.value == options[0][1]
+    dropdown.value = options[-1][1]
+    assert dropdown.value == options[-1][1]
