@@ -137,7 +137,7 @@ def _trial_row(trial_id, study, status, runs: list[dict], values: dict, reason="
     return row
 
 
-def _frames(rows, runs, curves, hyperparameters):
+def _frames(rows, runs, curves):
     trials = pd.DataFrame(rows)
     for column in TRIAL_COLUMNS:
         if column not in trials:
@@ -202,7 +202,7 @@ def as_study(results, name: str = "trials", space=None) -> StudyResults:
         hyperparameters = None
     for row in rows:
         row.update({k: configs[row["trial_id"]].get(k) for k in names})
-    trials, runs, curves = _frames(rows, runs, curves, hyperparameters)
+    trials, runs, curves = _frames(rows, runs, curves)
     if hyperparameters is None:
         hyperparameters = _infer_hyperparameters(trials, names)
     return StudyResults(name, trials, curves, hyperparameters, runs, first.objective_name,
@@ -234,10 +234,11 @@ def load_study(path: str | Path) -> StudyResults:
 def _load_playbook_study(path: Path) -> StudyResults:
     from .search.space import SearchSpace
     from .search.study import CURVES_FILE, read_trial_record
+    from .workload import OBJECTIVES
 
     spec = json.loads((path / "playbook_study.json").read_text())
     space = SearchSpace.from_dict(spec["space"])
-    direction = "max" if spec["objective"].endswith("accuracy") else "min"
+    direction = OBJECTIVES[spec["objective"]]
     rows, runs, curves = [], [], []
     for trial_dir in _trial_dirs(path):
         state = _read_json(trial_dir / "trial.json")
@@ -256,7 +257,7 @@ def _load_playbook_study(path: Path) -> StudyResults:
         runs.extend(_run_row(trial_id, r) for r in record["runs"])
         if (trial_dir / CURVES_FILE).exists():
             curves.append(_curve_frame(trial_id, pd.read_csv(trial_dir / CURVES_FILE)))
-    trials, runs, curves = _frames(rows, runs, curves, None)
+    trials, runs, curves = _frames(rows, runs, curves)
     for name in space.names:
         if name not in trials:
             trials[name] = np.nan
@@ -325,7 +326,7 @@ def _load_keras_tuner_study(path: Path) -> StudyResults:
                                 {k: v for k, v in values.items()}, run["reason"]))
         if status != "running":
             runs.append(_run_row(trial_id, run))
-    trials, runs, curves = _frames(built, runs, curves, hyperparameters)
+    trials, runs, curves = _frames(built, runs, curves)
     for name in hyperparameters["name"]:
         if name not in trials:
             trials[name] = np.nan

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import math
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -397,10 +396,3 @@ def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "be
     else:
         raise ValueError(f"which={which!r} is not allowed; use 'best' or 'last'")
     return model
-
-
-def remove_checkpoints(result: TrialResult) -> None:
-    """Delete a trial's checkpoint directory (for callers that only want the curves)."""
-    for path in result.checkpoints.values():
-        shutil.rmtree(Path(path).parent, ignore_errors=True)
-        break
