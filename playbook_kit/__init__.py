@@ -24,12 +24,12 @@ _EXPORTS = {
     "retrain_summary": "decisions", "adoption_decision": "decisions",
     "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
     "Journal": "journal", "study_record": "journal",
-    "retrain": "recipes", "final_evaluation": "recipes", "trial_config": "recipes",
+    "retrain": "recipes", "final_evaluation": "recipes", "config_of": "results",
     "StudyResults": "results", "load_study": "results", "as_study": "results",
     "best_of": "results",
     "SearchSpace": "search.space", "adam_space": "search.space",
     "momentum_space": "search.space",
-    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
+    "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 

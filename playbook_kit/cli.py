@@ -37,7 +37,8 @@ def _run(args) -> int:
 
 def _study(args) -> int:
     from .runtime import setup
-    from .search.study import StudySpec, launch_workers, run_spec
+    from .recipes import run_spec
+    from .search.study import StudySpec, launch_workers
 
     spec = StudySpec.from_yaml(args.spec)
     overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm")
@@ -130,7 +131,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.handler(args)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"playbook-kit: error: {error}", file=sys.stderr)
         return 2
 

@@ -29,6 +29,10 @@ class Dataset:
     num_classes: int
     train_sample_index: np.ndarray = field(repr=False)
     test_reads: int = 0
+    source: dict | None = None
+    """How to load this dataset again (``{"name": "digits", ...}``; None for arrays given
+    in memory): stored with a study so that workers, retraining and the final evaluation
+    rebuild the same data."""
 
     @property
     def input_shape(self) -> tuple:
@@ -97,8 +101,12 @@ def load_digits(seed: int = 0, validation_fraction: float = 0.2, test_fraction: 
     bunch = sk_digits()
     x = bunch.images.astype(np.float32) / 16.0
     x = x[..., None] if image else x.reshape(len(x), -1)
-    return split_arrays("digits", x, bunch.target, seed, validation_fraction,
-                        test_fraction, train_sample_size)
+    dataset = split_arrays("digits", x, bunch.target, seed, validation_fraction,
+                           test_fraction, train_sample_size)
+    dataset.source = {"name": "digits", "seed": seed, "validation_fraction": validation_fraction,
+                      "test_fraction": test_fraction, "train_sample_size": train_sample_size,
+                      "image": image}
+    return dataset
 
 
 def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int = 3,
@@ -114,8 +122,14 @@ def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int =
     x, y = make_classification(n_samples=n_samples, n_features=n_features,
                                n_informative=n_informative, n_redundant=0,
                                n_classes=n_classes, class_sep=class_sep, random_state=seed)
-    return split_arrays("synthetic", x, y, seed, validation_fraction, test_fraction,
-                        train_sample_size)
+    dataset = split_arrays("synthetic", x, y, seed, validation_fraction, test_fraction,
+                           train_sample_size)
+    dataset.source = {"name": "synthetic", "n_samples": n_samples, "n_features": n_features,
+                      "n_classes": n_classes, "n_informative": n_informative,
+                      "class_sep": class_sep, "seed": seed,
+                      "validation_fraction": validation_fraction,
+                      "test_fraction": test_fraction, "train_sample_size": train_sample_size}
+    return dataset
 
 
 def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y", **split) -> Dataset:
@@ -129,7 +143,10 @@ def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y", **split) -> D
                 raise ValueError(f"{path}: array {key!r} not found; "
                                  f"the file has {sorted(arrays.files)}")
         x, y = arrays[x_key], arrays[y_key]
-    return split_arrays(path.stem, x, y, **split)
+    dataset = split_arrays(path.stem, x, y, **split)
+    dataset.source = {"name": "npz", "path": str(path.resolve()), "x_key": x_key,
+                      "y_key": y_key, **split}
+    return dataset
 
 
 def load_csv(path: str | Path, target: str, **split) -> Dataset:
@@ -148,8 +165,44 @@ def load_csv(path: str | Path, target: str, **split) -> Dataset:
     if non_numeric:
         raise ValueError(f"{path}: feature columns {non_numeric} are not numeric; "
                          "encode them before loading")
-    return split_arrays(path.stem, features.to_numpy(np.float32), frame[target].to_numpy(),
-                        **split)
+    dataset = split_arrays(path.stem, features.to_numpy(np.float32),
+                           frame[target].to_numpy(), **split)
+    dataset.source = {"name": "csv", "path": str(path.resolve()), "target": target, **split}
+    return dataset
+
+
+LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",
+           "csv": "load_csv"}
+
+
+def load_data(spec: dict) -> Dataset:
+    """A dataset from its spec (a :attr:`Dataset.source`, or a study file's ``data``):
+    ``{"name": "digits" | "synthetic" | "npz" | "csv", <the loader's arguments>}``."""
+    import inspect
+
+    if not isinstance(spec, dict):
+        raise ValueError(f"data={spec!r} is not allowed; use a mapping such as "
+                         "{'name': 'digits'}")
+    spec = dict(spec)
+    name = spec.pop("name", None)
+    if name not in LOADERS:
+        raise ValueError(f"data name={name!r} is not allowed; use one of {', '.join(LOADERS)}")
+    loader = globals()[LOADERS[name]]
+    parameters = inspect.signature(loader).parameters
+    takes_split = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    allowed = [p for p in parameters if parameters[p].kind is not inspect.Parameter.VAR_KEYWORD]
+    if takes_split:
+        allowed += ["seed", "validation_fraction", "test_fraction", "train_sample_size"]
+    unknown = [key for key in spec if key not in allowed]
+    if unknown:
+        raise ValueError(f"data field {unknown[0]!r} is not allowed for {name!r}; allowed "
+                         f"fields are {', '.join(allowed)}")
+    missing = [p for p, v in parameters.items()
+               if v.default is inspect.Parameter.empty and v.kind is not v.VAR_KEYWORD
+               and p not in spec]
+    if missing:
+        raise ValueError(f"data field {missing[0]!r} is required for {name!r}")
+    return loader(**spec)
 
 
 def train_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):

@@ -288,14 +288,10 @@ def study_record(study, command: str, config_path: str | None = None,
             f"study {study.name!r} has no feasible trial, so there is no best config; "
             "pass config_path")
     else:
-        import pandas as pd
+        from .results import config_of
 
-        row = best.iloc[0]
-        record["config"] = {  # NaN/NA marks an inactive conditional hyperparameter
-            name: _plain(row[name], f"config[{name!r}]")
-            for name in study.hyperparameter_names
-            if name in row.index and not (pd.api.types.is_scalar(row[name])
-                                          and pd.isna(row[name]))}
+        record["config"] = {name: _plain(value, f"config[{name!r}]")
+                            for name, value in config_of(study, best["trial_id"].iloc[0]).items()}
     return record
 
 

@@ -29,11 +29,14 @@ train and never look at files: they take a :class:`StudyResults`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .search.space import HYPERPARAMETER_COLUMNS
 
 TRIAL_COLUMNS = [
     "trial_id", "study", "status", "objective", "objective_std", "n_runs", "best_step",
@@ -44,12 +47,6 @@ RUN_COLUMNS = [
     "duration_s", "reason",
 ]
 CURVE_COLUMNS = ["trial_id", "seed", "step", "split", "metric", "value"]
-HYPERPARAMETER_COLUMNS = [
-    "name", "role", "scale", "low", "high", "values", "parent", "parent_values",
-]
-STATUSES = ("completed", "infeasible", "running", "failed")
-ROLES = ("scientific", "nuisance", "fixed", "unknown")
-SCALES = ("linear", "log", "integer", "discrete", "categorical")
 
 
 @dataclass
@@ -249,7 +246,9 @@ def _load_playbook_study(path: Path) -> StudyResults:
         values = {**space.fixed_values, **state["hyperparameters"]["values"]}
         values = {k: v for k, v in values.items() if k in space.names}
         if record is None or state["status"] == "RUNNING":
-            rows.append(_trial_row(trial_id, spec["name"], "running", [], values))
+            status = _KT_STATUS.get(state.get("status"), "failed")
+            reason = "" if status == "running" else _last_line(state.get("message"))
+            rows.append(_trial_row(trial_id, spec["name"], status, [], values, reason))
             continue
         status = record["status"]
         rows.append(_trial_row(trial_id, spec["name"], status, record["runs"], values,
@@ -279,6 +278,14 @@ def _read_json(path: Path):
         return None
 
 
+def _last_line(message) -> str:
+    """The error line of a keras-tuner traceback message (it stores the whole traceback):
+    the last ``SomeError: ...`` line, else the last line."""
+    lines = [line.strip() for line in (message or "").strip().splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b:?", line)]
+    return (errors or lines or [""])[-1][:300]
+
+
 _KT_STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed",
               "RUNNING": "running", "IDLE": "running", "STOPPED": "failed"}
 
@@ -300,7 +307,7 @@ def _load_keras_tuner_study(path: Path) -> StudyResults:
         status = _KT_STATUS.get(state.get("status"), "failed")
         run = {"seed": None, "status": status, "objective": score,
                "best_step": state.get("best_step"), "final_objective": None,
-               "duration_s": None, "reason": (state.get("message") or "")[-300:]}
+               "duration_s": None, "reason": _last_line(state.get("message"))}
         frame_rows = []
         for metric, history in metrics.items():
             for obs in history.get("observations", []):
@@ -341,8 +348,10 @@ def _objective_of(metrics: dict, score: float) -> tuple[str, str]:
     for name, history in metrics.items():
         values = [o["value"][-1] if isinstance(o["value"], list) else o["value"]
                   for o in history.get("observations", [])]
-        best = max(values) if history.get("direction") == "max" else min(values) if values else None
-        if best is not None and np.isclose(best, score):
+        if not values:
+            continue
+        best = max(values) if history.get("direction") == "max" else min(values)
+        if np.isclose(best, score):
             matches.append((name, history.get("direction", "min")))
     for preferred in ("val_loss", "val_accuracy"):
         for name, direction in matches:
@@ -409,3 +418,52 @@ def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series
         raise ValueError(f"no feasible trial matches where={where!r} in studies "
                          f"{[s.name for s in studies]}")
     return best
+
+
+def config_of(study: StudyResults, trial_id) -> dict:
+    """A trial's hyperparameter values (inactive conditional ones left out)."""
+    rows = study.trials[study.trials["trial_id"].astype(str) == str(trial_id)]
+    if rows.empty:
+        known = list(study.trials["trial_id"].astype(str))
+        raise ValueError(f"trial_id={trial_id!r} is not a trial of study {study.name!r}; "
+                         f"trials are {known[:20]}")
+    row = rows.iloc[0]
+    return {name: (row[name].item() if hasattr(row[name], "item") else row[name])
+            for name in study.hyperparameter_names
+            if name in row.index and not _missing(row[name])}
+
+
+def _missing(value) -> bool:
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+
+
+def warm_start_observations(source, objective: str) -> list[tuple[dict, float | None]]:
+    """``(values, score)`` priors from a study (its directory or its
+    :class:`StudyResults`, whose ``trials`` rows are used).
+
+    A completed trial gives its objective; an infeasible (or keras-tuner FAILED) one
+    gives None; running trials are left out. Values are the trial's hyperparameters,
+    completed, for a playbook-kit study, by the trial's stored config (so that a value
+    the exploration left at the workload default is known, not missing). Which priors
+    lie inside the new space is the oracle's decision
+    (:meth:`~playbook_kit.search.oracles.InfeasibleAwareBayesianOracle.set_prior_observations`).
+    """
+    from .search.study import read_trial_record
+
+    results = source if isinstance(source, StudyResults) else load_study(source)
+    if results.objective != objective:
+        raise ValueError(f"warm_start={results.path or results.name!r} is not allowed: that "
+                         f"study's objective is {results.objective!r}, this one's "
+                         f"{objective!r}")
+    priors = []
+    for _, row in results.trials.iterrows():
+        if row["status"] not in ("completed", "infeasible", "failed"):
+            continue
+        values = {}
+        if results.path is not None:
+            record = read_trial_record(Path(results.path) / f"trial_{row['trial_id']}")
+            values.update((record or {}).get("config") or {})
+        values.update(config_of(results, row["trial_id"]))
+        feasible = row["status"] == "completed" and np.isfinite(row["objective"])
+        priors.append((values, float(row["objective"]) if feasible else None))
+    return priors

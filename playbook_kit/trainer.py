@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,12 +233,14 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     keras.backend.clear_session()
     _collect_garbage()
     seed_everything(int(seed))
+    schedule = learning_rate_schedule(config, max_train_steps)
     try:
         model = build_model(config, data.input_shape, data.num_classes)
-        optimizer = build_optimizer(config, max_train_steps)
-        optimizer.build(model.trainable_variables)
-    except (ValueError, TypeError, tf.errors.ResourceExhaustedError) as error:
-        return _finish(result, start, "infeasible", f"model build failed: {error}")
+    except Exception as error:  # a user's model family may fail for some configs
+        return _finish(result, start, "infeasible",
+                       f"model build failed: {type(error).__name__}: {error}")
+    optimizer = build_optimizer(config, max_train_steps, schedule)
+    optimizer.build(model.trainable_variables)
     iterator = iter(train_pipeline(data.x_train, data.y_train, batch_size, seed))
     eval_size = eval_batch_size(batch_size, max(len(data.y_val), len(data.train_sample_index)))
     x_sample, y_sample = data.train_sample
@@ -246,7 +249,6 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     compiled = _Compiled(model, optimizer, config["clip_norm"], iterator)
     keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
     rows: list[tuple] = []
-    schedule = learning_rate_schedule(config, max_train_steps)
     metric_key = workload.objective.removeprefix("val_")
 
     def evaluate(step):
@@ -357,7 +359,7 @@ class _CheckpointKeeper:
         self.kept.append((key, step))
         self.kept.sort(reverse=True)
         if self.directory is not None:
-            self.model.save_weights(self._path(step))
+            self._save(self._path(step))
         for _, dropped in self.kept[self.keep:]:
             if self.directory is not None:
                 self._path(dropped).unlink(missing_ok=True)
@@ -367,7 +369,13 @@ class _CheckpointKeeper:
 
     def save_last(self, step):
         if self.directory is not None:
-            self.model.save_weights(self.directory / "last.weights.h5")
+            self._save(self.directory / "last.weights.h5")
+
+    def _save(self, path: Path):
+        """Write to a temporary name, then rename: a kill never leaves a torn file."""
+        tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.tmp.weights.h5")
+        self.model.save_weights(tmp)
+        os.replace(tmp, path)
 
     def files(self) -> dict:
         if self.directory is None:

@@ -222,15 +222,16 @@ def build_model(config: dict, input_shape: tuple, num_classes: int):
 
 def learning_rate_schedule(config: dict, max_train_steps: int):
     """The config's schedule as a Keras ``LearningRateSchedule`` (see :class:`PlaybookSchedule`)."""
-    return PlaybookSchedule(config["learning_rate"], config["schedule"], max_train_steps,
-                            config["warmup_steps"], config["decay_factor"])
+    return _schedule_class()(config["learning_rate"], config["schedule"], max_train_steps,
+                             config["warmup_steps"], config["decay_factor"])
 
 
-def build_optimizer(config: dict, max_train_steps: int):
-    """A Keras optimizer from the playbook's hyperparameter names."""
+def build_optimizer(config: dict, max_train_steps: int, schedule=None):
+    """A Keras optimizer from the playbook's hyperparameter names (``schedule``: the
+    config's learning-rate schedule when the caller already built it)."""
     import keras
 
-    lr = learning_rate_schedule(config, max_train_steps)
+    lr = schedule if schedule is not None else learning_rate_schedule(config, max_train_steps)
     kind = config["optimizer"]
     if kind == "sgd":
         return keras.optimizers.SGD(lr)
@@ -244,48 +245,62 @@ def build_optimizer(config: dict, max_train_steps: int):
     return keras.optimizers.AdamW(lr, weight_decay=config["weight_decay"], **adam_args)
 
 
-def _schedule_base():
+_SCHEDULE_CLASS = []
+
+
+def _schedule_class():
+    """:class:`PlaybookSchedule`, defined on first use so that importing this module does
+    not start Keras (and TensorFlow) before :func:`playbook_kit.setup`."""
+    if _SCHEDULE_CLASS:
+        return _SCHEDULE_CLASS[0]
     import keras
-    return keras.optimizers.schedules.LearningRateSchedule
+
+    class PlaybookSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        """Optional linear warmup 0 -> base over ``warmup_steps``, then constant, linear or
+        cosine decay from base to ``decay_factor * base`` at ``max_train_steps``.
+
+        ``lr(step) = base * step / warmup_steps`` during warmup, so ``lr(0) = 0`` and
+        ``lr(warmup_steps) = base``.
+        """
+
+        def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
+                     decay_factor: float = 0.0):
+            if kind not in SCHEDULES:
+                raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
+                                 f"{', '.join(SCHEDULES)}")
+            if warmup_steps >= max_train_steps and warmup_steps > 0:
+                raise ValueError(f"config field 'warmup_steps'={warmup_steps} is not allowed; use "
+                                 f"fewer than max_train_steps={max_train_steps}")
+            self.base, self.kind = float(base), kind
+            self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
+            self.decay_factor = float(decay_factor)
+
+        def __call__(self, step):
+            from keras import ops
+
+            step = ops.cast(step, "float32")
+            warmup = float(max(self.warmup_steps, 1))
+            ramp = ops.minimum(step / warmup, 1.0) if self.warmup_steps else 1.0
+            span = float(max(self.max_train_steps - self.warmup_steps, 1))
+            progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+            end = self.decay_factor
+            if self.kind == "linear":
+                decay = 1.0 - (1.0 - end) * progress
+            elif self.kind == "cosine":
+                decay = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+            else:
+                decay = 1.0
+            return self.base * ramp * decay
+
+        def get_config(self):
+            return {"base": self.base, "kind": self.kind, "max_train_steps": self.max_train_steps,
+                    "warmup_steps": self.warmup_steps, "decay_factor": self.decay_factor}
+
+    _SCHEDULE_CLASS.append(PlaybookSchedule)
+    return PlaybookSchedule
 
 
-class PlaybookSchedule(_schedule_base()):
-    """Optional linear warmup 0 -> base over ``warmup_steps``, then constant, linear or
-    cosine decay from base to ``decay_factor * base`` at ``max_train_steps``.
-
-    ``lr(step) = base * step / warmup_steps`` during warmup, so ``lr(0) = 0`` and
-    ``lr(warmup_steps) = base``.
-    """
-
-    def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
-                 decay_factor: float = 0.0):
-        if kind not in SCHEDULES:
-            raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
-                             f"{', '.join(SCHEDULES)}")
-        if warmup_steps >= max_train_steps and warmup_steps > 0:
-            raise ValueError(f"config field 'warmup_steps'={warmup_steps} is not allowed; use "
-                             f"fewer than max_train_steps={max_train_steps}")
-        self.base, self.kind = float(base), kind
-        self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
-        self.decay_factor = float(decay_factor)
-
-    def __call__(self, step):
-        from keras import ops
-
-        step = ops.cast(step, "float32")
-        warmup = float(max(self.warmup_steps, 1))
-        ramp = ops.minimum(step / warmup, 1.0) if self.warmup_steps else 1.0
-        span = float(max(self.max_train_steps - self.warmup_steps, 1))
-        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-        end = self.decay_factor
-        if self.kind == "linear":
-            decay = 1.0 - (1.0 - end) * progress
-        elif self.kind == "cosine":
-            decay = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-        else:
-            decay = 1.0
-        return self.base * ramp * decay
-
-    def get_config(self):
-        return {"base": self.base, "kind": self.kind, "max_train_steps": self.max_train_steps,
-                "warmup_steps": self.warmup_steps, "decay_factor": self.decay_factor}
+def __getattr__(name):
+    if name == "PlaybookSchedule":
+        return _schedule_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

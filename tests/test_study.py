@@ -236,3 +236,57 @@ def test_cli_reports_version_and_bad_study_files(tmp_path, capsys):
     assert main(["study", str(bad), "--directory", str(tmp_path)]) == 2
     assert "max_trials=0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_study_on_other_data_is_rebuilt_from_its_stored_source(pk, tmp_path):
+    data = pk.make_synthetic(n_samples=400, n_features=6, n_informative=4, n_classes=3, seed=2)
+    workload = pk.Workload(data, defaults={"width": 16})
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e-2, scale="log")
+    study = pk.run_study(workload, space, max_trials=2, max_train_steps=20, eval_every=10,
+                         directory=tmp_path, name="synthetic", progress=False)
+    stored = json.loads((tmp_path / "synthetic" / "playbook_study.json").read_text())
+    assert stored["data"]["name"] == "synthetic" and stored["data"]["n_features"] == 6
+    best = study.best_trials(1)["trial_id"].iloc[0]
+    final = pk.final_evaluation(study, best)
+    assert final["metrics"]["test_examples"] == len(data.y_test_) == 80
+    assert final["metrics"]["val_accuracy"] == pytest.approx(
+        study.trials.set_index("trial_id").loc[best, "objective"])
+    runs = pk.retrain(study, best, seeds=2, progress=False)
+    assert len(runs.runs) == 2 and (runs.runs["status"] == "completed").all()
+    other = pk.Workload(pk.make_synthetic(n_samples=400, n_features=6, n_informative=4,
+                                          n_classes=3, seed=3), defaults={"width": 16})
+    with pytest.raises(ValueError, match="data="):
+        pk.run_study(other, space, max_trials=3, max_train_steps=20, eval_every=10,
+                     directory=tmp_path, name="synthetic", progress=False)
+
+
+def test_a_crashing_trial_is_failed_with_its_error_not_running(pk, digits, tmp_path):
+    import keras
+
+    def wrong_head(config, input_shape, num_classes):
+        inputs = keras.Input(input_shape)
+        return keras.Model(inputs, keras.layers.Dense(num_classes - 5)(
+            keras.layers.Flatten()(inputs)))
+
+    pk.register_model("wrong_head", wrong_head)
+    workload = pk.Workload(digits, defaults={"model": "wrong_head"})
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e-2, scale="log")
+    study = pk.run_study(workload, space, max_trials=1, max_train_steps=10, eval_every=5,
+                         directory=tmp_path, name="crash", progress=False)
+    row = study.trials.iloc[0]
+    assert row["status"] == "failed" and "InvalidArgumentError" in row["reason"]
+
+
+@pytest.mark.parametrize("declare,field", [
+    (lambda s: s.scientific("optimizer", values=["adam", "nesterov"])
+     .nuisance("beta_1", 0.8, 0.99, parent="optimizer", parent_values=["adam"]), "beta_1"),
+    (lambda s: s.nuisance("dropout", 0.0, 1.0), "dropout"),
+    (lambda s: s.nuisance("warmup_steps", 0, 100, scale="integer"), "warmup_steps"),
+])
+def test_every_branch_and_bound_is_checked_before_any_work(pk, digits_workload, tmp_path,
+                                                           declare, field):
+    space = declare(pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e-2, scale="log"))
+    with pytest.raises(ValueError, match=f"'{field}'"):
+        pk.run_study(digits_workload, space, max_trials=4, max_train_steps=50, eval_every=10,
+                     directory=tmp_path, name="bad", progress=False)
+    assert not (tmp_path / "bad").exists()

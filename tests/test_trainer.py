@@ -80,7 +80,7 @@ def test_exploding_config_is_infeasible_not_an_exception(pk, digits_workload):
 
 def test_user_model_that_fails_to_build_is_infeasible(pk, digits):
     def build(config, input_shape, num_classes):
-        raise ValueError("width must be even for this architecture")
+        raise KeyError("width must be even for this architecture")
 
     pk.register_model("picky", build)
     workload = pk.Workload(digits, defaults={"model": "picky"})
@@ -124,6 +124,8 @@ def test_bad_arguments_raise_before_training(pk, digits_workload):
         pk.train_trial(digits_workload, {"batch_size": 100000}, max_train_steps=10, eval_every=5)
     with pytest.raises(ValueError, match="'optimizer'"):
         pk.train_trial(digits_workload, {"optimizer": "lbfgs"})
+    with pytest.raises(ValueError, match="'warmup_steps'"):
+        pk.train_trial(digits_workload, {"warmup_steps": 100}, max_train_steps=50, eval_every=10)
 
 
 def test_studies_never_read_the_test_split(pk, digits_workload):

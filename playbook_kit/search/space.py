@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from playbook_kit.results import HYPERPARAMETER_COLUMNS
 
 __all__ = [
     "ADAM_DEFAULTS", "Hyperparameter", "SearchSpace", "adam_space", "momentum_space",
@@ -63,6 +62,15 @@ def _fmt(v) -> str:
     if _is_number(v) and not isinstance(v, numbers.Integral):
         return f"{v:.4g}"
     return str(v)
+
+
+HYPERPARAMETER_COLUMNS = [
+    "name", "role", "scale", "low", "high", "values", "parent", "parent_values",
+]
+"""Columns of a space's table (:meth:`SearchSpace.to_frame`), the results contract's
+``hyperparameters`` DataFrame."""
+ALGORITHMS = ("quasi_random", "random", "grid", "bayesian", "list")
+"""Search algorithms by name; the oracles are in :mod:`playbook_kit.search.oracles`."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..workload import Workload
-from .space import SearchSpace
+from .space import ALGORITHMS, SearchSpace
 
 SCHEMA_VERSION = 1
 STUDY_FILE = "playbook_study.json"
@@ -82,13 +83,14 @@ class StudySpec:
     repeats: int = 1
     keep_best: int = 2
     configs: list | None = None
-    data: dict = field(default_factory=lambda: {"name": "digits"})
+    data: dict | None = field(default_factory=lambda: {"name": "digits"})
     defaults: dict = field(default_factory=dict)
     objective: str = "val_accuracy"
     warm_start: str | None = None
+    extra_keys: list = field(default_factory=list)
 
     def __post_init__(self):
-        from .oracles import ALGORITHMS
+        from ..trainer import _check_steps
 
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
             raise ValueError(f"study name={self.name!r} is not allowed; use a non-empty "
@@ -98,14 +100,13 @@ class StudySpec:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm={self.algorithm!r} is not allowed; use one of "
                              f"{', '.join(ALGORITHMS)}")
-        for key in ("max_trials", "max_train_steps", "eval_every", "repeats", "keep_best"):
+        for key in ("max_trials", "repeats"):
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key}={value!r} is not allowed; use an integer >= 1")
-        if self.eval_every > self.max_train_steps:
-            raise ValueError(f"eval_every={self.eval_every} is not allowed; use at most "
-                             f"max_train_steps={self.max_train_steps}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        _check_steps(self.max_train_steps, self.eval_every, self.keep_best, 2.0)
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
+                or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
         if self.warm_start is not None:
             if self.algorithm != "bayesian":
@@ -122,7 +123,7 @@ class StudySpec:
                 "seed": int(self.seed), "repeats": int(self.repeats),
                 "keep_best": int(self.keep_best), "configs": self.configs,
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
-                "warm_start": self.warm_start}
+                "warm_start": self.warm_start, "extra_keys": list(self.extra_keys)}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -150,20 +151,14 @@ class StudySpec:
         return cls.from_dict(spec)
 
     def workload(self) -> Workload:
-        return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective)
+        """The workload rebuilt from the stored data spec and defaults."""
+        from ..data import load_data
 
-
-def load_data(spec: dict):
-    """A dataset from its spec: ``{"name": "digits" | "synthetic" | "npz" | "csv", ...}``."""
-    from .. import data as data_module
-
-    loaders = {"digits": data_module.load_digits, "synthetic": data_module.make_synthetic,
-               "npz": data_module.load_npz, "csv": data_module.load_csv}
-    spec = dict(spec or {})
-    name = spec.pop("name", None)
-    if name not in loaders:
-        raise ValueError(f"data name={name!r} is not allowed; use one of {', '.join(loaders)}")
-    return loaders[name](**spec)
+        if self.data is None:
+            raise ValueError(f"study {self.name!r} was run on data given in memory (no data "
+                             "spec stored); pass its workload= explicitly")
+        return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective,
+                        extra_keys=tuple(self.extra_keys))
 
 
 def _trial_config(workload: Workload, space: SearchSpace, values: dict) -> dict:
@@ -171,13 +166,35 @@ def _trial_config(workload: Workload, space: SearchSpace, values: dict) -> dict:
 
 
 def _check_space_against_workload(workload: Workload, spec: StudySpec) -> None:
-    """Fail before any work when a hyperparameter is not a config field of the workload."""
+    """Fail before any work when a hyperparameter is not a config field of the workload or
+    a value at the ends of its range is not allowed: every hyperparameter is checked at
+    each bound (or listed value), in a config where its parent branch is active."""
     from .oracles import quasi_random_points
 
-    for point in quasi_random_points(spec.space, 1, seed=spec.seed):
-        _trial_config(workload, spec.space, point)
+    space = spec.space
+    points = quasi_random_points(space, 64, seed=spec.seed) if space.varied else [{}]
+    for entry in space.to_dict()["hyperparameters"]:
+        name = entry["name"]
+        if "value" in entry:
+            values = [entry["value"]]
+        elif "values" in entry:
+            values = entry["values"]
+        else:
+            values = [entry["low"], entry["high"]]
+        for value in values:
+            base = next((p for p in points if space.is_active(name, {**p, name: value})), None)
+            if base is None:
+                parent = entry.get("parent")
+                base = {**points[0], parent: entry["parent_values"][0]} if parent else points[0]
+            _check_config(workload, spec, {**base, name: value})
     for config in spec.configs or ():
-        _trial_config(workload, spec.space, config)
+        _check_config(workload, spec, config)
+
+
+def _check_config(workload: Workload, spec: StudySpec, values: dict) -> None:
+    from ..workload import learning_rate_schedule
+
+    learning_rate_schedule(_trial_config(workload, spec.space, values), spec.max_train_steps)
 
 
 def _shown(source) -> str:
@@ -188,10 +205,8 @@ def _shown(source) -> str:
 def warm_start_path(source) -> str:
     """The absolute directory of a warm-start source: a study directory or a
     :class:`~playbook_kit.results.StudyResults` loaded from one."""
-    from ..results import StudyResults
-
-    if isinstance(source, StudyResults):
-        if source.path is None:
+    if hasattr(source, "trials"):
+        if getattr(source, "path", None) is None:
             raise ValueError(f"warm_start={_shown(source)} is not allowed: these results "
                              "have no study directory (built in memory); pass a study "
                              "loaded with load_study or its directory")
@@ -200,44 +215,6 @@ def warm_start_path(source) -> str:
         raise ValueError(f"warm_start={source!r} is not allowed; use a study directory or "
                          "the StudyResults of one")
     return os.path.abspath(os.fspath(source))
-
-
-def warm_start_observations(source, objective: str) -> list[tuple[dict, float | None]]:
-    """``(values, score)`` priors from a study (its directory or its
-    :class:`~playbook_kit.results.StudyResults`, whose ``trials`` rows are used).
-
-    A completed trial gives its objective; an infeasible (or keras-tuner FAILED) one
-    gives None; running trials are left out. Values are the trial's hyperparameters,
-    completed, for a playbook-kit study, by the trial's stored config (so that a value
-    the exploration left at the workload default is known, not missing). Which priors
-    lie inside the new space is the oracle's decision
-    (:meth:`~playbook_kit.search.oracles.InfeasibleAwareBayesianOracle.set_prior_observations`).
-    """
-    from ..results import StudyResults, load_study
-
-    results = source if isinstance(source, StudyResults) else load_study(source)
-    if results.objective != objective:
-        raise ValueError(f"warm_start={_shown(source)} is not allowed: that study's objective "
-                         f"is {results.objective!r}, this one's {objective!r}")
-    names = results.hyperparameter_names
-    priors = []
-    for _, row in results.trials.iterrows():
-        if row["status"] not in ("completed", "infeasible", "failed"):
-            continue
-        values = {}
-        if results.path is not None:
-            record = read_trial_record(Path(results.path) / f"trial_{row['trial_id']}")
-            values.update((record or {}).get("config") or {})
-        values.update({n: row[n] for n in names if n in row.index and not _missing(row[n])})
-        feasible = row["status"] == "completed" and np.isfinite(row["objective"])
-        priors.append((values, float(row["objective"]) if feasible else None))
-    return priors
-
-
-def _missing(value) -> bool:
-    import pandas as pd
-
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
 def _stored_priors(project: Path) -> bool:
@@ -250,7 +227,7 @@ def _stored_priors(project: Path) -> bool:
 
 
 def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
-                progress, warm_start=None):
+                progress, load_priors=None):
     import keras_tuner as kt
     from keras_tuner.src.distribute import utils as distribute_utils
     from keras_tuner.src.engine import base_tuner
@@ -263,8 +240,10 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     worker = distribute_utils.has_chief_oracle() and not distribute_utils.is_chief_oracle()
     if spec.warm_start is not None and not worker and \
             (overwrite or not _stored_priors(directory)):  # a resume reads them from its state
-        extra["prior_observations"] = warm_start_observations(
-            spec.warm_start if warm_start is None else warm_start, spec.objective)
+        if load_priors is None:
+            raise ValueError(f"warm_start={spec.warm_start!r}: run the study through "
+                             "playbook_kit.run_study or run_spec, which read the priors")
+        extra["prior_observations"] = load_priors()
     oracle = make_oracle(spec.algorithm, spec.space, max_trials=spec.max_trials,
                          seed=spec.seed, objective=objective, configs=spec.configs, **extra)
 
@@ -283,6 +262,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
 
         def _train(self, trial_id, values, trial_dir):
             config = _trial_config(workload, spec.space, values)
+            shutil.rmtree(trial_dir / "checkpoints", ignore_errors=True)  # an interrupted run's
             runs, frames = [], []
             for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
                 result = train_trial(
@@ -425,59 +405,16 @@ class _Progress:
         self.bar.close()
 
 
-def run_study(workload: Workload | None, space: SearchSpace | dict, *, max_trials: int,
-              max_train_steps: int, eval_every: int, algorithm: str = "quasi_random",
-              seed: int = 0, directory: str | Path = "studies", name: str = "study",
-              repeats: int = 1, keep_best: int = 2, configs: list | None = None,
-              data: dict | None = None, progress: bool = True, overwrite: bool = False,
-              warm_start=None, live: bool = False):
-    """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+def execute_spec(spec: StudySpec, directory: str | Path = "studies",
+                 workload: Workload | None = None, progress: bool = True,
+                 overwrite: bool = False, load_priors=None, live: bool = False) -> Path:
+    """Run (or resume) a :class:`StudySpec` into ``directory/<name>``; returns that folder.
 
-    ``live=True`` (in a notebook) redraws a figure of the trials' objectives after each
-    trial in place.
-
-    Re-running the same call resumes: completed and infeasible trials are kept, an
-    interrupted one is rerun, and the budget counts both. ``repeats`` runs each config
-    with that many seeds and keeps every run. ``workload=None`` builds it from ``data``
-    (a spec such as ``{"name": "digits"}``), which is what worker processes do.
-
-    ``warm_start`` (algorithm ``"bayesian"`` only): an exploration study, as its
-    directory or its :class:`~playbook_kit.results.StudyResults`, whose trials inside
-    this (refined) space seed the Bayesian model, feasible and infeasible alike, without
-    counting toward ``max_trials`` or appearing as trials (see
-    :func:`warm_start_observations`). Its absolute path is stored with the study, and the
-    priors actually used with the oracle's state, so a resume uses the same ones.
+    Checks the space against the workload and a stored study's settings before any work.
+    ``load_priors`` is a callable returning the warm-start priors, called only when they
+    are not already stored with the oracle. Users call
+    :func:`playbook_kit.run_study`, which returns the loaded results.
     """
-    spec = StudySpec(name=name, space=space, max_trials=max_trials,
-                     max_train_steps=max_train_steps, eval_every=eval_every,
-                     algorithm=algorithm, seed=seed, repeats=repeats, keep_best=keep_best,
-                     configs=configs, data=data or {"name": "digits"},
-                     defaults=dict(workload.defaults) if workload is not None else {},
-                     objective=workload.objective if workload is not None else "val_accuracy",
-                     warm_start=warm_start)
-    return run_spec(spec, directory, workload=workload, progress=progress, overwrite=overwrite,
-                    warm_start=warm_start, live=live)
-
-
-def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workload | None = None,
-             progress: bool = True, overwrite: bool = False, warm_start=None,
-             live: bool = False):
-    """Run a :class:`StudySpec` into ``directory/<name>``; see :func:`run_study`.
-
-    ``warm_start`` (a study directory or StudyResults) sets or must match
-    ``spec.warm_start``; a StudyResults given here is used as is (its ``trials`` rows).
-    """
-    import dataclasses
-
-    from ..results import load_study
-
-    if warm_start is not None:
-        path = warm_start_path(warm_start)
-        if spec.warm_start is None:
-            spec = dataclasses.replace(spec, warm_start=path)
-        elif spec.warm_start != path:
-            raise ValueError(f"warm_start={_shown(warm_start)} is not allowed: the study "
-                             f"spec says warm_start={spec.warm_start!r}")
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
     project = Path(directory) / spec.name
@@ -486,13 +423,13 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workl
         stored = json.loads(stored_path.read_text())
         mine = json.loads(json.dumps(spec.to_dict(), default=_plain))
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
-                    "objective", "configs", "defaults", "warm_start"):
+                    "objective", "configs", "defaults", "warm_start", "data"):
             if stored.get(key) != mine.get(key):
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
                                  "with the same settings or choose another name")
     bar = _Progress(spec, workload.direction, progress, live)
-    tuner = _make_tuner(spec, workload, project, overwrite, bar, warm_start)
+    tuner = _make_tuner(spec, workload, project, overwrite, bar, load_priors)
     if overwrite or not stored_path.exists() or \
             json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:
         write_json_atomic(stored_path, spec.to_dict())
@@ -505,7 +442,7 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload: Workl
     finally:
         kt_config.DEBUG = debug
         bar.close()
-    return load_study(project)
+    return project
 
 
 def free_port() -> int:
@@ -535,16 +472,31 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
     command = [sys.executable, "-m", "playbook_kit.cli", "study", str(spec_path),
                "--directory", str(directory), "--no-progress", "--threads", str(threads)]
     chief = subprocess.Popen(command, env={**base, "KERASTUNER_TUNER_ID": "chief"})
-    time.sleep(1.0)
     procs = []
-    for i in range(workers):
-        env = {**base, "KERASTUNER_TUNER_ID": f"tuner{i}"}
-        if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
-        procs.append(subprocess.Popen(command, env=env))
-    codes = [p.wait(timeout=timeout) for p in procs]
-    codes.append(chief.wait(timeout=timeout))
-    return codes
+    try:
+        for i in range(workers):
+            env = {**base, "KERASTUNER_TUNER_ID": f"tuner{i}"}
+            if gpus:
+                env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
+            procs.append(subprocess.Popen(command, env=env))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while any(p.poll() is None for p in procs):
+            if chief.poll() not in (None, 0):
+                break  # the chief died: the workers would wait for it forever
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"study workers still running after {timeout} s")
+            time.sleep(0.5)
+        try:  # the chief exits once every trial has ended; give it time to write its state
+            chief.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        return [p.poll() if p.poll() is not None else -1 for p in procs] + \
+            [chief.poll() if chief.poll() is not None else -1]
+    finally:
+        for process in [*procs, chief]:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def _gpu_count() -> int:
