@@ -1,7 +1,9 @@
 import pytest
 
 
-def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_workload, tmp_path):
+def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_workload, tmp_path,
+                                                                    monkeypatch):
+    import playbook_kit.insight
     from playbook_kit.widgets import trial_options
 
     space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e3, scale="log").fixed(
@@ -14,8 +16,21 @@ def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_
     assert [tid for _, tid in options[:len(feasible)]] == list(feasible["trial_id"])
     for label, tid in options[len(feasible):]:
         assert "infeasible" in label
+    drawn = []
+    real_plot_trial = playbook_kit.insight.plot_trial
+
+    def spy(study_arg, trial_id, *args, **kwargs):
+        drawn.append((study_arg, trial_id))
+        return real_plot_trial(study_arg, trial_id, *args, **kwargs)
+
+    # trial_browser imports plot_trial from playbook_kit.insight when called
+    monkeypatch.setattr(playbook_kit.insight, "plot_trial", spy)
     browser = pk.trial_browser(study)
     dropdown, output = browser.children
     assert dropdown.value == options[0][1]
+    assert [tid for _, tid in drawn] == [options[0][1]]  # the best trial is drawn on open
     dropdown.value = options[-1][1]
-    assert dropdown.value == options[-1][1]
+    assert [tid for _, tid in drawn] == [options[0][1], options[-1][1]]  # redrawn on choice
+    assert all(shown is study for shown, _ in drawn)
+    dropdown.value = options[-1][1]  # choosing the shown trial again draws nothing new
+    assert len(drawn) == 2

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..results import StudyResults
-from .diagnostics import (_check_study, _fmt, best_of_n, best_set_size, boundary_check,
+from .diagnostics import (_check_study, _fmt, _pct, best_of_n, best_set_size, boundary_check,
                           diagnose_curves, feasible_mask, finished_mask, flagged_checks,
                           good_region_counts, good_threshold, infeasible_mask,
                           objective_curve, resolve_thresholds, varied_hyperparameters)
@@ -325,18 +325,20 @@ def _curve_rows(study, thresholds: dict, tables: dict) -> list[dict]:
     tail = f"of the {len(best_ids)} best trials"
     if counts["best_step_early"] > majority:
         rows.append(_row(names[1], "warn",
-                         f"best checkpoint in the first 10% of training for "
-                         f"{counts['best_step_early']} {tail}",
+                         f"best checkpoint in the first {_pct(thresholds['early_fraction'])} "
+                         f"of training for {counts['best_step_early']} {tail}",
                          "max_train_steps is far too large: cut it (playbook section 2)"))
     elif max(counts["best_step_late"], counts["still_improving"]) > majority:
         rows.append(_row(names[1], "warn",
-                         f"best checkpoint in the last 25% for {counts['best_step_late']} and "
+                         f"best checkpoint in the last {_pct(thresholds['late_fraction'])} of "
+                         f"training for {counts['best_step_late']} and "
                          f"still improving at the end for {counts['still_improving']} {tail}",
                          "train longer (more max_train_steps) and retune the decay schedule; "
                          "if compute-bound, tune in rounds of growing length"))
     elif counts["saturated"] > majority:
         rows.append(_row(names[1], "warn",
-                         f"saturated by mid-training for {counts['saturated']} {tail}",
+                         f"saturated by {_pct(thresholds['saturation_fraction'])} of training "
+                         f"for {counts['saturated']} {tail}",
                          "fewer steps would do: lower max_train_steps to save budget"))
     else:
         rows.append(_row(names[1], "pass",
