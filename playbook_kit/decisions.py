@@ -32,8 +32,9 @@ import pandas as pd
 DIRECTIONS = ("max", "min")
 RECOMMENDATIONS = ("adopt", "keep baseline", "inconclusive: run more seeds")
 
-#: Toolkit's choice: bootstrap resamples by default. At 10,000 the percentile
-#: bounds of a 95% interval move by well under 1% of the interval's width between seeds.
+#: Toolkit's choice: bootstrap resamples by default. At 10,000 the percentile bounds of
+#: a 95% interval move by about 1% of the interval's width between bootstrap seeds
+#: (measured: std over 20 seeds, 5 runs drawn from N(0.95, 0.01): 1.1% and 0.3%).
 DEFAULT_N_BOOT = 10_000
 #: Toolkit's choice: fewer resamples give percentile bounds read off a handful of points.
 MIN_N_BOOT = 100

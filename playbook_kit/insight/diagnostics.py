@@ -651,7 +651,7 @@ def diagnose_curves(study: StudyResults, **thresholds) -> pd.DataFrame:
     ``tail_fraction`` (25%, toolkit) of evaluations (at least 4), divided by sqrt(2);
     on noisy curves the tolerances widen (best: to the noise; overfitting: to 3x the
     noise; still improving: to 2 standard errors of the slope), since smaller gaps cannot
-    be told from noise (toolkit's choice; about 3% false alarms on a pure-noise plateau).
+    be told from noise (toolkit's choice).
 
     * ``infeasible``: status infeasible or failed (other checks are then NA);
     * ``overfitting``: the median of the last 3 evaluations is more than
