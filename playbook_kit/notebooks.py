@@ -66,7 +66,8 @@ def run_notebook(path: str | Path, output_dir: str | Path, parameters: dict | No
     executed = output_dir / path.name
     papermill.execute_notebook(str(path), str(executed), parameters=parameters,
                                kernel_name=kernel, cwd=str(path.parent),
-                               progress_bar=progress, log_output=False)
+                               progress_bar=progress, log_output=False,
+                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
     return executed
 
 
