@@ -191,17 +191,15 @@ def as_study(results, name: str = "trials", space=None) -> StudyResults:
         raise ValueError("results is empty; give at least one trial result")
     if space is not None:
         names = space.names
-        hyperparameters = space.to_frame()
     else:
         keys = sorted({k for c in configs.values() for k in c})
         names = [k for k in keys
                  if len({json.dumps(c.get(k), default=str) for c in configs.values()}) > 1]
-        hyperparameters = None
     for row in rows:
         row.update({k: configs[row["trial_id"]].get(k) for k in names})
     trials, runs, curves = _frames(rows, runs, curves)
-    if hyperparameters is None:
-        hyperparameters = _infer_hyperparameters(trials, names)
+    hyperparameters = space.to_frame() if space is not None \
+        else _infer_hyperparameters(trials, names)
     return StudyResults(name, trials, curves, hyperparameters, runs, first.objective_name,
                         first.direction, first.max_train_steps)
 
