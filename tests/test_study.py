@@ -172,12 +172,73 @@ def test_chief_with_two_workers_runs_every_trial_exactly_once(pk, tmp_path):
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
     output, _ = run.communicate(timeout=400)
     assert run.returncode == 0, output
+    assert "chief and 2 workers finished; exit codes [0, 0, 0]" in output
     study = pk.load_study(tmp_path / "out" / "parallel")
     assert sorted(study.trials["trial_id"].astype(int)) == list(range(6))
     assert (study.trials["status"] == "completed").all()
     assert study.runs.groupby("trial_id").size().eq(1).all()
+    ran_by = [json.loads(p.read_text())["tuner_id"]
+              for p in sorted((tmp_path / "out" / "parallel").glob("trial_*/playbook.json"))]
+    assert len(ran_by) == 6 and set(ran_by) == {"tuner0", "tuner1"}, ran_by
     space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
     same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
+
+
+@pytest.fixture
+def stand_in_processes(monkeypatch):
+    """``launch_workers`` with each process replaced by a tiny Python stand-in.
+
+    ``behaviour`` maps a ``KERASTUNER_TUNER_ID`` to the stand-in's code; every process
+    started is kept in ``started`` so a test can check that none is left running.
+    """
+    from playbook_kit.search import study as study_module
+
+    real_popen, started, behaviour = subprocess.Popen, [], {}
+
+    def popen(command, env=None, **kwargs):
+        code = behaviour[env["KERASTUNER_TUNER_ID"]]
+        process = real_popen([sys.executable, "-c", code], env=env, **kwargs)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(study_module, "_gpu_count", lambda: 0)
+    monkeypatch.setattr(study_module.subprocess, "Popen", popen)
+    return behaviour, started
+
+
+SLEEP = "import time; time.sleep(120)"
+
+
+def test_launcher_stops_every_process_when_the_timeout_passes(stand_in_processes, tmp_path):
+    from playbook_kit.search.study import launch_workers
+
+    behaviour, started = stand_in_processes
+    behaviour.update(chief=SLEEP, tuner0=SLEEP, tuner1=SLEEP)
+    with pytest.raises(TimeoutError, match=r"study workers still running after 0.5 s"):
+        launch_workers(tmp_path / "study.yaml", tmp_path, workers=2, timeout=0.5)
+    assert len(started) == 3
+    assert [p.returncode for p in started] == [-signal.SIGKILL] * 3
+
+
+def test_launcher_returns_when_the_chief_crashes_and_stops_the_waiting_workers(
+        stand_in_processes, tmp_path):
+    from playbook_kit.search.study import launch_workers
+
+    behaviour, started = stand_in_processes
+    behaviour.update(chief="import sys; sys.exit(3)", tuner0=SLEEP, tuner1=SLEEP)
+    codes = launch_workers(tmp_path / "study.yaml", tmp_path, workers=2)
+    assert codes == [-1, -1, 3]  # workers still waiting for the chief, then the chief's code
+    assert [p.returncode for p in started] == [3, -signal.SIGKILL, -signal.SIGKILL]
+
+
+def test_study_command_fails_when_a_worker_fails(monkeypatch, tmp_path, capsys):
+    from playbook_kit.cli import main
+    from playbook_kit.search import study as study_module
+
+    monkeypatch.setattr(study_module, "launch_workers", lambda *args, **kwargs: [0, 1, 0])
+    spec = write_spec(tmp_path / "study.yaml", "failing", max_trials=2)
+    assert main(["study", str(spec), "--directory", str(tmp_path / "out"), "--workers", "2"]) == 1
+    assert "chief and 2 workers finished; exit codes [0, 1, 0]" in capsys.readouterr().out
 
 
 def test_plain_keras_tuner_directory_loads(pk, digits, tmp_path):

@@ -278,7 +278,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                 frames.append(result.curves.assign(seed=seed))
                 if not result.feasible:
                     break
-            record = trial_record(trial_id, values, config, runs)
+            record = trial_record(trial_id, values, config, runs, tuner_id=self.tuner_id)
             if frames:
                 import pandas as pd
 
@@ -314,8 +314,14 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     return tuner
 
 
-def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict]) -> dict:
-    """The playbook data of one trial: a trial is infeasible when any of its runs is."""
+def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict],
+                 tuner_id: str = "tuner0") -> dict:
+    """The playbook data of one trial: a trial is infeasible when any of its runs is.
+
+    ``tuner_id`` names the process that trained it (keras-tuner's ``KERASTUNER_TUNER_ID``;
+    ``tuner0`` for a study run in one process), so a study spread over workers shows which
+    worker ran what.
+    """
     infeasible = [r for r in runs if r["status"] != "completed"]
     objectives = [r["objective"] for r in runs if r["status"] == "completed"]
     return {
@@ -325,6 +331,7 @@ def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict]) ->
         "objective": float(np.mean(objectives)) if objectives and not infeasible else None,
         "objective_std": float(np.std(objectives, ddof=1)) if len(objectives) > 1 else None,
         "runs": runs, "duration_s": float(sum(r["duration_s"] for r in runs)),
+        "tuner_id": tuner_id,
     }
 
 
