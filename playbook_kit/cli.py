@@ -26,8 +26,10 @@ def _tour(args) -> int:
 
 def _run(args) -> int:
     from pathlib import Path
-    from .notebooks import run_notebook
+    from .notebooks import check_parameters, run_notebook
 
+    for notebook in args.notebooks:  # every notebook's parameters before the first kernel
+        check_parameters(notebook, dict(args.parameter or []))
     for notebook in args.notebooks:
         out = Path(args.output) / Path(notebook).stem
         executed = run_notebook(notebook, out, dict(args.parameter or []))

@@ -28,21 +28,30 @@ def notebook_parameters(path: str | Path) -> dict:
 
 
 def check_parameters(path: str | Path, parameters: dict) -> None:
-    """Reject unknown names and values of the wrong type before a kernel starts."""
+    """Reject unknown names and values of the wrong type before a kernel starts.
+
+    ``True`` is no int here (Python's bool is a subclass of int); an int is a float.
+    """
     declared = notebook_parameters(path)
     for name, value in parameters.items():
         if name not in declared:
             raise ValueError(f"{Path(path).name}: parameter {name!r} is unknown; "
                              f"allowed are {', '.join(sorted(declared))}")
-        type_name = declared[name][0].split("[")[0].strip()
-        allowed = _PYTHON_TYPES.get(type_name)
-        if allowed is None:
-            continue
-        if isinstance(value, bool) and bool not in allowed:
-            allowed = ()
-        if not isinstance(value, allowed):
-            raise ValueError(f"{Path(path).name}: parameter {name!r}={value!r} has type "
-                             f"{type(value).__name__}; it must be {type_name}")
+        _check_type(Path(path).name, name, value, declared[name][0])
+
+
+def _check_type(notebook: str, name: str, value, declared_type: str) -> None:
+    type_name = declared_type.split("[")[0].strip()
+    allowed = _PYTHON_TYPES.get(type_name)
+    if allowed is None:
+        return
+    if isinstance(value, bool) and bool not in allowed:
+        allowed = ()
+    if not isinstance(value, allowed):
+        hint = "; write floats as 1.0e-3 (YAML reads 1e-3 as text)" \
+            if type_name == "float" and isinstance(value, str) else ""
+        raise ValueError(f"{notebook}: parameter {name!r}={value!r} has type "
+                         f"{type(value).__name__}; it must be {type_name}{hint}")
 
 
 def run_notebook(path: str | Path, output_dir: str | Path, parameters: dict | None = None,
@@ -77,16 +86,27 @@ def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
 
     The notebooks share one ``studies/`` folder inside the tour's folder, so later
     notebooks read the studies that earlier ones ran; ``parameters`` go to each notebook
-    that declares them.
+    that declares them. Every parameter is checked against every notebook before the
+    first kernel starts: a name that no notebook declares, or a value of the wrong type
+    for any notebook that declares it, stops the tour before any output is written.
     """
+    notebooks = notebooks or list_notebooks()
+    declared = {notebook: notebook_parameters(notebook) for notebook in notebooks}
+    for name, value in (parameters or {}).items():
+        takers = [n for n in notebooks if name in declared[n]]
+        if not takers:
+            known = sorted(set().union(*declared.values()))
+            raise ValueError(f"parameter {name!r} is declared by no notebook of the tour; "
+                             f"allowed are {', '.join(known)}")
+        for notebook in takers:
+            _check_type(notebook.name, name, value, declared[notebook][name][0])
     folder = (Path(output) / time.strftime("tour-%Y%m%d-%H%M%S")).resolve()
     shared = {"study_dir": str(folder / "studies"), **(parameters or {})}
-    for notebook in notebooks or list_notebooks():
+    for notebook in notebooks:
         started = time.perf_counter()
         print(f"running {notebook.name} ...", flush=True)
-        declared = notebook_parameters(notebook)
         run_notebook(notebook, folder / notebook.stem,
-                     {k: v for k, v in shared.items() if k in declared})
+                     {k: v for k, v in shared.items() if k in declared[notebook]})
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     return folder
 

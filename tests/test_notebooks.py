@@ -76,3 +76,82 @@ def test_papermill_injects_parameters_into_the_quickstart(tmp_path):
     assert "status: completed" in outputs
     table = collect_runs(tmp_path)
     assert len(table) == 1 and table.loc[0, "status"] == "completed"
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    import papermill
+
+    def execute_notebook(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+
+
+BAD_PARAMETERS = [  # notebook, parameters, the error's message
+    (0, {"learning_rat": 0.1}, r"00_quickstart.ipynb: parameter 'learning_rat' is unknown; "
+                               r"allowed are batch_size, depth, eval_every, "),
+    (0, {"max_train_steps": True}, r"parameter 'max_train_steps'=True has type bool; "
+                                   r"it must be int$"),
+    (0, {"learning_rate": True}, r"'learning_rate'=True has type bool; it must be float$"),
+    (0, {"learning_rate": "1e-3"}, r"it must be float; write floats as 1.0e-3"),
+    (0, {"width": [64, 128]}, r"'width'=\[64, 128\] has type list; it must be int$"),
+    (1, {"learning_rate_range": 1.0e-3}, r"'learning_rate_range'=0.001 has type float; "
+                                         r"it must be list$"),
+    (1, {"depths": "1,2"}, r"'depths'='1,2' has type str; it must be list$"),
+]
+
+
+@pytest.mark.parametrize("index, parameters, message", BAD_PARAMETERS)
+def test_run_notebook_rejects_bad_parameters_before_a_kernel_or_output(
+        no_kernel, tmp_path, index, parameters, message):
+    with pytest.raises(ValueError, match=message):
+        run_notebook(NOTEBOOKS[index], tmp_path / "run", parameters)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["-p", "max_train_steps=true"], "'max_train_steps'=True has type bool; it must be int"),
+    (["-p", "learning_rat=0.1"], "parameter 'learning_rat' is unknown"),
+    (["-p", "width=[64, 128]"], "'width'=[64, 128] has type list; it must be int"),
+    (["-p", "learning_rate=1e-3"], "it must be float; write floats as 1.0e-3"),
+])
+def test_cli_run_rejects_bad_parameters_before_a_kernel_or_output(
+        no_kernel, tmp_path, capsys, arguments, message):
+    from playbook_kit.cli import main
+
+    assert main(["run", str(NOTEBOOKS[0]), "--output", str(tmp_path / "runs"), *arguments]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("playbook-kit: error: 00_quickstart.ipynb: parameter ") and \
+        message in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_run_checks_every_notebook_before_the_first_kernel(no_kernel, tmp_path, capsys):
+    from playbook_kit.cli import main
+
+    assert main(["run", str(NOTEBOOKS[0]), str(NOTEBOOKS[1]), "--output", str(tmp_path / "runs"),
+                 "-p", "learning_rate=1.0e-3"]) == 2
+    assert "01_exploration.ipynb: parameter 'learning_rate' is unknown" in \
+        capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["-p", "learning_rat=0.1"], "parameter 'learning_rat' is declared by no notebook of the "
+                                 "tour; allowed are "),
+    (["-p", "max_train_steps=true"], "00_quickstart.ipynb: parameter 'max_train_steps'=True "
+                                     "has type bool; it must be int"),
+    (["-p", "learning_rate_range=1.0e-3"], "01_exploration.ipynb: parameter "
+                                           "'learning_rate_range'=0.001 has type float; "
+                                           "it must be list"),
+    (["-p", "study_name=1"], "01_exploration.ipynb: parameter 'study_name'=1 has type int; "
+                             "it must be str"),
+])
+def test_cli_tour_rejects_bad_parameters_before_a_kernel_or_output(
+        no_kernel, tmp_path, capsys, arguments, message):
+    from playbook_kit.cli import main
+
+    assert main(["tour", "--output", str(tmp_path / "runs"), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
