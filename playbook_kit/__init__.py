@@ -30,7 +30,8 @@ _EXPORTS = {
     "SearchSpace": "search.space", "adam_space": "search.space",
     "momentum_space": "search.space",
     "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
-    "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
+    "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
+    "expect": "notebooks", "trial_browser": "widgets",
 }
 
 

@@ -2,6 +2,9 @@
 
 Each executed notebook writes ``metrics.json`` (and curves as CSV) into its output folder;
 :func:`collect_runs` gathers those into one DataFrame, so batch results need no scrapbook.
+:func:`check` and :func:`expect` are the notebooks' sanity checks of their conclusions: a
+notebook whose conclusion changed stops with an AssertionError a learner can read, so
+nbval and papermill runs fail.
 """
 from __future__ import annotations
 
@@ -137,3 +140,29 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def check(claim: str, holds, found=None) -> None:
+    """A notebook's sanity check: print ``✓ claim``, or raise AssertionError if it fails.
+
+    ``claim`` is a sentence a learner reads (the notebook's conclusion); ``found`` is what
+    was measured, shown in the error so the failure explains itself.
+    """
+    import numpy as np
+
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(f"check({claim!r}): holds={holds!r} must be True or False")
+    if not holds:
+        raise AssertionError(f"check failed: {claim}" +
+                             ("" if found is None else f" (found: {found})"))
+    print(f"\u2713 {claim}")
+
+
+def expect(what: str, found, expected) -> None:
+    """A notebook's known answer: ``what`` must be ``expected``; print it, or raise.
+
+    The error names what differs, the value found and the one expected.
+    """
+    if found != expected:
+        raise AssertionError(f"check failed: {what} is {found!r}, expected {expected!r}")
+    print(f"\u2713 {what}: {found!r}")

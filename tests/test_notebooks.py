@@ -73,9 +73,60 @@ def test_papermill_injects_parameters_into_the_quickstart(tmp_path):
     assert {line.split(",")[0] for line in curves[1:]} == {"0", "25", "50"}
     outputs = "".join("".join(o.get("text", "")) for c in nb["cells"]
                       for o in c.get("outputs", []))
-    assert "status: completed" in outputs
+    assert "\u2713 the trial's status: 'completed'\n" in outputs
+    assert "\u2713 the baseline beats chance (10%) at least three times over\n" in outputs
+    assert metrics["chance"] == 0.1
     table = collect_runs(tmp_path)
     assert len(table) == 1 and table.loc[0, "status"] == "completed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_checks_its_conclusion_in_a_check_cell(path):
+    """nbval compares no output of a stripped notebook: the checks must raise instead."""
+    sources = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+               if c["cell_type"] == "code"]
+    assert not any("NBVAL_CHECK_OUTPUT" in s for s in sources)
+    checks = [s for s in sources if "pk.check(" in s or "pk.expect(" in s]
+    assert len(checks) == 1, "one check cell, after the conclusion it checks"
+    assert checks[0].count("pk.check(") + checks[0].count("pk.expect(") >= 2
+
+
+def test_check_and_expect_print_what_holds_and_raise_what_does_not(capsys):
+    import numpy as np
+
+    from playbook_kit.notebooks import check, expect
+
+    check("the baseline beats chance", np.float64(0.9) > 0.3, "0.900")
+    expect("reads of the test split", 1, 1)
+    assert capsys.readouterr().out == ("\u2713 the baseline beats chance\n"
+                                       "\u2713 reads of the test split: 1\n")
+    with pytest.raises(AssertionError) as failed:
+        check("the baseline beats chance", 0.12 > 0.3, "validation accuracy 0.120")
+    assert str(failed.value) == ("check failed: the baseline beats chance "
+                                 "(found: validation accuracy 0.120)")
+    with pytest.raises(AssertionError) as failed:
+        check("every trial has a status", False)
+    assert str(failed.value) == "check failed: every trial has a status"
+    with pytest.raises(AssertionError) as failed:
+        expect("the recommendation", "keep baseline", "adopt")
+    assert str(failed.value) == ("check failed: the recommendation is 'keep baseline', "
+                                 "expected 'adopt'")
+    with pytest.raises(TypeError, match=r"holds=\[True\] must be True or False"):
+        check("a list is no answer", [True])
+    assert capsys.readouterr().out == ""
+
+
+def test_a_changed_conclusion_fails_the_notebook_with_a_readable_message(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    with pytest.raises(PapermillExecutionError) as failed:
+        run_notebook(NOTEBOOKS[0], tmp_path / "run",
+                     {"max_train_steps": 25, "eval_every": 25, "learning_rate": 1.0e-6})
+    assert failed.value.ename == "AssertionError"
+    assert failed.value.evalue.startswith(
+        "check failed: the baseline beats chance (10%) at least three times over "
+        "(found: validation accuracy 0.")
+    assert not (tmp_path / "run" / "metrics.json").exists()
 
 
 @pytest.fixture
@@ -147,6 +198,9 @@ def test_cli_run_checks_every_notebook_before_the_first_kernel(no_kernel, tmp_pa
                                            "it must be list"),
     (["-p", "study_name=1"], "01_exploration.ipynb: parameter 'study_name'=1 has type int; "
                              "it must be str"),
+    (["-p", "expected_recommendation=1"], "03_adopt_a_change.ipynb: parameter "
+                                          "'expected_recommendation'=1 has type int; "
+                                          "it must be str"),
 ])
 def test_cli_tour_rejects_bad_parameters_before_a_kernel_or_output(
         no_kernel, tmp_path, capsys, arguments, message):
