@@ -7,7 +7,7 @@ its reads, so that a study can prove it never looked at it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +15,37 @@ import numpy as np
 DEFAULT_TRAIN_SAMPLE = 512
 
 
+class _TestSplit:
+    """The held-out test arrays, kept out of :class:`Dataset`'s attributes so that the
+    only way to them is :meth:`Dataset.test`, which counts the read."""
+
+    __slots__ = ("_x", "_y")
+
+    def __init__(self, x, y):
+        self._x, self._y = x, y
+
+    def __repr__(self) -> str:
+        return "<test split: read it with Dataset.test()>"
+
+
+_TEST_NAMES = ("x_test", "y_test", "x_test_", "y_test_")
+
+
 @dataclass
 class Dataset:
-    """A classification dataset split for tuning; arrays are float32 features, int labels."""
+    """A classification dataset split for tuning; arrays are float32 features, int labels.
+
+    ``x_test`` and ``y_test`` are taken at construction but not kept as attributes: the
+    test split is read only through :meth:`test`, which counts each read.
+    """
 
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    x_test_: np.ndarray = field(repr=False)
-    y_test_: np.ndarray = field(repr=False)
+    x_test: InitVar[np.ndarray]
+    y_test: InitVar[np.ndarray]
     num_classes: int
     train_sample_index: np.ndarray = field(repr=False)
     test_reads: int = 0
@@ -33,6 +53,18 @@ class Dataset:
     """How to load this dataset again (``{"name": "digits", ...}``; None for arrays given
     in memory): stored with a study so that workers, retraining and the final evaluation
     rebuild the same data."""
+    _test_split: _TestSplit = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self, x_test, y_test):
+        self._test_split = _TestSplit(x_test, y_test)
+
+    def __getattr__(self, name):
+        if name in _TEST_NAMES:
+            raise AttributeError(
+                f"Dataset.{name}: the test split is not an attribute; read it with "
+                "Dataset.test(), which counts each read in test_reads (only the final "
+                "evaluation should)")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def input_shape(self) -> tuple:
@@ -46,11 +78,11 @@ class Dataset:
     def test(self) -> tuple[np.ndarray, np.ndarray]:
         """The held-out test split; each call is counted in ``test_reads``."""
         self.test_reads += 1
-        return self.x_test_, self.y_test_
+        return self._test_split._x, self._test_split._y
 
     def summary(self) -> dict:
         return {"name": self.name, "train": len(self.y_train), "validation": len(self.y_val),
-                "test": len(self.y_test_), "train_sample": len(self.train_sample_index),
+                "test": len(self._test_split._y), "train_sample": len(self.train_sample_index),
                 "input_shape": self.input_shape, "num_classes": self.num_classes}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import math
+import numbers
 import os
 import time
 from dataclasses import dataclass, field
@@ -96,8 +97,9 @@ def _check_steps(max_train_steps, eval_every, keep_best, divergence_factor):
     if eval_every > max_train_steps:
         raise ValueError(f"eval_every={eval_every} is not allowed; use at most "
                          f"max_train_steps={max_train_steps}")
-    if not divergence_factor > 1:
-        raise ValueError(f"divergence_factor={divergence_factor!r} is not allowed; use a number > 1")
+    if not isinstance(divergence_factor, numbers.Real) or not divergence_factor > 1:
+        raise ValueError(f"divergence_factor={divergence_factor!r} is not allowed; use a number "
+                         "> 1 (how many times its initial value the training loss may reach)")
 
 
 def clip_gradients(grads, clip_norm):
@@ -260,10 +262,9 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
         rows.append((step, "optimizer", "learning_rate", float(schedule(step))))
         return measured
 
-    initial = evaluate(0)
-    initial_loss = initial["train"]["loss"]
     step = 0
     try:
+        initial_loss = evaluate(0)["train"]["loss"]
         while step < max_train_steps:
             n = min(eval_every, max_train_steps - step)
             done, loss_sum, norm_sum, norm_max, clipped, finite = compiled.train_steps(

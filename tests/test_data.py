@@ -7,7 +7,7 @@ def test_digits_split_is_fixed_stratified_and_complete(pk):
     a, b = pk.load_digits(seed=0), pk.load_digits(seed=0)
     assert np.array_equal(a.y_val, b.y_val) and np.array_equal(a.train_sample_index,
                                                                b.train_sample_index)
-    total = len(a.y_train) + len(a.y_val) + len(a.x_test_)
+    total = len(a.y_train) + len(a.y_val) + a.summary()["test"]
     assert total == 1797 and a.input_shape == (8, 8, 1) and a.num_classes == 10
     assert 0.0 <= a.x_train.min() and a.x_train.max() <= 1.0
     assert set(np.unique(a.y_val)) == set(range(10))
@@ -17,8 +17,52 @@ def test_digits_split_is_fixed_stratified_and_complete(pk):
 def test_test_split_reads_are_counted(pk):
     data = pk.load_digits()
     assert data.test_reads == 0
-    data.test()
-    assert data.test_reads == 1
+    x_test, y_test = data.test()
+    assert data.test_reads == 1 and x_test.shape == (360, 8, 8, 1) and y_test.shape == (360,)
+    assert np.array_equal(data.test()[1], y_test) and data.test_reads == 2
+
+
+@pytest.mark.parametrize("name", ["x_test", "y_test", "x_test_", "y_test_"])
+def test_test_split_is_not_an_attribute(pk, name):
+    data = pk.load_digits()
+    with pytest.raises(AttributeError, match=(
+            rf"^Dataset\.{name}: the test split is not an attribute; read it with "
+            r"Dataset\.test\(\), which counts each read in test_reads")):
+        getattr(data, name)
+    assert [key for key in vars(data) if not key.startswith("_")] == [
+        "name", "x_train", "y_train", "x_val", "y_val", "num_classes", "train_sample_index",
+        "test_reads", "source"]
+    assert data.test_reads == 0
+
+
+class _Untouchable:
+    """A test array that fails the test when anything reads it."""
+
+    def _touched(self, *args, **kwargs):
+        raise AssertionError("the test split was read")
+
+    __len__ = __getitem__ = __iter__ = __array__ = __bool__ = _touched
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the test split was read (.{name})")
+
+
+def test_study_and_retrain_never_touch_the_test_arrays(pk, digits, tmp_path):
+    sealed = pk.Dataset("digits", digits.x_train, digits.y_train, digits.x_val, digits.y_val,
+                        _Untouchable(), _Untouchable(), digits.num_classes,
+                        digits.train_sample_index)
+    workload = pk.Workload(sealed, defaults={"width": 16})
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e-2, scale="log")
+    study = pk.run_study(workload, space, max_trials=2, max_train_steps=20, eval_every=10,
+                         directory=tmp_path, name="sealed", progress=False)
+    assert list(study.trials["status"]) == ["completed", "completed"]
+    runs = pk.retrain(study, study.trials["trial_id"].iloc[0], seeds=2, workload=workload,
+                      progress=False)
+    assert list(runs.runs["status"]) == ["completed", "completed"]
+    assert sealed.test_reads == 0
+    with pytest.raises(AssertionError, match="the test split was read"):
+        len(sealed.test()[1])  # the poison works: the counted path reaches it
+    assert sealed.test_reads == 1
 
 
 def test_synthetic_and_user_files(pk, tmp_path):

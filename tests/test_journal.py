@@ -417,3 +417,126 @@ def test_round_figures_are_stored_relative_to_the_journal(jpath):
     assert j.rounds[0]["figures"] == ["figs/axis.png"]
     png.unlink()  # a figure that moved later is reported in the page, not fatal
     assert "figure 1 not found: figs/axis.png" in j.to_html()
+
+
+# ------------------------------------------------------- the hash chain itself
+
+def _rewrite(jpath, edit):
+    """Apply ``edit(entries)`` to the parsed entries and write them back as the toolkit
+    would, each edited entry with its own hash recomputed (a careful forger's edit)."""
+    entries = list(yaml.safe_load_all(jpath.read_text()))
+    for k in edit(entries):
+        entries[k]["hash"] = journal_mod._entry_hash(entries[k])
+    jpath.write_text(journal_mod._HEADER_COMMENT
+                     + "".join(journal_mod._dump_entry(e) for e in entries))
+    return jpath.read_text()
+
+
+def _starts(text):
+    """Line number of each entry's '---' line."""
+    return [i for i, line in enumerate(text.split("\n"), 1) if line == "---"]
+
+
+def _three_rounds(jpath):
+    j = Journal(jpath)
+    for goal in ("one", "two", "three"):
+        _round(j, goal=goal)
+
+
+def test_past_round_edited_with_its_own_hash_recomputed_breaks_the_next_link(jpath):
+    _three_rounds(jpath)
+
+    def edit(entries):
+        entries[1]["studies"][0]["best_objective"] = 0.99
+        return [1]
+    text = _rewrite(jpath, edit)
+    assert "best_objective: 0.99" in text
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(text)[2]}: entry 2 \(round 2\) does not follow "
+            r"entry 1 \(prev_hash mismatch\); an entry was removed, reordered or inserted "
+            r"by hand$")):
+        Journal(jpath)
+
+
+def test_header_edit_is_detected_with_or_without_its_hash_recomputed(jpath):
+    _three_rounds(jpath)
+    original = jpath.read_text()
+    jpath.write_text(original.replace("title: tuning journal", "title: another project", 1))
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(original)[0]}: entry 0 \(header, lines \d+-\d+\) "
+            r"was changed after it was written")):
+        Journal(jpath)
+    jpath.write_text(original)
+
+    def edit(entries):
+        entries[0]["title"] = "another project"
+        return [0]
+    text = _rewrite(jpath, edit)
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(text)[1]}: entry 1 \(round 1\) does not follow "
+            r"entry 0 \(prev_hash mismatch\)")):
+        Journal(jpath)
+
+
+def test_reordered_rounds_are_detected_even_when_renumbered_and_rehashed(jpath):
+    _three_rounds(jpath)
+    original = jpath.read_text()
+    docs = re.split(r"(?m)^(?=---$)", original)  # comment, header, r1, r2, r3
+    jpath.write_text("".join([docs[0], docs[1], docs[3], docs[2], docs[4]]))
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(original)[1]}: entry number 2 where 1 was "
+            r"expected; an entry was removed, reordered or inserted by hand$")):
+        Journal(jpath)
+    jpath.write_text(original)
+
+    def swap(entries):
+        entries[1], entries[2] = entries[2], entries[1]
+        for k in (1, 2):
+            entries[k]["entry"] = entries[k]["round"] = k
+        return [1, 2]
+    text = _rewrite(jpath, swap)
+    assert [e.get("goal") for e in yaml.safe_load_all(text)] == [None, "two", "one", "three"]
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(text)[1]}: entry 1 \(round 1\) does not follow "
+            r"entry 0 \(prev_hash mismatch\)")):
+        Journal(jpath)
+
+
+def test_removed_round_is_detected_even_when_the_rest_are_renumbered_and_rehashed(jpath):
+    _three_rounds(jpath)
+
+    def drop_round_two(entries):
+        del entries[2]
+        entries[2]["entry"] = entries[2]["round"] = 2
+        return [2]
+    text = _rewrite(jpath, drop_round_two)
+    with pytest.raises(JournalError, match=(
+            rf"^journal\.yaml line {_starts(text)[2]}: entry 2 \(round 2\) does not follow "
+            r"entry 1 \(prev_hash mismatch\)")):
+        Journal(jpath)
+
+
+def test_text_before_the_first_entry_is_refused(jpath):
+    _three_rounds(jpath)
+    original = jpath.read_text()
+    jpath.write_text("# a comment is allowed\n\nnote: added by hand\n" + original)
+    with pytest.raises(JournalError, match=(
+            r"^journal\.yaml line 3: text before the first entry \('---'\); only comments "
+            r"are allowed there$")):
+        Journal(jpath)
+    jpath.write_text("# only a comment\n\n" + original)
+    assert [r["goal"] for r in Journal(jpath).rounds] == ["one", "two", "three"]
+    jpath.write_text("round: 1\ngoal: a journal without entries\n")
+    with pytest.raises(JournalError, match=(
+            r"^journal\.yaml line 1: not a playbook-kit journal \(no '---' entry found\)$")):
+        Journal(jpath)
+
+
+def test_file_that_is_not_utf8_is_refused_with_its_line(jpath):
+    _three_rounds(jpath)
+    data = jpath.read_bytes()
+    at = data.index(b"goal: two")
+    jpath.write_bytes(data[:at] + b"goal: \xe9t\xe9\n" + data[at:])
+    line = data[:at].count(b"\n") + 1
+    with pytest.raises(JournalError, match=rf"^journal\.yaml line {line}: not UTF-8 text$"):
+        Journal(jpath)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
+from playbook_kit.search import oracles
 from playbook_kit.search.oracles import (
     ALGORITHMS, GridOracle, InfeasibleAwareBayesianOracle, ListOracle, QuasiRandomOracle,
     RandomOracle, grid_configs, make_oracle, quasi_random_points, quasi_random_unit,
@@ -254,3 +255,48 @@ def test_bayesian_uses_quasi_random_start_and_maximize(tmp_path):
     assert [t.hyperparameters.values for t in trials[:3]] == quasi_random_points(space, 3, 3)
     assert oracle.objective.direction == "max"
     assert abs(max(trials, key=lambda t: t.score).hyperparameters["x"] - 0.3) < 0.05
+
+
+def test_feasibility_floor_keeps_proposals_off_the_infeasible_edge(tmp_path):
+    """Known answer: the loss falls toward x = 0.5 and every x above 0.5 is infeasible, so
+    the optimum sits at the infeasible edge. Once the three quasi-random starting points
+    have shown both sides, the floor keeps every proposal within 0.1 of the edge; without
+    it (FEASIBILITY_FLOOR = 0), EI x P(feasible) jumps to x >= 0.75 in each of these
+    seeds (measured: 1.0, 1.0, 0.89)."""
+    space = SearchSpace().nuisance("x", 0.0, 1.0)
+    beyond_edge, best = [], []
+    for seed in (0, 1, 2):
+        oracle = attach(InfeasibleAwareBayesianOracle(space, 9, seed=seed, objective="loss",
+                                                      num_initial_points=3),
+                        tmp_path, f"edge_{seed}")
+        trials = run(oracle, 9, lambda v: None if v["x"] > 0.5 else 0.5 - v["x"])
+        assert len(trials) == 9
+        beyond_edge += [(seed, round(t.hyperparameters["x"], 3)) for t in trials[3:]
+                        if t.hyperparameters["x"] > 0.6]
+        best.append(min(t.score for t in trials if t.status == "COMPLETED"))
+    assert beyond_edge == []
+    assert max(best) < 0.05
+
+
+def test_bayesian_counts_a_completed_trial_marked_infeasible_as_infeasible(tmp_path):
+    space = SearchSpace().nuisance("x", 0.0, 1.0)
+    oracle = attach(InfeasibleAwareBayesianOracle(space, 8, seed=0, objective="loss",
+                                                  num_initial_points=4), tmp_path)
+    trials = run(oracle, 4, lambda v: (v["x"] - 0.3) ** 2)
+    assert [t.status for t in trials] == ["COMPLETED"] * 4
+    marked = min(trials, key=lambda t: t.score)  # e.g. its loss curve was unusable
+    oracle.mark_infeasible(marked.trial_id)
+    assert oracle.infeasible_trial_ids == [marked.trial_id]
+    x_done, feasible, y, x_running = oracle._observations()
+    order = sorted(trials, key=lambda t: t.trial_id)
+    np.testing.assert_allclose(x_done[:, 0], [t.hyperparameters["x"] for t in order])
+    assert feasible.tolist() == [t is not marked for t in order]
+    np.testing.assert_allclose(y, [t.score for t in order if t is not marked])
+    assert x_running.shape == (0, 1)
+    p_feasible = oracle._feasibility(x_done, feasible)
+    assert p_feasible(np.array([[marked.hyperparameters["x"]]]))[0] < \
+        oracles.FEASIBILITY_FLOOR
+    resumed = attach(InfeasibleAwareBayesianOracle(space, 8, seed=0, objective="loss",
+                                                   num_initial_points=4), tmp_path)
+    resumed.reload()
+    assert resumed._observations()[1].tolist() == feasible.tolist()

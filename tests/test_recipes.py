@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,8 @@ def test_retrain_reruns_a_stored_trial_with_new_seeds(pk, explored):
     assert stored["learning_rate"] == pytest.approx(original["learning_rate"])
     assert stored["objective"] == pytest.approx(values.mean())
     summary = pk.retrain_summary(values)
-    assert summary.n == 3 and summary.min <= summary.mean <= summary.max
+    assert (summary.n, summary.min, summary.max) == (3, values.min(), values.max())
+    assert summary.mean == pytest.approx(values.mean())
     with pytest.raises(ValueError, match="seeds=1"):
         pk.retrain(explored, trial_id, seeds=1)
     with pytest.raises(ValueError, match="trial_id='99'"):
@@ -82,8 +85,35 @@ def test_best_of_picks_across_studies_with_a_filter(pk, explored):
     study, row = pk.best_of([explored])
     assert study is explored and row["objective"] == explored.trials["objective"].max()
     depth_one = explored.feasible[explored.feasible["depth"] == 1]
-    if len(depth_one):
-        _, row = pk.best_of([explored], where={"depth": 1})
-        assert row["objective"] == depth_one["objective"].max()
+    assert sorted(depth_one["trial_id"]) == ["0", "3"]
+    _, row = pk.best_of([explored], where={"depth": 1})
+    assert row["objective"] == depth_one["objective"].max()
+    assert row["objective"] < explored.trials["objective"].max()  # the filter mattered
     with pytest.raises(ValueError, match="no feasible trial"):
         pk.best_of([explored], where={"depth": 7})
+
+
+def test_final_evaluation_refuses_an_infeasible_trial_and_a_missing_checkpoint(
+        pk, digits_workload, tmp_path):
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e4, scale="log").fixed(
+        "optimizer", "sgd")
+    study = pk.run_study(digits_workload, space, max_trials=2, max_train_steps=20,
+                         eval_every=10, directory=tmp_path, name="mixed", algorithm="list",
+                         configs=[{"learning_rate": 1.0e-2}, {"learning_rate": 1.0e4}],
+                         progress=False)
+    assert list(study.trials["status"]) == ["completed", "infeasible"]
+    journal = pk.Journal(tmp_path / "journal.yaml")
+    before = digits_workload.dataset.test_reads
+    with pytest.raises(ValueError, match=r"^trial '1' is infeasible: it has no best checkpoint$"):
+        pk.final_evaluation(study, "1", journal=journal, workload=digits_workload)
+    from playbook_kit.search.study import read_trial_record
+
+    record = read_trial_record(tmp_path / "mixed" / "trial_0")
+    run = record["runs"][0]
+    best = tmp_path / "mixed" / "trial_0" / run["checkpoints"][f"step-{run['best_step']}"]
+    best.unlink()
+    with pytest.raises(ValueError, match=(
+            rf"^trial '0': best checkpoint {re.escape(repr(str(best)))} is missing$")):
+        pk.final_evaluation(study, "0", journal=journal, workload=digits_workload)
+    assert digits_workload.dataset.test_reads == before
+    assert journal.final_evaluations == [] and not journal.path.exists()

@@ -309,7 +309,7 @@ def test_study_on_other_data_is_rebuilt_from_its_stored_source(pk, tmp_path):
     assert stored["data"]["name"] == "synthetic" and stored["data"]["n_features"] == 6
     best = study.best_trials(1)["trial_id"].iloc[0]
     final = pk.final_evaluation(study, best)
-    assert final["metrics"]["test_examples"] == len(data.y_test_) == 80
+    assert final["metrics"]["test_examples"] == data.summary()["test"] == 80
     assert final["metrics"]["val_accuracy"] == pytest.approx(
         study.trials.set_index("trial_id").loc[best, "objective"])
     runs = pk.retrain(study, best, seeds=2, progress=False)

@@ -1,4 +1,5 @@
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,16 @@ def test_curves_record_what_the_playbook_needs(pk, digits_workload):
                             eval_every=20)
     steps = sorted(result.curves["step"].unique())
     assert steps == [0, 20, 40, 60]
-    for split, metric in [("train", "loss"), ("train", "accuracy"), ("validation", "loss"),
-                          ("validation", "accuracy"), ("optimizer", "learning_rate"),
-                          ("optimizer", "grad_norm_mean"), ("optimizer", "grad_norm_max"),
-                          ("optimizer", "clipped_fraction"), ("train", "minibatch_loss")]:
-        assert len(result.curve(split, metric)) >= 3, (split, metric)
+    recorded = {(split, metric): list(result.curve(split, metric).index)
+                for split, metric in result.curves[["split", "metric"]].drop_duplicates()
+                .itertuples(index=False)}
+    evaluated, trained = [0, 20, 40, 60], [20, 40, 60]  # step 0 is before any training
+    assert recorded == {
+        ("train", "loss"): evaluated, ("train", "accuracy"): evaluated,
+        ("validation", "loss"): evaluated, ("validation", "accuracy"): evaluated,
+        ("optimizer", "learning_rate"): evaluated, ("optimizer", "grad_norm_mean"): trained,
+        ("optimizer", "grad_norm_max"): trained, ("optimizer", "clipped_fraction"): trained,
+        ("train", "minibatch_loss"): trained}
     lr = result.curve("optimizer", "learning_rate")
     assert lr[0] == pytest.approx(3.0e-3) and lr[60] == pytest.approx(0.0, abs=1e-9)
     norms = result.curves[result.curves["metric"].str.startswith("grad_norm")]
@@ -132,3 +138,89 @@ def test_studies_never_read_the_test_split(pk, digits_workload):
     before = digits_workload.dataset.test_reads
     pk.train_trial(digits_workload, {}, max_train_steps=10, eval_every=5)
     assert digits_workload.dataset.test_reads == before
+
+
+def _scripted_train_loss(monkeypatch, digits, losses):
+    """Make the evaluation on the training sample return ``losses`` in turn (one per
+    evaluation, step 0 first); validation stays at loss 1.0, accuracy 0.5. The steps
+    themselves train for real: this controls only what the divergence rule sees."""
+    import playbook_kit.trainer as trainer
+
+    script = iter(losses)
+    n_sample = len(digits.train_sample_index)
+    assert n_sample != len(digits.y_val)  # the example count tells the two splits apart
+
+    def make_evaluator(model):
+        def evaluate(batches):
+            count = float(np.sum(batches[2]))
+            loss = next(script) if count == n_sample else 1.0
+            return loss, 0.5, count
+        return evaluate
+
+    monkeypatch.setattr(trainer, "make_evaluator", make_evaluator)
+
+
+def test_divergence_threshold_is_the_factor_times_the_initial_training_loss(
+        pk, digits, digits_workload, monkeypatch):
+    losses = [1.0, 1.8, 2.9, 2.4, 2.0]  # peaks at 2.9x its start at step 20
+    _scripted_train_loss(monkeypatch, digits, losses)
+    tolerant = pk.train_trial(digits_workload, {}, max_train_steps=40, eval_every=10,
+                              divergence_factor=5)
+    assert tolerant.status == "completed" and tolerant.reason == ""
+    assert tolerant.steps_completed == 40
+    assert tolerant.curve("train", "loss").tolist() == losses
+    _scripted_train_loss(monkeypatch, digits, losses)
+    strict = pk.train_trial(digits_workload, {}, max_train_steps=40, eval_every=10,
+                            divergence_factor=2)
+    assert strict.status == "infeasible" and strict.steps_completed == 20
+    assert strict.reason == "diverged: training loss 2.9 at step 20 exceeds 2x its initial 1"
+    assert math.isnan(strict.objective)
+    _scripted_train_loss(monkeypatch, digits, [1.0, 4.9, 5.2, 1.0])
+    default = pk.train_trial(digits_workload, {}, max_train_steps=30, eval_every=10)
+    assert default.status == "infeasible" and default.steps_completed == 20
+    assert default.reason == "diverged: training loss 5.2 at step 20 exceeds 5x its initial 1"
+
+
+@pytest.mark.parametrize("factor", [1, 0.5, -5, float("nan"), True, "5", None])
+def test_divergence_factor_is_validated_before_training(pk, digits_workload, factor):
+    with pytest.raises(ValueError, match=(
+            rf"^divergence_factor={re.escape(repr(factor))} is not allowed; use a number > 1")):
+        pk.train_trial(digits_workload, {}, max_train_steps=10, eval_every=5,
+                       divergence_factor=factor)
+
+
+@pytest.mark.parametrize("fail_at, steps_completed, calls_made, curve_steps", [
+    ("first evaluation", 0, {"train_steps": 0, "evaluate": 1}, []),
+    ("second step chunk", 10, {"train_steps": 2, "evaluate": 4}, [0, 10])])
+def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypatch, fail_at,
+                                                   steps_completed, calls_made, curve_steps):
+    import tensorflow as tf
+    import playbook_kit.trainer as trainer
+
+    message = "OOM when allocating tensor with shape[4096,4096] on /device:GPU:0"
+    calls = {"train_steps": 0, "evaluate": 0}
+
+    class OutOfMemory(trainer._Compiled):
+        def __init__(self, *args):
+            super().__init__(*args)
+            real_steps, real_evaluate = self.train_steps, self.evaluate
+
+            def train_steps(n):
+                calls["train_steps"] += 1
+                if fail_at == "second step chunk" and calls["train_steps"] == 2:
+                    raise tf.errors.ResourceExhaustedError(None, None, message)
+                return real_steps(n)
+
+            def evaluate(batches):
+                calls["evaluate"] += 1
+                if fail_at == "first evaluation":
+                    raise tf.errors.ResourceExhaustedError(None, None, message)
+                return real_evaluate(batches)
+            self.train_steps, self.evaluate = train_steps, evaluate
+
+    monkeypatch.setattr(trainer, "_Compiled", OutOfMemory)
+    result = pk.train_trial(digits_workload, {}, max_train_steps=30, eval_every=10)
+    assert result.status == "infeasible" and result.reason == f"out of memory: {message}"
+    assert math.isnan(result.objective) and result.steps_completed == steps_completed
+    assert calls == calls_made
+    assert sorted(result.curves["step"].unique()) == curve_steps
