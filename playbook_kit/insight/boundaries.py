@@ -111,7 +111,11 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
       TREND_MIN_RHO`` (0.6), and significant, ``p < TREND_MAX_P`` (0.05), and the best
       trial has the most extreme value sampled on that side among all finished trials
       with the hyperparameter active. The better half, not all trials, so that an
-      optimum inside the range (rising, then falling) shows no trend there;
+      optimum inside the range (rising, then falling) shows no trend there. Measured
+      (``bench/boundary_rules.py``, 200 random studies of 12 trials each): of studies
+      whose objective rises to the upper bound, the majority rule alone misses 51,
+      with the trend rule 5; an optimum in the middle is flagged by neither; on flat
+      noisy studies the trend rule adds 1 false alarm to the majority rule's 32;
     * flagged (status "expand"): an edge by either rule (the majority rule's edge
       first when the two disagree); ``rule`` says which fired ("majority", "trend",
       "majority and trend"); ``n_trend``, ``trend_rho`` and ``trend_p`` are the trend
