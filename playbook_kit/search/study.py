@@ -374,7 +374,6 @@ class _Progress:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from ..style import draw_best_so_far
         from .oracles import is_infeasible
 
         points = sorted((int(t.trial_id), None if is_infeasible(t) else t.score)
@@ -385,9 +384,8 @@ class _Progress:
         if ok:
             ks, vs = zip(*ok)
             ax.scatter(ks, vs, color="C0", label="trial")
-            draw_best_so_far(ax, [k for k, _ in points],
-                             [np.nan if v is None else v for _, v in points], self.direction,
-                             color="C1", label="best so far")
+            pick = np.maximum.accumulate if self.direction == "max" else np.minimum.accumulate
+            ax.step(ks, pick(np.asarray(vs)), where="post", color="C1", label="best so far")
         if bad:
             low, high = ax.get_ylim() if ok else (0.0, 1.0)
             ax.scatter(bad, [low if self.direction == "max" else high] * len(bad),
