@@ -21,7 +21,7 @@ from playbook_kit.insight import (axis_plot, axis_plots, isolation_plot,  # noqa
                                   plot_best_so_far, plot_curves, plot_isolation, plot_trial)
 from playbook_kit.insight._plotting import JITTER  # noqa: E402
 from playbook_kit.results import RUN_COLUMNS  # noqa: E402
-from playbook_kit.style import apply_style, study_colors  # noqa: E402
+from playbook_kit.style import apply_style, draw_best_so_far, study_colors  # noqa: E402
 
 LR = hp("learning_rate", "log", 1e-4, 1.0)
 DROPOUT = hp("dropout", "linear", 0.0, 0.5)
@@ -311,6 +311,8 @@ def test_plot_best_so_far_known_answer_both_directions():
     (line,) = [l for l in ax.lines if l.get_gid() == "best_so_far"]
     assert list(line.get_ydata()) == [-0.5, -0.5, -0.7, -0.7, -0.9]
     assert ax.get_ylabel() == "best val_loss so far \u2193"
+    with pytest.raises(ValueError, match="^direction must be 'max' or 'min', got 'up'$"):
+        draw_best_so_far(ax, [1, 2], [0.5, 0.6], "up")
 
 
 # ------------------------------------------------------------------------ one plot API
