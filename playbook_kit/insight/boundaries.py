@@ -39,9 +39,6 @@ TREND_MAX_P = 0.05
 TREND_MIN_TRIALS = 5
 """Toolkit's choice: the trend rule needs at least 5 trials in the better half (a study
 of at least 9 feasible trials); with fewer, even a perfect ranking is weak evidence."""
-EDGE_RULES = ("majority", "trend", "majority and trend", "none")
-"""Values of the boundary check's ``rule`` column: which rule put the best trials at an
-edge."""
 
 
 BOUNDARY_COLUMNS = [
