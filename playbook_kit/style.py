@@ -5,11 +5,13 @@ read well when rendered statically (GitHub, nbviewer, papermill output): white g
 colour-blind-safe palette, no top/right spines, tight bounding boxes when saved. The
 runtime's ``setup()`` calls it; plotting functions never change global state themselves,
 they only use the colour and marker constants below so that the playbook's conventions
-(infeasible trials are red crosses) hold whatever theme is active.
+(infeasible trials are red crosses) hold whatever theme is active. A mark that several
+figures share is drawn by one function here (:func:`draw_best_so_far`).
 """
 from __future__ import annotations
 
 import matplotlib as mpl
+import numpy as np
 import seaborn as sns
 
 PALETTE = "colorblind"
@@ -75,3 +77,18 @@ def detach(fig):
 
     plt.close(fig)
     return fig
+
+
+def draw_best_so_far(ax, trial_numbers, objectives, direction: str, **line):
+    """Draw the best-so-far curve into ``ax``: after trial k, the best objective of trials
+    1..k, as a step line (gid "best_so_far"); a NaN objective (an infeasible trial)
+    counts as a trial that found nothing. Every figure that shows the curve draws it
+    here. ``line`` goes to ``ax.step`` (color, label, ...). Returns the Line2D."""
+    if direction not in ("max", "min"):
+        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    sign = 1.0 if direction == "max" else -1.0
+    values = sign * np.asarray(objectives, dtype=float)
+    running = sign * np.fmax.accumulate(np.where(np.isnan(values), -np.inf, values))
+    running[~np.isfinite(running)] = np.nan
+    (drawn,) = ax.step(trial_numbers, running, where="post", gid="best_so_far", **line)
+    return drawn

@@ -90,6 +90,17 @@ def sampled_study(specs, score, n=40, seed=0, status_fn=None, name="study", **kw
                       **kwargs)
 
 
+def random_study(score, n=12, seed=0, noise=0.0, spec=None, **kwargs):
+    """A small plain random study (uniform in the hyperparameter's own scale, like
+    keras-tuner's RandomSearch) of one log-scale learning rate in [1e-4, 1e-1]:
+    ``score(log10_learning_rate) -> objective``, plus Gaussian ``noise``."""
+    spec = spec or hp("learning_rate", "log", 1e-4, 1e-1)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(np.log10(spec["low"]), np.log10(spec["high"]), n)
+    objective = score(x) + rng.normal(0.0, noise, n)
+    return make_study(make_trials({spec["name"]: 10 ** x}, objective), [spec], **kwargs)
+
+
 # ------------------------------------------------------------------------- curves
 def shape_curve(kind: str, steps=EVAL_STEPS, max_steps=MAX_STEPS, seed=0) -> np.ndarray:
     """Validation accuracy (maximized) whose shape is one known diagnosis.

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from insight_fixtures import curves_study, hp, make_study, make_trials, sampled_study  # noqa: E402
+from insight_fixtures import (curves_study, hp, make_study, make_trials,  # noqa: E402
+                              random_study, sampled_study)
 
 from playbook_kit.insight import AuditReport, audit  # noqa: E402
 
@@ -147,6 +148,21 @@ def test_edge_and_instability_findings_reach_the_checklist():
     report = audit(unstable, figures=False)
     assert _status(report)["instability"] == "warn"
     assert "warmup" in report.checks.set_index("check").loc["instability", "action"]
+
+
+def test_the_checklist_names_the_boundary_rule_that_fired():
+    trend = random_study(lambda x: 0.5 + 0.1 * x, n=12, seed=2, noise=0.005)
+    report = audit(trend, figures=False)
+    assert _status(report)["search space boundaries"] == "warn"
+    assert _reason(report, "search space boundaries").startswith(
+        "best trials at an edge (learning_rate: trend rule): learning_rate: trend rule: the "
+        "objective improves steadily toward the high edge")
+    assert list(report.tables["boundary"]["rule"]) == ["trend"]
+    flat = random_study(lambda x: np.full(len(x), 0.8), n=20, seed=0, noise=0.01)
+    report = audit(flat, figures=False)
+    assert _reason(report, "search space boundaries") == (
+        "the 3 best trials are not bunched at an edge (majority rule) and the objective "
+        "does not improve steadily toward one (trend rule) for learning_rate")
 
 
 def test_curve_checks_in_the_checklist():

@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from insight_fixtures import (EVAL_STEPS, curve_rows, curves_study, hp, make_study,  # noqa: E402
-                              make_trials, sampled_study, shape_curve)
+                              make_trials, random_study, sampled_study, shape_curve)
 
 from playbook_kit.insight import (CURVE_CHECKS, best_of_n, best_set_size,  # noqa: E402
                                   boundary_check, diagnose_curves, flagged_checks,
@@ -130,6 +130,76 @@ def test_boundary_check_with_all_infeasible_does_not_flag():
                           status_fn=lambda v: np.ones(len(v["learning_rate"]), bool))
     lr = _row(boundary_check(study), "learning_rate")
     assert lr["status"] == "not checked" and "no feasible trial" in lr["reason"]
+
+
+# ------------------------------------------------------------ boundary trend rule
+def test_steady_rise_to_an_edge_with_few_points_there_is_flagged_by_the_trend_rule():
+    # 12 random trials, the objective rising with log10(learning_rate); only one of the
+    # 3 best trials landed in the outer 20% of the range, so the majority rule misses it
+    study = random_study(lambda x: 0.5 + 0.1 * x, n=12, seed=2, noise=0.005)
+    lr = _row(boundary_check(study), "learning_rate")
+    assert (lr["n_best"], lr["n_best_near_high"]) == (3, 1)
+    assert lr["rule"] == "trend" and lr["edge"] == "high" and lr["status"] == "expand"
+    assert (lr["n_trend"], lr["trend_rho"], lr["trend_p"]) == (6, 1.0, 0.0)
+    assert lr["best_value"] == study.trials["learning_rate"].max()
+    assert lr["suggested_high"] == pytest.approx(1.0)
+    assert lr["reason"] == (
+        "trend rule: the objective improves steadily toward the high edge (Spearman rho "
+        "+1.00, p < 0.001, over the better half of the feasible trials, 6; log scale) and "
+        "the best trial has the highest learning_rate sampled (0.0277)")
+
+
+def test_trend_rule_when_minimizing():
+    # the same trials as above, a loss falling as the learning rate grows
+    study = random_study(lambda x: 1.0 - 0.1 * x, n=12, seed=2, noise=0.005,
+                         objective="val_loss", direction="min")
+    lr = _row(boundary_check(study), "learning_rate")
+    assert lr["rule"] == "trend" and lr["edge"] == "high" and lr["trend_rho"] == 1.0
+    assert lr["best_value"] == study.trials["learning_rate"].max()
+    assert lr["suggested_high"] == pytest.approx(1.0)
+
+
+def test_trend_rule_toward_the_low_edge():
+    study = random_study(lambda x: 0.5 - 0.1 * x, n=12, seed=14, noise=0.005)
+    lr = _row(boundary_check(study), "learning_rate")
+    assert lr["n_best_near_low"] == 1 and lr["rule"] == "trend" and lr["edge"] == "low"
+    assert lr["trend_rho"] == -1.0 and lr["best_value"] == study.trials["learning_rate"].min()
+    assert lr["suggested_low"] == pytest.approx(1e-5) and lr["suggested_high"] == 0.1
+    assert "the best trial has the lowest learning_rate sampled" in lr["reason"]
+
+
+def test_both_rules_are_named_when_both_fire():
+    study = random_study(lambda x: 0.5 + 0.1 * x, n=12, seed=0, noise=0.005)
+    lr = _row(boundary_check(study), "learning_rate")
+    assert lr["rule"] == "majority and trend" and lr["status"] == "expand"
+    assert lr["reason"].startswith("majority rule: 3 of the 3 best trials lie in the outer")
+    assert "; trend rule: the objective improves steadily" in lr["reason"]
+
+
+def test_optimum_in_the_middle_is_not_flagged_even_with_a_strong_half_trend():
+    # seed 1: the better half is strongly rank-correlated with the learning rate (the
+    # rising side of the optimum), but the best trial is not the highest value sampled
+    study = random_study(lambda x: 0.9 - 0.05 * (x + 2.5) ** 2, n=12, seed=1, noise=0.005)
+    lr = _row(boundary_check(study), "learning_rate")
+    assert lr["trend_rho"] == pytest.approx(0.943, abs=1e-3) and lr["trend_p"] < 0.05
+    assert lr["best_value"] < study.trials["learning_rate"].max()
+    assert (lr["rule"], lr["edge"], lr["status"]) == ("none", "none", "ok")
+    assert "and trend rule no steady trend toward an edge" in lr["reason"]
+
+
+def test_noisy_flat_study_is_not_flagged_by_the_trend_rule():
+    rules = [_row(boundary_check(random_study(lambda x: np.full(len(x), 0.8), n=20,
+                                              seed=seed, noise=0.01)),
+                  "learning_rate")["rule"] for seed in range(10)]
+    # seed 6: the majority rule's known false alarm (2 of 3 best trials in the outer 40%)
+    assert rules == ["none"] * 6 + ["majority"] + ["none"] * 3
+
+
+def test_trend_rule_needs_five_trials_in_the_better_half():
+    study = random_study(lambda x: 0.9 - 0.05 * (x + 2.5) ** 2, n=8, seed=0)
+    lr = _row(boundary_check(study), "learning_rate")
+    assert lr["n_trend"] == 4 and np.isnan(lr["trend_rho"]) and lr["rule"] == "none"
+    assert "trend rule not run (4 trials in the better half, needs 5)" in lr["reason"]
 
 
 # -------------------------------------------------------------- curve diagnostics

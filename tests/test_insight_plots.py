@@ -11,11 +11,17 @@ from insight_fixtures import curves_study, hp, make_study, make_trials, sampled_
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+
+import playbook_kit as pk  # noqa: E402
 from playbook_kit.insight import (axis_plot, axis_plots, isolation_plot,  # noqa: E402
-                                  isolation_table, plot_best_of_n, plot_curves, plot_trial)
-from playbook_kit.insight.plots import JITTER  # noqa: E402
+                                  isolation_table, plot_axes, plot_axis, plot_best_of_n,
+                                  plot_best_so_far, plot_curves, plot_isolation, plot_trial)
+from playbook_kit.insight._plotting import JITTER  # noqa: E402
 from playbook_kit.results import RUN_COLUMNS  # noqa: E402
-from playbook_kit.style import apply_style, study_colors  # noqa: E402
+from playbook_kit.style import apply_style, draw_best_so_far, study_colors  # noqa: E402
 
 LR = hp("learning_rate", "log", 1e-4, 1.0)
 DROPOUT = hp("dropout", "linear", 0.0, 0.5)
@@ -50,7 +56,7 @@ def test_axis_plot_points_red_crosses_and_log_axis():
     n_feasible = len(study.feasible)
     n_infeasible = int((study.trials["status"] == "infeasible").sum())
     assert n_feasible > 0 and n_infeasible > 0
-    ax = axis_plot(study, "learning_rate")
+    ax = plot_axis(study, "learning_rate")
     assert ax.get_xscale() == "log"
     feasible = _points(ax, "feasible:main")
     assert len(feasible) == n_feasible
@@ -71,7 +77,7 @@ def test_axis_plot_points_red_crosses_and_log_axis():
 
 def test_axis_plot_minimizing_puts_crosses_on_top_and_linear_axis():
     study = _study(objective="val_loss", direction="min")
-    ax = axis_plot(study, "dropout")
+    ax = plot_axis(study, "dropout")
     assert ax.get_xscale() == "linear"
     feasible = _points(ax, "feasible:main")
     crosses = _points(ax, "infeasible")
@@ -80,7 +86,7 @@ def test_axis_plot_minimizing_puts_crosses_on_top_and_linear_axis():
 
 def test_axis_plot_categorical_is_a_jittered_strip():
     study = _study()
-    ax = axis_plot(study, "optimizer")
+    ax = plot_axis(study, "optimizer")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["adam", "sgd", "nadam"]
     points = np.concatenate([_points(ax, "feasible:main"), _points(ax, "infeasible")])
     assert len(points) == len(study.trials)
@@ -92,7 +98,7 @@ def test_axis_plot_categorical_is_a_jittered_strip():
 
 def test_axis_plot_overlays_studies_by_colour():
     main, other = _study(), _study(n=30, seed=3, name="other", threshold=0.1)
-    ax = axis_plot([main, other], "learning_rate")
+    ax = plot_axis([main, other], "learning_rate")
     a, b = _collections(ax, "feasible:main"), _collections(ax, "feasible:other")
     assert len(a[0].get_offsets()) == len(main.feasible)
     assert len(b[0].get_offsets()) == len(other.feasible)
@@ -105,7 +111,7 @@ def test_axis_plot_overlays_studies_by_colour():
 
 def test_axis_plot_rejects_unknown_hyperparameter():
     with pytest.raises(ValueError, match="name 'momentum' is not a hyperparameter"):
-        axis_plot(_study(), "momentum")
+        plot_axis(_study(), "momentum")
 
 
 def test_axis_plots_grid_one_panel_per_varied_hyperparameter():
@@ -113,7 +119,7 @@ def test_axis_plots_grid_one_panel_per_varied_hyperparameter():
     study.trials["units"] = 64                          # fixed: not varied, no panel
     study.hyperparameters.loc[len(study.hyperparameters)] = hp("units", "integer", 64, 64,
                                                                 role="fixed")
-    fig = axis_plots(study)
+    fig = plot_axes(study)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(fig.axes) == 3
     assert titles[0].startswith("Axis plot: optimizer")       # scientific first
@@ -124,7 +130,7 @@ def test_axis_plots_grid_one_panel_per_varied_hyperparameter():
 
 def test_axis_plots_without_varied_hyperparameter_says_so():
     trials = make_trials({"learning_rate": [0.01, 0.01]}, [0.5, 0.6])
-    fig = axis_plots(make_study(trials, [hp("learning_rate", "log", 1e-3, 1e-1)]))
+    fig = plot_axes(make_study(trials, [hp("learning_rate", "log", 1e-3, 1e-1)]))
     assert "no hyperparameter varied" in fig.axes[0].texts[0].get_text()
 
 
@@ -205,7 +211,7 @@ def test_isolation_table_one_study_per_scientific_value_and_infeasible_groups():
 
 def test_isolation_plot_draws_best_points_error_bars_and_counts():
     study = _isolation_study()
-    ax = isolation_plot(study, "learning_rate", buckets=3)
+    ax = plot_isolation(study, "learning_rate", buckets=3)
     assert ax.get_xscale() == "log"
     (line,) = [l for l in ax.lines if l.get_gid() == "isolation"]
     table = isolation_table(study, "learning_rate", buckets=3)
@@ -221,7 +227,7 @@ def test_isolation_plot_draws_best_points_error_bars_and_counts():
 def test_isolation_plot_marks_all_infeasible_groups():
     studies = [_study(n=20, seed=s, name=name) for s, name in enumerate(["adam", "sgd"])]
     studies[1].trials["status"] = "infeasible"
-    ax = isolation_plot(studies)
+    ax = plot_isolation(studies)
     assert len(_points(ax, "infeasible")) == 1
     assert [t.get_text() for t in ax.get_xticklabels()] == ["adam", "sgd"]
 
@@ -282,6 +288,88 @@ def test_plot_best_of_n_one_box_per_budget():
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["1", "5", "20", "40"]
     (best,) = [l for l in ax.lines if l.get_gid() == "study_best"]
     assert best.get_ydata()[0] == pytest.approx(study.feasible["objective"].max())
+
+
+# ---------------------------------------------------------------------------- best so far
+def _best_so_far_study(direction="max"):
+    objective = [0.5, 0.0, 0.7, 0.6, 0.9]
+    status = ["completed", "infeasible", "completed", "completed", "completed"]
+    trials = make_trials({"learning_rate": [1e-3, 1e-2, 3e-3, 1e-1, 2e-2]}, objective, status)
+    trials["trial_id"] = ["0", "1", "2", "3", "4"]
+    if direction == "min":
+        trials["objective"] = -trials["objective"]
+    return make_study(trials, [hp("learning_rate", "log", 1e-3, 1e-1)], direction=direction,
+                      objective="val_accuracy" if direction == "max" else "val_loss")
+
+
+def test_plot_best_so_far_known_answer_both_directions():
+    ax = plot_best_so_far(_best_so_far_study())
+    (line,) = [l for l in ax.lines if l.get_gid() == "best_so_far"]
+    assert list(line.get_xdata()) == [1, 2, 3, 4, 5]
+    assert list(line.get_ydata()) == [0.5, 0.5, 0.7, 0.7, 0.9]   # infeasible finds nothing
+    ax = plot_best_so_far([_best_so_far_study("min")])
+    (line,) = [l for l in ax.lines if l.get_gid() == "best_so_far"]
+    assert list(line.get_ydata()) == [-0.5, -0.5, -0.7, -0.7, -0.9]
+    assert ax.get_ylabel() == "best val_loss so far \u2193"
+    with pytest.raises(ValueError, match="^direction must be 'max' or 'min', got 'up'$"):
+        draw_best_so_far(ax, [1, 2], [0.5, 0.6], "up")
+
+
+# ------------------------------------------------------------------------ one plot API
+def _single_panel_plots():
+    """name -> (plot, arguments) of every single-panel plot."""
+    study = _study()
+    return {"plot_axis": (plot_axis, (study, "learning_rate")),
+            "plot_isolation": (plot_isolation, (_isolation_study(), "num_layers")),
+            "plot_best_of_n": (plot_best_of_n, (study,)),
+            "plot_best_so_far": (plot_best_so_far, ([study],))}
+
+
+def _multi_panel_plots():
+    study = curves_study(KINDS, infeasible=("diverged",))
+    return {"plot_axes": (plot_axes, (_study(),)),
+            "plot_curves": (plot_curves, (study,)),
+            "plot_trial": (plot_trial, (study, "over"))}
+
+
+def test_single_panel_plots_return_their_axes_and_draw_into_a_given_one():
+    plots = _single_panel_plots()
+    assert sorted(plots) == ["plot_axis", "plot_best_of_n", "plot_best_so_far",
+                             "plot_isolation"]
+    for name, (plot, args) in plots.items():
+        own = plot(*args)
+        assert isinstance(own, Axes), name
+        assert isinstance(own.figure.get_layout_engine(), ConstrainedLayoutEngine), name
+        _, given = plt.subplots(1, 2, layout="constrained")
+        assert plot(*args, ax=given[1]) is given[1], name
+        assert given[1].has_data() and not given[0].has_data(), name
+
+
+def test_multi_panel_plots_return_their_figure_with_constrained_layout():
+    plots = _multi_panel_plots()
+    assert sorted(plots) == ["plot_axes", "plot_curves", "plot_trial"]
+    for name, (plot, args) in plots.items():
+        fig = plot(*args)
+        assert isinstance(fig, Figure) and len(fig.axes) >= 2, name
+        assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine), name
+
+
+@pytest.mark.parametrize("old, new, kind", [("axis_plot", "plot_axis", Axes),
+                                            ("axis_plots", "plot_axes", Figure),
+                                            ("isolation_plot", "plot_isolation", Axes)])
+def test_old_plot_names_warn_and_draw_the_same(old, new, kind):
+    alias = {"axis_plot": axis_plot, "axis_plots": axis_plots,
+             "isolation_plot": isolation_plot}[old]
+    args = {"axis_plot": (_study(), "learning_rate"), "axis_plots": (_study(),),
+            "isolation_plot": (_isolation_study(), "num_layers")}[old]
+    with pytest.warns(FutureWarning, match=f"^{old} is deprecated and will be removed; "
+                                           f"use {new} \\(same arguments\\)$"):
+        result = alias(*args)
+    assert isinstance(result, kind)
+    fresh = getattr(pk, new)(*args)
+    axes_of = (lambda r: r.axes) if kind is Figure else (lambda r: [r])
+    assert [a.get_title() for a in axes_of(result)] == [a.get_title() for a in axes_of(fresh)]
+    assert getattr(pk, old).__name__ == old and alias.__wrapped__ is getattr(pk, new)
 
 
 # ------------------------------------------------------------------------------ style

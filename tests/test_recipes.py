@@ -74,8 +74,8 @@ def test_refined_space_contains_the_good_region_and_pins_fixed_values(pk, explor
 
 
 def test_best_so_far_is_monotone_per_study(pk, explored):
-    figure = pk.plot_best_so_far([explored])
-    line = figure.axes[0].lines[0]
+    ax = pk.plot_best_so_far([explored])
+    (line,) = ax.lines
     y = np.asarray(line.get_ydata(), dtype=float)
     y = y[~np.isnan(y)]
     assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(explored.trials["objective"].max())

@@ -1,28 +1,38 @@
-"""Insight layer (playbook section 4): read a study's DataFrames, never train.
+"""Insight layer (playbook section 4): read a study's DataFrames, never train. One module
+per playbook question:
 
-* axis plots and isolation plots: :func:`axis_plot`, :func:`axis_plots`,
-  :func:`isolation_table`, :func:`isolation_plot`;
-* training curves: :func:`plot_curves`, :func:`plot_trial`, :func:`diagnose_curves`;
-* is the search space big enough: :func:`boundary_check`;
-* were enough trials sampled: :func:`best_of_n`, :func:`plot_best_of_n`,
-  :func:`good_region_counts`;
-* the whole checklist: :func:`audit` -> :class:`AuditReport`.
+* :mod:`.axes` where is the good region: :func:`plot_axis`, :func:`plot_axes`;
+* :mod:`.boundaries` is the search space big enough: :func:`boundary_check`;
+* :mod:`.isolation` which scientific value is best, fairly: :func:`isolation_table`,
+  :func:`plot_isolation`, :func:`retrain_std`;
+* :mod:`.curves` what the training curves show: :func:`diagnose_curves`,
+  :func:`plot_curves`, :func:`plot_trial`;
+* :mod:`.sampling` were enough trials sampled: :func:`best_of_n`, :func:`plot_best_of_n`,
+  :func:`good_region_counts`, :func:`plot_best_so_far`;
+* :mod:`.audit` the whole checklist: :func:`audit` -> :class:`AuditReport`.
 
-Input is a :class:`playbook_kit.results.StudyResults`.
+Shared helpers are in :mod:`._common` (studies, trials, hyperparameters) and
+:mod:`._plotting` (figures). Every plot is ``plot_*``; the old names ``axis_plot``,
+``axis_plots`` and ``isolation_plot`` still work and warn. The next search spaces
+(:func:`expanded_space`, :func:`refined_space`) live in :mod:`playbook_kit.search.refine`
+and are re-exported here. Input is a :class:`playbook_kit.results.StudyResults`.
 """
+from ..search.refine import expanded_space, refined_space
+from ._common import best_set_size, varied_hyperparameters
 from .audit import AuditReport, audit
-from .diagnostics import (CURVE_CHECKS, CURVE_THRESHOLDS, best_of_n, best_set_size,
-                          boundary_check, diagnose_curves, expanded_space, refined_space, flagged_checks,
-                          good_region_counts, good_threshold, objective_curve,
-                          varied_hyperparameters)
-from .plots import (axis_plot, axis_plots, isolation_plot, isolation_table, plot_best_of_n,
-                    plot_best_so_far,
-                    plot_curves, plot_trial, retrain_std)
+from .axes import axis_plot, axis_plots, plot_axes, plot_axis
+from .boundaries import boundary_check
+from .curves import (CURVE_CHECKS, CURVE_THRESHOLDS, diagnose_curves, flagged_checks,
+                     objective_curve, plot_curves, plot_trial)
+from .isolation import isolation_plot, isolation_table, plot_isolation, retrain_std
+from .sampling import (best_of_n, good_region_counts, good_threshold, plot_best_of_n,
+                       plot_best_so_far)
 
 __all__ = [
     "AuditReport", "audit", "CURVE_CHECKS", "CURVE_THRESHOLDS", "best_of_n", "best_set_size",
-    "boundary_check", "diagnose_curves", "expanded_space", "refined_space", "flagged_checks", "good_region_counts",
-    "good_threshold", "objective_curve", "varied_hyperparameters", "axis_plot", "axis_plots",
-    "isolation_plot", "isolation_table", "plot_best_of_n", "plot_best_so_far", "plot_curves", "plot_trial",
-    "retrain_std",
+    "boundary_check", "diagnose_curves", "expanded_space", "refined_space", "flagged_checks",
+    "good_region_counts", "good_threshold", "objective_curve", "varied_hyperparameters",
+    "plot_axis", "plot_axes", "plot_isolation", "isolation_table", "plot_best_of_n",
+    "plot_best_so_far", "plot_curves", "plot_trial", "retrain_std",
+    "axis_plot", "axis_plots", "isolation_plot",
 ]

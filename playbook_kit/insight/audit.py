@@ -21,12 +21,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..results import StudyResults
-from .diagnostics import (_check_study, _fmt, _pct, best_of_n, best_set_size, boundary_check,
-                          diagnose_curves, feasible_mask, finished_mask, flagged_checks,
-                          good_region_counts, good_threshold, infeasible_mask,
-                          objective_curve, resolve_thresholds, varied_hyperparameters)
-from .plots import (available_metrics, axis_plots, isolation_plot, plot_best_of_n, plot_curves,
-                    plot_trial)
+from ._common import (_check_study, _fmt, _pct, best_set_size, feasible_mask, finished_mask,
+                      infeasible_mask, varied_hyperparameters)
+from .axes import plot_axes
+from .boundaries import boundary_check
+from .curves import (available_metrics, diagnose_curves, flagged_checks, objective_curve,
+                     plot_curves, plot_trial, resolve_thresholds)
+from .isolation import plot_isolation
+from .sampling import best_of_n, good_region_counts, good_threshold, plot_best_of_n
 
 CHECK_STATUSES = ("pass", "warn", "fail", "skip")
 CHECK_COLUMNS = ["check", "status", "reason", "action"]
@@ -235,13 +237,15 @@ def _boundary_rows(study, tables: dict) -> list[dict]:
     n_best = int(checked["n_best"].max())
     if len(expand):
         row = _row("search space boundaries", "warn",
-                   "best trials bunched at an edge: " + "; ".join(
-                       f"{r.name}: {r.reason}" for r in expand.itertuples()),
+                   "best trials at an edge (" + ", ".join(
+                       f"{r.name}: {r.rule} rule" for r in expand.itertuples()) + "): "
+                   + "; ".join(f"{r.name}: {r.reason}" for r in expand.itertuples()),
                    "; ".join(expand["action"]))
     else:
         extra = ("; at a natural bound: " + ", ".join(at_bound["name"])) if len(at_bound) else ""
         row = _row("search space boundaries", "pass",
-                   f"the {n_best} best trials are not bunched at an edge of "
+                   f"the {n_best} best trials are not bunched at an edge (majority rule) and "
+                   "the objective does not improve steadily toward one (trend rule) for "
                    f"{', '.join(checked['name'])}{extra}")
     unstable = checked[checked["status"] == "instability"]
     if len(unstable):
@@ -402,9 +406,9 @@ def _figures(study, tables, scientific, n_boot, seed, notes) -> dict:
         figs[name] = fig
 
     if varied_hyperparameters(study):
-        draw("axis_plots", axis_plots, study)
+        draw("axis_plots", plot_axes, study)
     for name in scientific:
-        draw(f"isolation_{name}", isolation_plot, study, name)
+        draw(f"isolation_{name}", plot_isolation, study, name)
     if "best_of_n" in tables:
         draw("best_of_n", plot_best_of_n, study, n_boot=n_boot, seed=seed)
     if "curve_diagnostics" in tables:
