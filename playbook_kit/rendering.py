@@ -55,13 +55,17 @@ def pretty_json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
 
 
+def figure_png(figure) -> bytes:
+    """A matplotlib Figure as the PNG that reports embed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
 def png_base64(figure) -> str:
-    """PNG bytes, or a matplotlib Figure drawn as PNG, as base64 text for a data URI."""
-    if not isinstance(figure, bytes):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-        figure = buffer.getvalue()
-    return base64.b64encode(figure).decode("ascii")
+    """PNG bytes, or a matplotlib Figure, as base64 text for a data URI."""
+    data = figure if isinstance(figure, bytes) else figure_png(figure)
+    return base64.b64encode(data).decode("ascii")
 
 
 @functools.lru_cache(maxsize=1)

@@ -245,3 +245,20 @@ def test_markdown_in_notes_is_rendered_but_unsafe_links_are_not(tmp_path):
     page = j.to_html()
     assert ("<p><strong>Notes:</strong> <strong>bold</strong> <code>code</code><br>"
             "[x](javascript:alert(1))</p>") in page
+
+
+def test_html_report_embeds_a_matplotlib_figure(tmp_path):
+    import base64
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    plt.close(fig)
+    j = Journal(tmp_path / "journal.yaml")
+    j.add_round("goal")
+    (data,) = re.findall(r'<img alt="round 1 figure 1" src="data:image/png;base64,([^"]+)">',
+                         j.to_html(figures={1: fig}))
+    assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")

@@ -23,6 +23,8 @@ import reprlib
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..rendering import figure_png
+
 STUDY_KEYS = ("name", "path", "n_trials", "best_objective", "objective", "config_path",
               "config", "command", "notes")
 ENTRY_KINDS = ("journal", "round", "final_evaluation")
@@ -236,11 +238,7 @@ def figure_paths(figures, field: str) -> list:
 def png_bytes(fig, field: str) -> bytes:
     """The PNG of a matplotlib Figure, or of a PNG file (checked to be one)."""
     if hasattr(fig, "savefig"):
-        import io
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        return buf.getvalue()
+        return figure_png(fig)
     if not isinstance(fig, (str, os.PathLike)):
         raise ValueError(f"{field}: {fig!r} must be a PNG path or a matplotlib Figure")
     p = Path(fig)
