@@ -112,8 +112,8 @@ def test_past_round_edited_with_its_hash_recomputed(jpath):
     _rewrite(jpath, edit)
     assert _error(jpath) == (
         "journal.yaml line 33: entry 2 (round 2) does not follow entry 1 (prev_hash "
-        "mismatch); entry 1 was changed and its hash recomputed, or an entry was removed, "
-        f"reordered or inserted by hand: {RESTORE}")
+        "mismatch); an entry was removed, reordered or inserted by hand, or entry 1 was "
+        f"changed and its hash recomputed: {RESTORE}")
 
 
 def test_header_edit(jpath):

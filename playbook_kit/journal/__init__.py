@@ -21,8 +21,9 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-# _dump_entry and _entry_hash stay reachable here, as in the single module this
-# package replaced (tests write entries with them).
+# _dump_entry, _entry_hash and _HEADER_COMMENT stay reachable here, as in the single
+# module this package replaced (tests write entries with them).
+from .chain import HEADER_COMMENT as _HEADER_COMMENT  # noqa: F401
 from .chain import (DEFAULT_FILENAME, SCHEMA_VERSION, JournalError, _dump_entry,  # noqa: F401
                     _entry_hash, atomic_append, chain, decode, encode, load_text, read)
 from .entries import (STUDY_KEYS, default_caveat, final_evaluation_body, round_body,

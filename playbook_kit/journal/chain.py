@@ -201,8 +201,8 @@ def load_text(text: str, label: str,
         if content["prev_hash"] != prev_hash:
             raise JournalError(
                 f"{where}: entry {k} ({name}) does not follow entry {k - 1} (prev_hash "
-                f"mismatch); entry {k - 1} was changed and its hash recomputed, or an entry "
-                f"was removed, reordered or inserted by hand: {_RESTORE}")
+                "mismatch); an entry was removed, reordered or inserted by hand, or entry "
+                f"{k - 1} was changed and its hash recomputed: {_RESTORE}")
         try:
             actual = _entry_hash(content)
         except (TypeError, ValueError) as exc:  # e.g. an unquoted date, a non-string key
