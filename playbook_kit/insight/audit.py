@@ -10,9 +10,6 @@ key figures, renderable as Markdown, HTML (figures embedded) or files on disk.
 """
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ..rendering import render
 from ..results import StudyResults
 from ._common import (_check_study, _fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)
@@ -103,41 +101,22 @@ class AuditReport:
         return "\n".join(out)
 
     def to_html(self, full_document: bool = True) -> str:
-        """The report as HTML with every figure embedded as a base64 PNG."""
-        parts = [f"<h2>Audit of study <code>{html.escape(self.study)}</code></h2>",
-                 f"<p>{html.escape(self.summary)}</p>", "<h3>Checklist</h3>",
-                 "<table class='pk-audit'><tr><th>check</th><th>status</th><th>reason</th>"
-                 "<th>action</th></tr>"]
-        for _, row in self.checks.iterrows():
-            parts.append(
-                f"<tr><td>{html.escape(row['check'])}</td>"
-                f"<td class='pk-{row['status']}'>{row['status']}</td>"
-                f"<td>{html.escape(row['reason'])}</td><td>{html.escape(row['action'])}</td>"
-                "</tr>")
-        parts.append("</table>")
+        """The report as HTML with every figure embedded as a base64 PNG (the
+        ``audit.html`` template; every value escaped). ``full_document=False`` gives
+        the fragment a notebook displays."""
+        tables = []
         boundary = self.tables.get("boundary")
         if boundary is not None and not boundary.empty:
-            parts += ["<h3>Search-space boundaries</h3>",
-                      boundary.drop(columns=["reason", "action"]).to_html(index=False)]
+            tables.append(("Search-space boundaries",
+                           *_html_table(boundary.drop(columns=["reason", "action"]))))
         best = self.tables.get("best_trials")
         if best is not None and not best.empty:
-            parts += ["<h3>Best trials</h3>", best.to_html(index=False)]
-        for name, fig in self.figures.items():
-            parts.append(f"<h3>{html.escape(name.replace('_', ' '))}</h3>"
-                         f"<img alt='{html.escape(name)}' style='max-width:100%' "
-                         f"src='data:image/png;base64,{_png_base64(fig)}'/>")
-        if self.notes:
-            parts += ["<h3>Not checked</h3><ul>"] + [
-                f"<li>{html.escape(n)}</li>" for n in self.notes] + ["</ul>"]
-        body = "\n".join(parts)
-        style = ("<style>.pk-audit td,.pk-audit th{border:1px solid #ccc;padding:4px 8px;"
-                 "text-align:left;vertical-align:top}.pk-audit{border-collapse:collapse}"
-                 ".pk-pass{background:#dff0d8}.pk-warn{background:#fcf8e3}"
-                 ".pk-fail{background:#f2dede}.pk-skip{background:#eee}</style>")
-        if not full_document:
-            return style + body
-        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Audit: "
-                f"{html.escape(self.study)}</title>{style}</head><body>{body}</body></html>")
+            tables.append(("Best trials", *_html_table(best)))
+        return render("audit.html" if full_document else "audit_body.html",
+                      full_document=full_document, title=f"Audit: {self.study}",
+                      study=self.study, summary=self.summary,
+                      checks=self.checks.to_dict("records"), tables=tables,
+                      figures=list(self.figures.items()), notes=self.notes)
 
     def _repr_html_(self) -> str:
         return self.to_html(full_document=False)
@@ -160,22 +139,25 @@ class AuditReport:
         return paths
 
 
-def _png_base64(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _cell(value) -> str:
+    """A table cell as text: numbers short, as in the reasons."""
+    return _fmt(value) if isinstance(value, float) else str(value)
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
     def cell(v) -> str:
-        if isinstance(v, float):
-            v = _fmt(v)
-        return str(v).replace("|", "\\|").replace("\n", " ")
+        return _cell(v).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(map(cell, df.columns)) + " |",
              "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |"
               for row in df.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def _html_table(df: pd.DataFrame) -> tuple[list, list]:
+    """A DataFrame as (column names, rows of cell texts) for the template."""
+    return ([str(c) for c in df.columns],
+            [[_cell(v) for v in row] for row in df.itertuples(index=False)])
 
 
 def _row(check, status, reason, action="") -> dict:
