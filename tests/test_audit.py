@@ -63,7 +63,8 @@ def test_plain_keras_tuner_study_without_curves(tmp_path):
     assert status["infeasible fraction"] == "pass"
     assert status["search space boundaries"] == "pass"
     assert _reason(report, "search space boundaries") == \
-        "the 3 best trials are not bunched at an edge of learning_rate, units"
+        ("the 3 best trials are not bunched at an edge (majority rule) and the objective does "
+         "not improve steadily toward one (trend rule) for learning_rate, units")
     assert status["sampling"] == "warn"  # 12 trials: the best is one lucky draw
     assert _reason(report, "sampling") == (
         "best-of-12 bootstrap IQR 0.0181 = 54% of the best-to-median gap 0.0334 (warn above "
