@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
+from playbook_kit.search.bayesian import InfeasibleAwareBayesianOracle
 from playbook_kit.search.oracles import (
-    ALGORITHMS, GridOracle, InfeasibleAwareBayesianOracle, ListOracle, QuasiRandomOracle,
-    RandomOracle, grid_configs, make_oracle, quasi_random_points, quasi_random_unit,
-    random_points, run_oracle,
+    ALGORITHMS, GridOracle, ListOracle, QuasiRandomOracle, RandomOracle, make_oracle,
+    run_oracle,
+)
+from playbook_kit.search.points import (
+    grid_configs, quasi_random_points, quasi_random_unit, random_points,
 )
 from playbook_kit.search.space import SearchSpace
 
