@@ -125,10 +125,10 @@ def read_json(path: str | Path, todo: str):
     try:
         data = json.loads(text)
     except ValueError as error:
-        where = f" at line {error.lineno} column {error.colno}" \
+        where = f" (line {error.lineno}, column {error.colno})" \
             if isinstance(error, json.JSONDecodeError) else ""
         problem = "is empty" if not text.strip() else \
-            f"is damaged: not valid JSON ({getattr(error, 'msg', error)}{where})"
+            f"is damaged: not valid JSON: {getattr(error, 'msg', error)}{where}"
         raise StoreError(path, problem, todo) from None
     if not isinstance(data, dict):
         raise StoreError(path, f"is damaged: holds a JSON {type(data).__name__}, not an "
@@ -153,19 +153,21 @@ def _check_version(path, data: dict, todo: str) -> None:
 def _check_fields(path, data: dict, fields: dict, todo: str, where: str = "") -> None:
     for key, kinds in fields.items():
         if key not in data:
-            raise StoreError(path, f"is damaged: field {where}{key!r} is missing", todo)
+            raise StoreError(path, f"is damaged: field '{where}{key}' is missing", todo)
         value = data[key]
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in
                                             (kinds if isinstance(kinds, tuple) else (kinds,))):
-            raise StoreError(path, f"is damaged: field {where}{key!r} is {value!r}, not a "
-                             f"{_kind_names(kinds)}", todo)
+            raise StoreError(path, f"is damaged: field '{where}{key}' is {value!r}, "
+                             f"expected {_kind_names(kinds)}", todo)
 
 
 def _kind_names(kinds) -> str:
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    names = {dict: "mapping", list: "list", str: "string", int: "integer",
-             float: "number", type(None): "null"}
-    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
+    if float in kinds:
+        kinds = tuple(k for k in kinds if k is not int)
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
+             float: "a number", type(None): "null"}
+    return " or ".join(names[k] for k in kinds)
 
 
 # -- the study directory --------------------------------------------------------------

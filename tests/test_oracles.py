@@ -257,3 +257,14 @@ def test_bayesian_uses_quasi_random_start_and_maximize(tmp_path):
     assert [t.hyperparameters.values for t in trials[:3]] == quasi_random_points(space, 3, 3)
     assert oracle.objective.direction == "max"
     assert abs(max(trials, key=lambda t: t.score).hyperparameters["x"] - 0.3) < 0.05
+
+
+def test_point_generators_need_neither_keras_tuner_nor_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, playbook_kit.search.points\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stdout) == (0, "[]\n")
