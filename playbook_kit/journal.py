@@ -680,8 +680,7 @@ def _atomic_append(path: Path, existing: bytes, addition: bytes) -> None:
     """Write ``existing + addition`` to ``path`` through the store's atomic write."""
     from .store import atomic_write
 
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(existing + addition)
+    def unchanged(tmp):
         with open(tmp, "rb") as fh:  # the old journal must be the new one's prefix
             if fh.read(len(existing)) != existing:
                 raise JournalError(f"{path.name}: temporary copy does not start with the "
@@ -691,6 +690,11 @@ def _atomic_append(path: Path, existing: bytes, addition: bytes) -> None:
             raise JournalError(f"{path.name}: the journal changed on disk while this entry "
                                "was being written (another writer?); nothing was written. "
                                "Retry.")
+
+    with atomic_write(path, before_replace=unchanged) as tmp:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
+            fh.write(existing)
+            fh.write(addition)
 
 
 def _write_text(path, text: str) -> None:

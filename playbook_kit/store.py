@@ -60,13 +60,15 @@ class StoreError(ValueError):
 # -- writing --------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, suffix: str = ""):
+def atomic_write(path: str | Path, suffix: str = "", before_replace=None):
     """Yield a temporary path beside ``path``; when the block ends normally, flush it to
     disk and rename it over ``path`` (a kill leaves the old file or the new one). On an
     exception the temporary file is removed and ``path`` is untouched.
 
     ``suffix`` ends the temporary name for writers that check it (Keras wants
-    ``.weights.h5``). The file keeps ``path``'s permissions when it exists.
+    ``.weights.h5``). ``before_replace(tmp)``, called after the flush and just before the
+    rename, may raise to cancel the write (the journal checks that no other writer
+    changed the file meanwhile). The file keeps ``path``'s permissions when it exists.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,8 @@ def atomic_write(path: str | Path, suffix: str = ""):
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_replace is not None:
+            before_replace(tmp)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
