@@ -213,6 +213,11 @@ def load_study(path: str | Path) -> StudyResults:
     from the oracle's space with role ``unknown``; status, score and whatever per-epoch
     metrics keras-tuner kept become the trials and curves tables. Their objective is the
     metric whose best value equals the trial score (``val_loss`` when ambiguous).
+
+    A trial whose stored files are damaged is a ``"failed"`` row whose ``reason`` names
+    the file, what is wrong and what to do (also given as a warning); the other trials
+    load as usual. A damaged study spec, or a path that is not a study, raises
+    :class:`~playbook_kit.store.StoreError`.
     """
     path = find_study(path)
     if (path / STUDY_FILE).exists():
