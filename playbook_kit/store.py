@@ -307,9 +307,12 @@ def read_trial(trial_dir: str | Path):
     missing = [c for c in CURVE_FILE_COLUMNS if c not in curves.columns]
     if missing:
         raise StoreError(path, f"is damaged: column {missing[0]!r} is missing", RERUN_TRIAL)
-    numeric = curves[["seed", "step", "value"]].apply(pd.to_numeric, errors="coerce")
-    if numeric[["seed", "step"]].isna().any().any():
-        raise StoreError(path, "is damaged: a seed or step is not a number", RERUN_TRIAL)
+    if curves[["split", "metric"]].isna().any().any():
+        raise StoreError(path, "is damaged: a row is incomplete (truncated?)", RERUN_TRIAL)
+    numeric = curves[["seed", "step"]].apply(pd.to_numeric, errors="coerce")
+    if numeric.isna().any().any() or not pd.api.types.is_numeric_dtype(curves["value"]):
+        raise StoreError(path, "is damaged: a seed, step or value is not a number",
+                         RERUN_TRIAL)
     return record, curves[CURVE_FILE_COLUMNS]
 
 

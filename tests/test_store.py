@@ -94,6 +94,23 @@ def test_hand_edited_trial_record_names_the_field(pk, study_copy, edit, problem)
     assert study.trials["reason"][2] == f"{path}: {problem}; {RERUN}"
 
 
+@pytest.mark.parametrize("cut, problem", [
+    (lambda text: text.rstrip().rsplit(",", 2)[0],
+     "is damaged: a row is incomplete (truncated?)"),
+    (lambda text: text.replace("\n", "\nseed", 1),
+     "is damaged: a seed, step or value is not a number"),
+    (lambda text: text.replace("value", "val", 1), "is damaged: column 'value' is missing"),
+])
+def test_damaged_curves_fail_their_trial_only(pk, study_copy, cut, problem):
+    path = study_copy / "trial_0" / "curves.csv"
+    path.write_text(cut(path.read_text()))
+    with pytest.warns(UserWarning):
+        study = pk.load_study(study_copy)
+    assert list(study.trials["status"]) == ["failed", "completed", "completed"]
+    assert study.trials["reason"][0] == f"{path}: {problem}; {RERUN}"
+    assert sorted(set(study.curves["trial_id"])) == ["1", "2"]
+
+
 def test_resume_reruns_a_damaged_trial_once_and_keeps_the_others(pk, digits_workload,
                                                                  stored, study_copy):
     record = study_copy / "trial_1" / "playbook.json"
