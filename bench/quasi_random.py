@@ -1,6 +1,6 @@
 """Quasi-random points vs pseudo-random points: centered L2 discrepancy, side by side.
 
-For each (n, d) draws ``n`` points of ``playbook_kit.search.oracles.quasi_random_unit``
+For each (n, d) draws ``n`` points of ``playbook_kit.search.points.quasi_random_unit``
 and ``n`` pseudo-random uniform points (``numpy.random.default_rng``) for each of
 ``seeds`` seeds, and prints the mean centered L2 discrepancy
 (``scipy.stats.qmc.discrepancy(points, method="CD")``) of each and the ratio
@@ -27,7 +27,7 @@ os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 import numpy as np
 from scipy.stats import qmc
 
-from playbook_kit.search.oracles import quasi_random_unit
+from playbook_kit.search.points import quasi_random_unit
 
 
 def mean_discrepancy(make, n, d, seeds):

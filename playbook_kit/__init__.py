@@ -29,9 +29,9 @@ _EXPORTS = {
     "retrain": "recipes", "final_evaluation": "recipes", "config_of": "results",
     "StudyResults": "results", "load_study": "results", "as_study": "results",
     "best_of": "results",
-    "SearchSpace": "search.space", "adam_space": "search.space",
-    "momentum_space": "search.space",
-    "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
+    "SearchSpace": "search.space", "adam_space": "search.presets",
+    "momentum_space": "search.presets", "StoreError": "store",
+    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
 }

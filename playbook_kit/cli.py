@@ -39,8 +39,7 @@ def _run(args) -> int:
 
 def _study(args) -> int:
     from .runtime import setup
-    from .recipes import run_spec
-    from .search.study import StudySpec, launch_workers
+    from .search.study import StudySpec, launch_workers, run_spec
 
     spec = StudySpec.from_yaml(args.spec)
     overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm")
@@ -49,11 +48,10 @@ def _study(args) -> int:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
     if args.workers:
         from pathlib import Path
-        import yaml
+        from .store import write_study_yaml
 
         effective = Path(args.directory) / f"{spec.name}.study.yaml"
-        effective.parent.mkdir(parents=True, exist_ok=True)
-        effective.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+        write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         failed = [c for c in codes if c != 0]
         print(f"chief and {args.workers} workers finished; exit codes {codes}")

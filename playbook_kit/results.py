@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ import numpy as np
 import pandas as pd
 
 from .search.space import HYPERPARAMETER_COLUMNS
+from .store import (
+    ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_json, read_keras_tuner_trial,
+    read_study_spec, read_trial, read_trial_record, trial_dirs,
+)
 
 TRIAL_COLUMNS = [
     "trial_id", "study", "status", "objective", "objective_std", "n_runs", "best_step",
@@ -70,11 +75,8 @@ class StudyResults:
     @property
     def space(self):
         """The study's :class:`~playbook_kit.search.SearchSpace` (roles, scales, ranges)."""
-        from .search.space import SearchSpace
-
-        if self.path is not None and (Path(self.path) / "playbook_study.json").exists():
-            spec = json.loads((Path(self.path) / "playbook_study.json").read_text())
-            return SearchSpace.from_dict(spec["space"])
+        if self.path is not None and (Path(self.path) / STUDY_FILE).exists():
+            return read_study_spec(self.path, build=_spec_and_space)[1]
         raise ValueError(f"study {self.name!r} has no stored playbook-kit space; "
                          "see its `hyperparameters` table")
 
@@ -211,69 +213,76 @@ def load_study(path: str | Path) -> StudyResults:
     from the oracle's space with role ``unknown``; status, score and whatever per-epoch
     metrics keras-tuner kept become the trials and curves tables. Their objective is the
     metric whose best value equals the trial score (``val_loss`` when ambiguous).
+
+    A trial whose stored files are damaged is a ``"failed"`` row whose ``reason`` names
+    the file, what is wrong and what to do (also given as a warning); the other trials
+    load as usual. A damaged study spec, or a path that is not a study, raises
+    :class:`~playbook_kit.store.StoreError`.
     """
-    path = Path(path)
-    if not (path / "oracle.json").exists():
-        candidates = sorted(p.parent for p in path.glob("*/oracle.json"))
-        if len(candidates) == 1:
-            path = candidates[0]
-        else:
-            raise ValueError(f"{path} is not a study directory (no oracle.json); found "
-                             f"{len(candidates)} studies below it: "
-                             f"{[c.name for c in candidates]}")
-    if (path / "playbook_study.json").exists():
+    path = find_study(path)
+    if (path / STUDY_FILE).exists():
         return _load_playbook_study(path)
     return _load_keras_tuner_study(path)
 
 
-def _load_playbook_study(path: Path) -> StudyResults:
+def _spec_and_space(spec: dict):
+    """A stored spec and its search space, the objective checked (a hand-edited spec
+    fails here, not halfway through loading)."""
     from .search.space import SearchSpace
-    from .search.study import CURVES_FILE, read_trial_record
     from .workload import OBJECTIVES
 
-    spec = json.loads((path / "playbook_study.json").read_text())
-    space = SearchSpace.from_dict(spec["space"])
+    if spec["objective"] not in OBJECTIVES:
+        raise ValueError(f"objective={spec['objective']!r} is not one of "
+                         f"{', '.join(OBJECTIVES)}")
+    return spec, SearchSpace.from_dict(spec["space"])
+
+
+def _damaged(error: StoreError) -> str:
+    """Report a damaged trial file (a warning) and return the reason for its row."""
+    warnings.warn(str(error), stacklevel=4)
+    return str(error)
+
+
+def _load_playbook_study(path: Path) -> StudyResults:
+    from .workload import OBJECTIVES
+
+    spec, space = read_study_spec(path, build=_spec_and_space)
     direction = OBJECTIVES[spec["objective"]]
     rows, runs, curves = [], [], []
-    for trial_dir in _trial_dirs(path):
-        state = _read_json(trial_dir / "trial.json")
+    for trial_dir in trial_dirs(path):
+        try:
+            state = read_keras_tuner_trial(trial_dir)
+        except StoreError as error:
+            rows.append(_trial_row(trial_dir.name[6:], spec["name"], "failed", [], {},
+                                   _damaged(error)))
+            continue
         if state is None:
             continue
         trial_id = state["trial_id"]
-        record = read_trial_record(trial_dir)
         values = {**space.fixed_values, **state["hyperparameters"]["values"]}
         values = {k: v for k, v in values.items() if k in space.names}
+        try:
+            record, trial_curves = read_trial(trial_dir)
+        except StoreError as error:
+            rows.append(_trial_row(trial_id, spec["name"], "failed", [], values,
+                                   _damaged(error)))
+            continue
         if record is None or state["status"] == "RUNNING":
             status = _KT_STATUS.get(state.get("status"), "failed")
             reason = "" if status == "running" else _last_line(state.get("message"))
             rows.append(_trial_row(trial_id, spec["name"], status, [], values, reason))
             continue
-        status = record["status"]
-        rows.append(_trial_row(trial_id, spec["name"], status, record["runs"], values,
-                               record["reason"]))
+        rows.append(_trial_row(trial_id, spec["name"], record["status"], record["runs"],
+                               values, record["reason"]))
         runs.extend(_run_row(trial_id, r) for r in record["runs"])
-        if (trial_dir / CURVES_FILE).exists():
-            curves.append(_curve_frame(trial_id, pd.read_csv(trial_dir / CURVES_FILE)))
+        if trial_curves is not None:
+            curves.append(_curve_frame(trial_id, trial_curves))
     trials, runs, curves = _frames(rows, runs, curves)
     for name in space.names:
         if name not in trials:
             trials[name] = np.nan
     return StudyResults(spec["name"], trials, curves, space.to_frame(), runs,
                         spec["objective"], direction, spec["max_train_steps"], str(path))
-
-
-def _trial_dirs(path: Path) -> list[Path]:
-    """Trial folders in trial order (ids are numbers whose width grows with the budget)."""
-    found = [p for p in path.glob("trial_*") if p.is_dir()]
-    return sorted(found, key=lambda p: (int(p.name[6:]) if p.name[6:].isdigit() else 1 << 62,
-                                        p.name))
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _last_line(message) -> str:
@@ -289,12 +298,19 @@ _KT_STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed",
 
 
 def _load_keras_tuner_study(path: Path) -> StudyResults:
-    oracle = _read_json(path / "oracle.json") or {}
+    oracle = read_json(path / ORACLE_FILE, "restore it from a copy; without it the "
+                       "study's search space is unknown")
     hyperparameters = _hyperparameters_from_keras_tuner(oracle.get("hyperparameters", {}))
     rows, runs, curves = [], [], []
     objective, direction = None, "min"
-    for trial_dir in _trial_dirs(path):
-        state = _read_json(trial_dir / "trial.json")
+    for trial_dir in trial_dirs(path):
+        try:
+            state = read_keras_tuner_trial(trial_dir)
+        except StoreError as error:
+            run = {"seed": None, "status": "failed", "objective": None, "best_step": None,
+                   "final_objective": None, "duration_s": None, "reason": _damaged(error)}
+            rows.append((trial_dir.name[6:], "failed", run, {}, {}))
+            continue
         if state is None:
             continue
         trial_id = state["trial_id"]
@@ -446,8 +462,6 @@ def warm_start_observations(source, objective: str) -> list[tuple[dict, float | 
     lie inside the new space is the oracle's decision
     (:meth:`~playbook_kit.search.oracles.InfeasibleAwareBayesianOracle.set_prior_observations`).
     """
-    from .search.study import read_trial_record
-
     results = source if isinstance(source, StudyResults) else load_study(source)
     if results.objective != objective:
         raise ValueError(f"warm_start={results.path or results.name!r} is not allowed: that "
@@ -459,7 +473,10 @@ def warm_start_observations(source, objective: str) -> list[tuple[dict, float | 
             continue
         values = {}
         if results.path is not None:
-            record = read_trial_record(Path(results.path) / f"trial_{row['trial_id']}")
+            try:
+                record = read_trial_record(Path(results.path) / f"trial_{row['trial_id']}")
+            except StoreError:  # damaged: neither a feasible nor an infeasible prior
+                continue
             values.update((record or {}).get("config") or {})
         values.update(config_of(results, row["trial_id"]))
         feasible = row["status"] == "completed" and np.isfinite(row["objective"])

@@ -19,7 +19,6 @@ from __future__ import annotations
 import gc
 import math
 import numbers
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,10 +372,11 @@ class _CheckpointKeeper:
             self._save(self.directory / "last.weights.h5")
 
     def _save(self, path: Path):
-        """Write to a temporary name, then rename: a kill never leaves a torn file."""
-        tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.tmp.weights.h5")
-        self.model.save_weights(tmp)
-        os.replace(tmp, path)
+        """Write through the store's atomic write: a kill never leaves a torn file."""
+        from .store import atomic_write
+
+        with atomic_write(path, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
 
     def files(self) -> dict:
         if self.directory is None:

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
-from playbook_kit.search import oracles
+from playbook_kit.search import bayesian
+from playbook_kit.search.bayesian import InfeasibleAwareBayesianOracle
 from playbook_kit.search.oracles import (
-    ALGORITHMS, GridOracle, InfeasibleAwareBayesianOracle, ListOracle, QuasiRandomOracle,
-    RandomOracle, grid_configs, make_oracle, quasi_random_points, quasi_random_unit,
-    random_points, run_oracle,
+    ALGORITHMS, GridOracle, ListOracle, QuasiRandomOracle, RandomOracle, make_oracle,
+    run_oracle,
+)
+from playbook_kit.search.points import (
+    grid_configs, quasi_random_points, quasi_random_unit, random_points,
 )
 from playbook_kit.search.space import SearchSpace
 
@@ -295,8 +298,19 @@ def test_bayesian_counts_a_completed_trial_marked_infeasible_as_infeasible(tmp_p
     assert x_running.shape == (0, 1)
     p_feasible = oracle._feasibility(x_done, feasible)
     assert p_feasible(np.array([[marked.hyperparameters["x"]]]))[0] < \
-        oracles.FEASIBILITY_FLOOR
+        bayesian.FEASIBILITY_FLOOR
     resumed = attach(InfeasibleAwareBayesianOracle(space, 8, seed=0, objective="loss",
                                                    num_initial_points=4), tmp_path)
     resumed.reload()
     assert resumed._observations()[1].tolist() == feasible.tolist()
+
+
+def test_point_generators_need_neither_keras_tuner_nor_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, playbook_kit.search.points\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stdout) == (0, "[]\n")

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from playbook_kit.results import HYPERPARAMETER_COLUMNS
-from playbook_kit.search.space import SearchSpace, adam_space, momentum_space
+from playbook_kit.search.presets import adam_space, momentum_space
+from playbook_kit.search.space import SearchSpace
 
 
 def optimizer_space():

@@ -20,7 +20,7 @@ def space(pk):
 
 
 def points(space, n, seed=0):
-    from playbook_kit.search.oracles import quasi_random_points
+    from playbook_kit.search.points import quasi_random_points
 
     return quasi_random_points(space, n, seed=seed)
 

@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from playbook_kit.search.oracles import (
-    InfeasibleAwareBayesianOracle, make_oracle, quasi_random_points, run_oracle,
-)
+from playbook_kit.search.bayesian import InfeasibleAwareBayesianOracle
+from playbook_kit.search.oracles import make_oracle, run_oracle
+from playbook_kit.search.points import quasi_random_points
 from playbook_kit.search.space import SearchSpace
 
 OPTIMUM = {"x": 0.3, "y": 0.7}

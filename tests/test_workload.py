@@ -108,7 +108,7 @@ def test_workload_override_of_one_minus_momentum_replaces_a_momentum_default(pk,
     assert workload.config()["momentum"] == pytest.approx(0.5)
     assert workload.config({"one_minus_momentum": 0.01})["momentum"] == pytest.approx(0.99)
     space = pk.momentum_space()
-    from playbook_kit.search.oracles import quasi_random_points
+    from playbook_kit.search.points import quasi_random_points
     for point in quasi_random_points(space, 3, seed=0):
         config = workload.config({**space.fixed_values, **point})
         assert config["momentum"] == pytest.approx(1 - point["one_minus_momentum"])

@@ -243,21 +243,15 @@ def _parse_entry(lines: list[str], label: str, k: int, first: int):
 # ---------------------------------------------------------------------------- writing
 
 def atomic_append(path: Path, existing: bytes, addition: bytes) -> None:
-    """Write ``existing + addition`` to ``path`` via temp file, fsync and rename.
+    """Write ``existing + addition`` to ``path`` through the store's atomic write.
 
     A write that fails mid-way leaves the old file intact. One writer at a time (the
     toolkit's assumption: one person or notebook per project); a journal changed on
-    disk since it was read is refused before the rename.
+    disk since it was read is refused just before the rename.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(existing)
-            fh.write(addition)
-            fh.flush()
-            os.fsync(fh.fileno())
+    from ..store import atomic_write
+
+    def unchanged(tmp):
         with open(tmp, "rb") as fh:  # the old journal must be the new one's prefix
             if fh.read(len(existing)) != existing:
                 raise JournalError(f"{path.name}: temporary copy does not start with the "
@@ -267,22 +261,8 @@ def atomic_append(path: Path, existing: bytes, addition: bytes) -> None:
             raise JournalError(f"{path.name}: the journal changed on disk while this entry "
                                "was being written (another writer?); nothing was written. "
                                "Retry.")
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable (not supported on every platform)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+
+    with atomic_write(path, before_replace=unchanged) as tmp:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
+            fh.write(existing)
+            fh.write(addition)

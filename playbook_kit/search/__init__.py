@@ -1,25 +1,35 @@
-"""Search layer: search spaces with playbook roles, and the oracles that sample them.
+"""Search layer: search spaces with playbook roles, the point generators and oracles that
+sample them, and the study runner.
 
-``SearchSpace`` and the presets import without TensorFlow; the oracles (keras-tuner,
-hence TensorFlow) load on first use.
+``SearchSpace``, the presets and the point generators import without TensorFlow; the
+oracles (keras-tuner, hence TensorFlow) load on first use.
+
+Modules: :mod:`.space` (declaration), :mod:`.hyperparameter`, :mod:`.serialization`
+(dict/YAML form), :mod:`.keras_tuner_space` (keras-tuner form), :mod:`.presets`,
+:mod:`.points` (pure generators), :mod:`.oracle_base`, :mod:`.oracles`,
+:mod:`.bayesian`, :mod:`.study` (the runner), :mod:`._keras_tuner` (keras-tuner's
+private names, in one place).
 """
-from playbook_kit.search.space import (
-    ADAM_DEFAULTS, Hyperparameter, SearchSpace, adam_space, momentum_space,
+from playbook_kit.search.points import (
+    grid_configs, quasi_random_points, quasi_random_unit, random_points,
 )
+from playbook_kit.search.presets import ADAM_DEFAULTS, adam_space, momentum_space
+from playbook_kit.search.space import ALGORITHMS, Hyperparameter, SearchSpace
 
-_ORACLE_NAMES = (
-    "ALGORITHMS", "GridOracle", "InfeasibleAwareBayesianOracle", "ListOracle",
-    "QuasiRandomOracle", "RandomOracle", "grid_configs", "is_infeasible", "make_oracle",
-    "quasi_random_points", "quasi_random_unit", "random_points", "run_oracle",
-)
+_ORACLE_NAMES = {
+    "GridOracle": "oracles", "ListOracle": "oracles", "QuasiRandomOracle": "oracles",
+    "RandomOracle": "oracles", "make_oracle": "oracles", "run_oracle": "oracles",
+    "is_infeasible": "oracle_base", "InfeasibleAwareBayesianOracle": "bayesian",
+}
 
-__all__ = ["ADAM_DEFAULTS", "Hyperparameter", "SearchSpace", "adam_space",
-           "momentum_space", *_ORACLE_NAMES]
+__all__ = ["ADAM_DEFAULTS", "ALGORITHMS", "Hyperparameter", "SearchSpace", "adam_space",
+           "grid_configs", "momentum_space", "quasi_random_points", "quasi_random_unit",
+           "random_points", *_ORACLE_NAMES]
 
 
 def __getattr__(name):
     if name in _ORACLE_NAMES:
-        from playbook_kit.search import oracles
+        from importlib import import_module
 
-        return getattr(oracles, name)
+        return getattr(import_module(f"playbook_kit.search.{_ORACLE_NAMES[name]}"), name)
     raise AttributeError(f"module 'playbook_kit.search' has no attribute {name!r}")

@@ -14,55 +14,28 @@ dimension per varied (non-fixed) hyperparameter in declaration order; linear
 inclusive, discrete and categorical ``values[floor(u*len(values))]``. A conditional
 child keeps its own dimension, read only when it is active, so no parent value is
 favoured.
+
+Serialization (:mod:`.serialization`), keras-tuner conversion (:mod:`.keras_tuner_space`)
+and the optimizer presets (:mod:`.presets`) live in their own modules.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .hyperparameter import (
+    RANGE_SCALES, ROLES, SCALES, VALUE_SCALES, Hyperparameter, _is_number, _native, _same,
+)
+from .keras_tuner_space import SpaceKerasTunerForm
+from .serialization import SCHEMA_VERSION, SpaceDictForm
 
 __all__ = [
-    "ADAM_DEFAULTS", "Hyperparameter", "SearchSpace", "adam_space", "momentum_space",
-    "ROLES", "SCALES", "SCHEMA_VERSION",
+    "Hyperparameter", "SearchSpace", "ROLES", "SCALES", "SCHEMA_VERSION",
+    "HYPERPARAMETER_COLUMNS", "ALGORITHMS",
 ]
-
-ROLES = ("scientific", "nuisance", "fixed")
-SCALES = ("linear", "log", "integer", "discrete", "categorical")
-RANGE_SCALES = ("linear", "log", "integer")
-VALUE_SCALES = ("discrete", "categorical")
-SCHEMA_VERSION = 1
-_ENTRY_KEYS = {"name", "role", "scale", "low", "high", "range", "values", "value",
-               "parent", "parent_values"}
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-def _native(v):
-    """Plain Python scalar (JSON and keras-tuner want no numpy types)."""
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _same(a, b) -> bool:
-    """Equality that keeps bools apart from numbers (``True == 1`` in Python)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if _is_number(a) and _is_number(b):
-        return a == b
-    return type(a) is type(b) and a == b
-
-
-def _fmt(v) -> str:
-    if _is_number(v) and not isinstance(v, numbers.Integral):
-        return f"{v:.4g}"
-    return str(v)
-
 
 HYPERPARAMETER_COLUMNS = [
     "name", "role", "scale", "low", "high", "values", "parent", "parent_values",
@@ -73,106 +46,8 @@ ALGORITHMS = ("quasi_random", "random", "grid", "bayesian", "list")
 """Search algorithms by name; the oracles are in :mod:`playbook_kit.search.oracles`."""
 
 
-@dataclass(frozen=True)
-class Hyperparameter:
-    """One hyperparameter of a search space, already validated.
 
-    ``low``/``high`` are set for linear, log and integer scales; ``values`` for
-    discrete and categorical ones (a fixed hyperparameter has one value).
-    """
-
-    name: str
-    role: str
-    scale: str
-    low: float | int | None = None
-    high: float | int | None = None
-    values: tuple | None = None
-    parent: str | None = None
-    parent_values: tuple | None = None
-
-    @property
-    def is_fixed(self) -> bool:
-        return self.role == "fixed"
-
-    @property
-    def value(self):
-        """The value of a fixed hyperparameter."""
-        if not self.is_fixed:
-            raise ValueError(f"hyperparameter '{self.name}' is {self.role}, not fixed")
-        return self.values[0]
-
-    def from_unit(self, u: float):
-        """The value at ``u`` in [0, 1] under the playbook mapping for this scale."""
-        if self.is_fixed:
-            return self.value
-        u = min(max(float(u), 0.0), 1.0)
-        if self.scale in ("linear", "log"):
-            if self.scale == "linear":
-                value = self.low + u * (self.high - self.low)
-            else:
-                value = self.low * math.exp(u * math.log(self.high / self.low))
-            return float(min(max(value, self.low), self.high))
-        if self.scale == "integer":
-            n = self.high - self.low + 1
-            return int(self.low + min(int(math.floor(u * n)), n - 1))
-        n = len(self.values)
-        return self.values[min(int(math.floor(u * n)), n - 1)]
-
-    def to_unit(self, value) -> float:
-        """Inverse of :meth:`from_unit`: the centre of the cell that maps to ``value``."""
-        if self.is_fixed:
-            return 0.5
-        if self.scale == "linear":
-            return (float(value) - self.low) / (self.high - self.low)
-        if self.scale == "log":
-            return math.log(float(value) / self.low) / math.log(self.high / self.low)
-        if self.scale == "integer":
-            return (int(value) - self.low + 0.5) / (self.high - self.low + 1)
-        return (self.values.index(value) + 0.5) / len(self.values)
-
-    def contains(self, value) -> bool:
-        """Whether ``value`` is a value this hyperparameter can take."""
-        if self.scale in VALUE_SCALES or self.is_fixed:
-            return any(_same(value, v) for v in self.values)
-        if not _is_number(value):
-            return False
-        if self.scale == "integer" and int(value) != value:
-            return False
-        return self.low <= value <= self.high
-
-    def describe(self) -> str:
-        """Range or values as one short string, for tables."""
-        if self.is_fixed:
-            return f"= {_fmt(self.value)}"
-        if self.scale in RANGE_SCALES:
-            return f"[{_fmt(self.low)}, {_fmt(self.high)}]"
-        return "{" + ", ".join(_fmt(v) for v in self.values) + "}"
-
-    def condition(self) -> str:
-        if self.parent is None:
-            return ""
-        if len(self.parent_values) == 1:
-            return f"{self.parent} = {_fmt(self.parent_values[0])}"
-        return f"{self.parent} in {{" + ", ".join(_fmt(v) for v in self.parent_values) + "}"
-
-    def to_dict(self) -> dict:
-        """A plain, JSON/YAML-ready entry (see :meth:`SearchSpace.from_dict`)."""
-        d = {"name": self.name, "role": self.role}
-        if self.is_fixed:
-            d["value"] = self.value
-        else:
-            d["scale"] = self.scale
-            if self.scale in RANGE_SCALES:
-                d["low"], d["high"] = self.low, self.high
-            else:
-                d["values"] = list(self.values)
-        if self.parent is not None:
-            d["parent"] = self.parent
-            d["parent_values"] = list(self.parent_values)
-        return d
-
-
-class SearchSpace:
+class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
     """An ordered set of hyperparameters with roles, scales and conditions.
 
     Declare in a few lines; each method validates at once and returns the space, so
@@ -361,86 +236,6 @@ class SearchSpace:
         return Hyperparameter(hp.name, hp.role, hp.scale, hp.low, hp.high, hp.values,
                               parent, tuple(parent_values))
 
-    # -- dict / YAML -------------------------------------------------------------
-
-    @classmethod
-    def from_dict(cls, spec) -> "SearchSpace":
-        """Build a space from plain data (a parsed YAML or JSON file).
-
-        Accepts ``{"hyperparameters": [entry, ...]}`` (what :meth:`to_dict` writes), a
-        bare list of entries, or a mapping ``{name: entry}``. An entry has ``role``
-        and either ``value`` (fixed), ``low``/``high`` (or ``range: [low, high]``) with
-        an optional ``scale``, or ``values``; plus optional ``parent`` and
-        ``parent_values``. Entry order is declaration order (it sets the unit-cube
-        dimensions, hence the quasi-random points). Bounds written as strings
-        (YAML reads ``1e-4`` as a string) are read as numbers.
-        """
-        if isinstance(spec, SearchSpace):
-            return spec.copy()
-        if isinstance(spec, dict) and "hyperparameters" in spec:
-            version = spec.get("schema_version", SCHEMA_VERSION)
-            if version != SCHEMA_VERSION:
-                raise ValueError(f"search space schema_version {version!r} is not "
-                                 f"supported; allowed: {SCHEMA_VERSION}")
-            spec = spec["hyperparameters"]
-        if isinstance(spec, dict):
-            entries = []
-            for name, entry in spec.items():
-                if not isinstance(entry, dict):
-                    raise ValueError(f"hyperparameter '{name}': entry {entry!r} must be "
-                                     "a mapping")
-                entries.append({"name": name, **entry})
-        elif isinstance(spec, (list, tuple)):
-            entries = list(spec)
-        else:
-            raise ValueError(f"search space spec of type {type(spec).__name__}: expected "
-                             "a mapping or a list of entries")
-        space = cls()
-        for entry in entries:
-            space._add_entry(entry)
-        return space
-
-    def _add_entry(self, entry):
-        if not isinstance(entry, dict):
-            raise ValueError(f"search space entry {entry!r}: must be a mapping")
-        name = entry.get("name")
-        unknown = set(entry) - _ENTRY_KEYS
-        if unknown:
-            raise ValueError(f"hyperparameter '{name}': unknown keys {sorted(unknown)}; "
-                             f"allowed: {sorted(_ENTRY_KEYS)}")
-        low, high = entry.get("low"), entry.get("high")
-        if "range" in entry:
-            if low is not None or high is not None:
-                raise ValueError(f"hyperparameter '{name}': give range or low/high, "
-                                 "not both")
-            rng = entry["range"]
-            if not isinstance(rng, (list, tuple)) or len(rng) != 2:
-                raise ValueError(f"hyperparameter '{name}': range {rng!r} must be "
-                                 "[low, high]")
-            low, high = rng
-        low, high = _number_from_text(name, low), _number_from_text(name, high)
-        role = entry.get("role", "fixed" if "value" in entry else "nuisance")
-        values = entry.get("values")
-        if "value" in entry:
-            if values is not None:
-                raise ValueError(f"hyperparameter '{name}': give value or values, not both")
-            if role != "fixed":
-                raise ValueError(f"hyperparameter '{name}': value= is for role 'fixed', "
-                                 f"got role {role!r} (use values=[...])")
-            return self.fixed(name, entry["value"], parent=entry.get("parent"),
-                              parent_values=entry.get("parent_values"))
-        if role == "fixed" and entry.get("scale") is not None and values is None:
-            raise ValueError(f"fixed hyperparameter '{name}': takes value=, not a scale "
-                             "and range")
-        return self.add(name, role, low, high, scale=entry.get("scale"), values=values,
-                        parent=entry.get("parent"),
-                        parent_values=entry.get("parent_values"))
-
-    def to_dict(self) -> dict:
-        """Plain data that :meth:`from_dict` reads back (order-safe for YAML dumps)."""
-        return {"schema_version": SCHEMA_VERSION,
-                "hyperparameters": [hp.to_dict() for hp in self._hps.values()]}
-
     def with_range(self, name, low=None, high=None, values=None) -> "SearchSpace":
         """A copy with ``name``'s range (or discrete values) replaced, validated as at
         declaration; role, scale and condition stay."""
@@ -624,137 +419,3 @@ class SearchSpace:
     def _repr_html_(self):
         return f"<p>{self._summary()}</p>" + self.table().to_html(index=False)
 
-    # -- keras-tuner -------------------------------------------------------------
-
-    def _chain(self, hp):
-        chain = []
-        while hp.parent is not None:
-            chain.append((hp.parent, list(hp.parent_values)))
-            hp = self._hps[hp.parent]
-        return chain[::-1]
-
-    def to_keras_tuner(self):
-        """The space as ``keras_tuner.HyperParameters`` (conditions as conditional scopes).
-
-        fixed -> ``Fixed``; linear/log -> ``Float`` (``sampling="log"``); integer ->
-        ``Int``; discrete -> ordered ``Choice``; categorical -> unordered ``Choice``
-        (``Boolean`` for ``[False, True]``, since ``Choice`` turns bools into ints).
-        """
-        import keras_tuner as kt
-
-        hps = kt.HyperParameters()
-        for hp in self._hps.values():
-            with contextlib.ExitStack() as stack:
-                for parent, parent_values in self._chain(hp):
-                    stack.enter_context(hps.conditional_scope(parent, parent_values))
-                if hp.is_fixed:
-                    hps.Fixed(hp.name, hp.value)
-                elif hp.scale in ("linear", "log"):
-                    hps.Float(hp.name, hp.low, hp.high, sampling=hp.scale)
-                elif hp.scale == "integer":
-                    hps.Int(hp.name, hp.low, hp.high)
-                elif all(isinstance(v, bool) for v in hp.values):
-                    hps.Boolean(hp.name)
-                else:
-                    hps.Choice(hp.name, list(hp.values),
-                               ordered=hp.scale == "discrete")
-        return hps
-
-    @classmethod
-    def from_keras_tuner(cls, hps, roles=None) -> "SearchSpace":
-        """A space from ``keras_tuner.HyperParameters`` (roles default to the playbook's:
-        ``Fixed`` is fixed, everything else nuisance). Stepped ranges become discrete."""
-        from keras_tuner.src.engine.hyperparameters import hp_types
-
-        roles = dict(roles or {})
-        space = cls()
-        for hp in hps.space:
-            parent = parent_values = None
-            if hp.conditions:
-                parent, parent_values = hp.conditions[-1].name, hp.conditions[-1].values
-            role = roles.get(hp.name, "fixed" if isinstance(hp, hp_types.Fixed)
-                             else "nuisance")
-            kw = {"parent": parent, "parent_values": parent_values}
-            if isinstance(hp, hp_types.Fixed):
-                space.fixed(hp.name, hp.value, **kw)
-            elif isinstance(hp, hp_types.Boolean):
-                space.add(hp.name, role, values=[False, True], **kw)
-            elif isinstance(hp, hp_types.Choice):
-                numeric = all(_is_number(v) for v in hp.values)
-                space.add(hp.name, role, values=list(hp.values), **kw,
-                          scale="discrete" if numeric and hp.ordered else "categorical")
-            elif getattr(hp, "sampling", "linear") == "reverse_log":
-                raise ValueError(f"hyperparameter '{hp.name}': sampling 'reverse_log' "
-                                 "has no playbook scale; allowed: linear, log")
-            elif isinstance(hp, hp_types.Int) and hp.sampling == "linear" \
-                    and hp.step in (None, 1):
-                space.add(hp.name, role, hp.min_value, hp.max_value, scale="integer", **kw)
-            elif isinstance(hp, hp_types.Float) and hp.step is None:
-                space.add(hp.name, role, hp.min_value, hp.max_value, scale=hp.sampling,
-                          **kw)
-            else:
-                space.add(hp.name, role, values=sorted(set(hp.values)), **kw)
-        return space
-
-
-def _number_from_text(name, v):
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            raise ValueError(f"hyperparameter '{name}': bound {v!r} is not a number") \
-                from None
-    return v
-
-
-# -- presets ---------------------------------------------------------------------
-
-ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}
-"""Keras' Adam defaults, used for every Adam hyperparameter the budget leaves fixed."""
-
-
-def adam_space(trial_budget: int, learning_rate=(1e-4, 1e-1), beta1=(0.8, 0.99),
-               epsilon=(1e-10, 1e-3), beta2=(0.9, 0.9999), far_more: int = 100,
-               ) -> SearchSpace:
-    """Adam's nuisance space sized by the trial budget, after the playbook.
-
-    The playbook: fewer than 10 trials, tune the learning rate only; 10-25, also
-    ``beta1``; 25 or more, also ``epsilon``; "far more", also ``beta2``. "Far more"
-    has no number in the playbook: ``far_more=100`` trials is this toolkit's choice.
-    Learning rate and epsilon are log scaled, the betas linear; the ranges are ours.
-    What the budget does not tune is fixed at Keras' defaults (:data:`ADAM_DEFAULTS`),
-    and ``optimizer`` is fixed to ``"adam"``.
-    """
-    if not isinstance(trial_budget, numbers.Integral) or trial_budget < 1:
-        raise ValueError(f"trial_budget {trial_budget!r}: must be a positive integer")
-    space = SearchSpace().fixed("optimizer", "adam")
-    space.nuisance("learning_rate", *learning_rate, scale="log")
-    tuned = {"beta1": trial_budget >= 10, "epsilon": trial_budget >= 25,
-             "beta2": trial_budget >= far_more}
-    ranges = {"beta1": (beta1, "linear"), "epsilon": (epsilon, "log"),
-              "beta2": (beta2, "linear")}
-    for name in ("beta1", "beta2", "epsilon"):
-        if tuned[name]:
-            (lo, hi), scale = ranges[name]
-            space.nuisance(name, lo, hi, scale=scale)
-        else:
-            space.fixed(name, ADAM_DEFAULTS[name])
-    return space
-
-
-def momentum_space(learning_rate=(1e-3, 1.0), one_minus_momentum=(1e-3, 0.5),
-                   nesterov: bool = True, tune_momentum: bool = True) -> SearchSpace:
-    """SGD with (Nesterov) momentum: learning rate and ``one_minus_momentum``, both log.
-
-    Tuning ``1 - momentum`` on a log scale spreads trials evenly over 0.5 ... 0.999
-    momentum. With ``tune_momentum=False`` (the playbook's simpler early setup)
-    ``one_minus_momentum`` is fixed at 0.1 (momentum 0.9). ``optimizer`` is fixed to
-    ``"nesterov"`` or ``"momentum"``; the ranges are this toolkit's choice.
-    """
-    space = SearchSpace().fixed("optimizer", "nesterov" if nesterov else "momentum")
-    space.nuisance("learning_rate", *learning_rate, scale="log")
-    if tune_momentum:
-        space.nuisance("one_minus_momentum", *one_minus_momentum, scale="log")
-    else:
-        space.fixed("one_minus_momentum", 0.1)
-    return space

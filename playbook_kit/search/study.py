@@ -1,66 +1,40 @@
 """The study runner: a search space, an algorithm and a trial budget on keras-tuner.
 
-keras-tuner's project directory is the store. Beside its ``oracle.json`` and
-``trial_*/trial.json`` a study keeps, with a schema version:
-
-* ``playbook_study.json``: name, space (with roles), algorithm, seed, budget,
-  ``max_train_steps``, ``eval_every``, objective, repeats, the workload spec and, for a
-  warm-started Bayesian study, the absolute path of the study it was warm-started from;
-* per trial, ``trial_<id>/playbook.json`` (config, status, reason, every run's result)
-  and ``trial_<id>/curves.csv`` (every evaluation of every run), plus the best
-  ``keep_best`` checkpoints and the last one of each run under ``checkpoints/``.
+:func:`run_study` (or :func:`run_spec` for a :class:`StudySpec`) runs or resumes a study
+into ``directory/<name>``, keras-tuner's project directory, and returns its results;
+the files it writes there are described in :mod:`playbook_kit.store`.
 
 Infeasible trials (any run NaN/Inf, diverged, out of memory, or a model that fails to
 build) are recorded with their reason and ended as keras-tuner ``FAILED`` trials, which
-our oracles count but never abort on. Every JSON file is written atomically, so a
-SIGKILL at any moment loses no completed trial; re-running the same call resumes.
+our oracles count but never abort on. Every file is written atomically, so a SIGKILL at
+any moment loses no completed trial; re-running the same call resumes, and a trial whose
+stored record was damaged is trained again.
 """
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..store import (
+    CHECKPOINT_DIR, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE, StoreError,
+    check_keras_tuner_files, damaged_trial, plain_json, read_json, read_study_spec,
+    read_study_yaml, read_trial_record, trial_record, write_json, write_study_spec,
+    write_trial,
+)
 from ..workload import Workload
+from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
-
-SCHEMA_VERSION = 1
-STUDY_FILE = "playbook_study.json"
-TRIAL_FILE = "playbook.json"
-CURVES_FILE = "curves.csv"
-
-
-def write_json_atomic(path: str | Path, data) -> None:
-    """Write JSON through a temporary file and ``os.replace``: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, default=_plain)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def run_seeds(seed: int, k: int, repeats: int) -> list[int]:
@@ -142,13 +116,9 @@ class StudySpec:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "StudySpec":
-        import yaml
-
-        with open(path) as handle:
-            spec = yaml.safe_load(handle)
-        if not isinstance(spec, dict):
-            raise ValueError(f"{path}: a study file must be a YAML mapping")
-        return cls.from_dict(spec)
+        """A study file (YAML); a syntax error or a field not allowed raises
+        :class:`~playbook_kit.store.StoreError` naming the file."""
+        return read_study_yaml(path, build=cls.from_dict)
 
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
@@ -169,8 +139,6 @@ def _check_space_against_workload(workload: Workload, spec: StudySpec) -> None:
     """Fail before any work when a hyperparameter is not a config field of the workload or
     a value at the ends of its range is not allowed: every hyperparameter is checked at
     each bound (or listed value), in a config where its parent branch is active."""
-    from .oracles import quasi_random_points
-
     space = spec.space
     points = quasi_random_points(space, 64, seed=spec.seed) if space.varied else [{}]
     for entry in space.to_dict()["hyperparameters"]:
@@ -219,26 +187,24 @@ def warm_start_path(source) -> str:
 
 def _stored_priors(project: Path) -> bool:
     """Whether the study's oracle state already holds its warm-start priors."""
-    try:
-        state = json.loads((project / "oracle.json").read_text())
-    except (OSError, ValueError):
+    if not (project / ORACLE_FILE).exists():
         return False
+    state = read_json(project / ORACLE_FILE, "restore it from a copy")
     return "warm_start" in (state.get("playbook_kit") or {})
 
 
 def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
                 progress, load_priors=None):
     import keras_tuner as kt
-    from keras_tuner.src.distribute import utils as distribute_utils
-    from keras_tuner.src.engine import base_tuner
+    from keras_tuner.engine import base_tuner
 
     from ..trainer import train_trial
+    from ._keras_tuner import is_worker
     from .oracles import make_oracle
 
     objective = kt.Objective(spec.objective, "max" if workload.direction == "max" else "min")
     extra = {}
-    worker = distribute_utils.has_chief_oracle() and not distribute_utils.is_chief_oracle()
-    if spec.warm_start is not None and not worker and \
+    if spec.warm_start is not None and not is_worker() and \
             (overwrite or not _stored_priors(directory)):  # a resume reads them from its state
         if load_priors is None:
             raise ValueError(f"warm_start={spec.warm_start!r}: run the study through "
@@ -252,7 +218,10 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
 
         def run_trial(self, trial, *args, **kwargs):
             trial_dir = Path(self.get_trial_dir(trial.trial_id))
-            stored = read_trial_record(trial_dir)
+            try:
+                stored = read_trial_record(trial_dir)
+            except StoreError:  # a damaged record: train the trial again
+                stored = None
             values = dict(trial.hyperparameters.values)
             if stored is None or stored.get("values") != values:
                 stored = self._train(trial.trial_id, values, trial_dir)
@@ -262,13 +231,13 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
 
         def _train(self, trial_id, values, trial_dir):
             config = _trial_config(workload, spec.space, values)
-            shutil.rmtree(trial_dir / "checkpoints", ignore_errors=True)  # an interrupted run's
+            shutil.rmtree(trial_dir / CHECKPOINT_DIR, ignore_errors=True)  # an interrupted run's
             runs, frames = [], []
             for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
                 result = train_trial(
                     workload, config, seed, max_train_steps=spec.max_train_steps,
                     eval_every=spec.eval_every, keep_best=spec.keep_best,
-                    checkpoint_dir=trial_dir / "checkpoints" / f"seed-{seed}")
+                    checkpoint_dir=trial_dir / CHECKPOINT_DIR / f"seed-{seed}")
                 run = result.to_dict()
                 run.pop("config")
                 run["checkpoints"] = {  # relative: the study folder may move
@@ -279,20 +248,18 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                 if not result.feasible:
                     break
             record = trial_record(trial_id, values, config, runs, tuner_id=self.tuner_id)
+            curves = None
             if frames:
                 import pandas as pd
 
-                curves = pd.concat(frames)[["seed", "step", "split", "metric", "value"]]
-                tmp = trial_dir / f".{CURVES_FILE}.tmp"
-                curves.to_csv(tmp, index=False)
-                os.replace(tmp, trial_dir / CURVES_FILE)
-            write_json_atomic(trial_dir / TRIAL_FILE, record)
+                curves = pd.concat(frames)
+            write_trial(trial_dir, record, curves)
             return record
 
         def save(self):
             if not self._is_worker():
                 self.oracle.save()
-            write_json_atomic(self._get_tuner_fname(), self.get_state())
+            write_json(self._get_tuner_fname(), self.get_state())
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
@@ -314,39 +281,6 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     return tuner
 
 
-def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict],
-                 tuner_id: str = "tuner0") -> dict:
-    """The playbook data of one trial: a trial is infeasible when any of its runs is.
-
-    ``tuner_id`` names the process that trained it (keras-tuner's ``KERASTUNER_TUNER_ID``;
-    ``tuner0`` for a study run in one process), so a study spread over workers shows which
-    worker ran what.
-    """
-    infeasible = [r for r in runs if r["status"] != "completed"]
-    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
-    return {
-        "schema_version": SCHEMA_VERSION, "trial_id": trial_id, "values": values,
-        "config": config, "status": "infeasible" if infeasible else "completed",
-        "reason": infeasible[0]["reason"] if infeasible else "",
-        "objective": float(np.mean(objectives)) if objectives and not infeasible else None,
-        "objective_std": float(np.std(objectives, ddof=1)) if len(objectives) > 1 else None,
-        "runs": runs, "duration_s": float(sum(r["duration_s"] for r in runs)),
-        "tuner_id": tuner_id,
-    }
-
-
-def read_trial_record(trial_dir: str | Path) -> dict | None:
-    """A trial's ``playbook.json``, or None when it has none yet."""
-    path = Path(trial_dir) / TRIAL_FILE
-    if not path.exists():
-        return None
-    record = json.loads(path.read_text())
-    if record.get("schema_version", 0) > SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version={record['schema_version']} is newer than "
-                         f"this playbook-kit understands ({SCHEMA_VERSION})")
-    return record
-
-
 class _Progress:
     """tqdm bar (trial i of n, best so far, infeasible so far) and, with ``live``, a
     figure of every trial's objective updated in place through a display handle, so the
@@ -363,7 +297,7 @@ class _Progress:
         self.live = live
 
     def __call__(self, oracle):
-        from .oracles import is_infeasible
+        from .oracle_base import is_infeasible
 
         if not hasattr(oracle, "trials"):
             return  # a worker's proxy to the chief oracle: the chief keeps the count
@@ -381,7 +315,8 @@ class _Progress:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from .oracles import is_infeasible
+        from ..style import draw_best_so_far
+        from .oracle_base import is_infeasible
 
         points = sorted((int(t.trial_id), None if is_infeasible(t) else t.score)
                         for t in finished)
@@ -391,8 +326,9 @@ class _Progress:
         if ok:
             ks, vs = zip(*ok)
             ax.scatter(ks, vs, color="C0", label="trial")
-            pick = np.maximum.accumulate if self.direction == "max" else np.minimum.accumulate
-            ax.step(ks, pick(np.asarray(vs)), where="post", color="C1", label="best so far")
+            draw_best_so_far(ax, [k for k, _ in points],
+                             [np.nan if v is None else v for _, v in points], self.direction,
+                             color="C1", label="best so far")
         if bad:
             low, high = ax.get_ylim() if ok else (0.0, 1.0)
             ax.scatter(bad, [low if self.direction == "max" else high] * len(bad),
@@ -417,18 +353,22 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                  overwrite: bool = False, load_priors=None, live: bool = False) -> Path:
     """Run (or resume) a :class:`StudySpec` into ``directory/<name>``; returns that folder.
 
-    Checks the space against the workload and a stored study's settings before any work.
-    ``load_priors`` is a callable returning the warm-start priors, called only when they
-    are not already stored with the oracle. Users call
-    :func:`playbook_kit.run_study`, which returns the loaded results.
+    Checks the space against the workload, the stored files and a stored study's
+    settings before any work; a finished trial whose record is damaged is queued to
+    run again. ``load_priors`` is a callable returning the warm-start priors, called
+    only when they are not already stored with the oracle. Users call
+    :func:`run_study`, which returns the loaded results.
     """
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
     project = Path(directory) / spec.name
-    stored_path = project / STUDY_FILE
-    if stored_path.exists() and not overwrite:
-        stored = json.loads(stored_path.read_text())
-        mine = json.loads(json.dumps(spec.to_dict(), default=_plain))
+    stored = None
+    if project.is_dir() and not overwrite:
+        check_keras_tuner_files(project)
+        if (project / STUDY_FILE).exists():
+            stored = read_study_spec(project)
+    if stored is not None:
+        mine = plain_json(spec.to_dict())
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
                     "objective", "configs", "defaults", "warm_start", "data"):
             if stored.get(key) != mine.get(key):
@@ -437,19 +377,97 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                                  "with the same settings or choose another name")
     bar = _Progress(spec, workload.direction, progress, live)
     tuner = _make_tuner(spec, workload, project, overwrite, bar, load_priors)
-    if overwrite or not stored_path.exists() or \
-            json.loads(stored_path.read_text()).get("max_trials") != spec.max_trials:
-        write_json_atomic(stored_path, spec.to_dict())
+    if stored is None or stored.get("max_trials") != spec.max_trials:
+        write_study_spec(project, spec.to_dict())
+    _rerun_damaged(tuner.oracle, project)
     bar(tuner.oracle)
-    from keras_tuner.src import config as kt_config
+    from ._keras_tuner import quiet_failed_trials
 
-    debug, kt_config.DEBUG = kt_config.DEBUG, False  # no traceback per infeasible trial
     try:
-        tuner.search(verbose=0)
+        with quiet_failed_trials():
+            tuner.search(verbose=0)
     finally:
-        kt_config.DEBUG = debug
         bar.close()
     return project
+
+
+def _rerun_damaged(oracle, project: Path) -> None:
+    """Queue every finished trial whose stored record is damaged to run again (same id
+    and config, so the study neither fails nor gains a duplicate)."""
+    from ._keras_tuner import retry_trial
+
+    if not hasattr(oracle, "trials"):
+        return  # a worker's proxy to the chief oracle: the chief requeues
+    for trial_id, trial in sorted(oracle.trials.items()):
+        if trial.status not in ("COMPLETED", "FAILED"):
+            continue
+        why = damaged_trial(project / f"trial_{trial_id}")
+        if why is not None:
+            warnings.warn(f"{why}: rerunning trial {trial_id}", stacklevel=3)
+            retry_trial(oracle, trial_id)
+
+
+def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_every: int,
+              algorithm: str = "quasi_random", seed: int = 0,
+              directory: str | Path = "studies", name: str = "study", repeats: int = 1,
+              keep_best: int = 2, configs: list | None = None, data: dict | None = None,
+              progress: bool = True, overwrite: bool = False, warm_start=None,
+              live: bool = False):
+    """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+
+    Re-running the same call resumes: completed and infeasible trials are kept, an
+    interrupted one (or one whose stored record was damaged) is rerun, and the budget
+    counts both. ``repeats`` runs each config with that many seeds and keeps every run.
+    The workload's data is stored as its loader spec (``dataset.source``), so workers,
+    :func:`~playbook_kit.recipes.retrain` and
+    :func:`~playbook_kit.recipes.final_evaluation` rebuild the same data;
+    ``workload=None`` builds the workload from ``data`` (a spec such as
+    ``{"name": "digits"}``). ``live=True`` (in a notebook) redraws the trials'
+    objectives after each trial.
+
+    ``warm_start`` (algorithm ``"bayesian"`` only): an exploration study, as its
+    directory or its StudyResults, whose trials inside this (refined) space seed the
+    Bayesian model, feasible and infeasible alike, without counting toward
+    ``max_trials`` (:func:`~playbook_kit.results.warm_start_observations`).
+    """
+    if workload is None and data is None:
+        raise ValueError("workload=None and data=None: give a Workload, or a data spec such "
+                         "as {'name': 'digits'} to build one")
+    spec = StudySpec(
+        name=name, space=space, max_trials=max_trials, max_train_steps=max_train_steps,
+        eval_every=eval_every, algorithm=algorithm, seed=seed, repeats=repeats,
+        keep_best=keep_best, configs=configs,
+        data=data if data is not None else workload.dataset.source,
+        defaults=dict(workload.defaults) if workload is not None else {},
+        objective=workload.objective if workload is not None else "val_accuracy",
+        warm_start=warm_start,
+        extra_keys=list(workload.extra_keys) if workload is not None else [])
+    return run_spec(spec, directory, workload=workload, progress=progress,
+                    overwrite=overwrite, warm_start=warm_start, live=live)
+
+
+def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
+             progress: bool = True, overwrite: bool = False, warm_start=None,
+             live: bool = False):
+    """Run a :class:`StudySpec` into ``directory/<name>`` and load it; see
+    :func:`run_study`. ``warm_start`` (a study directory or StudyResults) sets or must
+    match ``spec.warm_start``; a StudyResults given here is used as is."""
+    import dataclasses
+
+    from ..results import load_study, warm_start_observations
+
+    if warm_start is not None:
+        path = warm_start_path(warm_start)
+        if spec.warm_start is None:
+            spec = dataclasses.replace(spec, warm_start=path)
+        elif spec.warm_start != path:
+            raise ValueError(f"warm_start={path!r} is not allowed: the study spec says "
+                             f"warm_start={spec.warm_start!r}")
+    source = warm_start if warm_start is not None else spec.warm_start
+    project = execute_spec(
+        spec, directory, workload=workload, progress=progress, overwrite=overwrite, live=live,
+        load_priors=lambda: warm_start_observations(source, spec.objective))
+    return load_study(project)
 
 
 def free_port() -> int:

@@ -1,0 +1,136 @@
+"""The machinery every playbook-kit oracle shares (a keras-tuner ``Oracle`` mixin).
+
+Trial numbering: ``k`` is the number of trials the oracle has created before (keras-tuner
+names trial ``k`` as ``f"{k:0{len(str(max_trials))}d}"``, so ``int(trial_id) == k``). The
+config of trial ``k`` depends only on (space, seed, k) for every non-adaptive oracle, so
+a resumed study and a chief/worker study draw exactly the points a sequential one
+would. A trial that is *re-run* keeps its id and config and does not advance ``k``:
+keras-tuner puts trials that were RUNNING at a crash, and INVALID trials with retries
+left, on its retry queue and hands the same trial out again without calling
+``populate_space``.
+
+Infeasible trials. A finished trial is infeasible when its keras-tuner status is
+``"FAILED"``, when it completed without a finite objective score, or when it was passed
+to :meth:`mark_infeasible`. A study runner signals an infeasible trial by ending it with
+``trial.status = "FAILED"`` (and a ``trial.message`` giving the reason) without
+reporting the objective; raising ``keras_tuner.errors.FailedTrialError`` in
+``run_trial`` does the same. Every oracle here tolerates any number of infeasible
+trials in a row (``max_consecutive_failed_trials`` is set above ``max_trials``).
+"""
+from __future__ import annotations
+
+import numbers
+import os
+
+import keras_tuner as kt
+import numpy as np
+from keras_tuner.engine.trial import TrialStatus
+
+from ..store import KERAS_TUNER_TRIAL_FILE, write_json
+from .points import _as_space, _check_seed
+from .space import SearchSpace
+
+__all__ = ["ORACLE_STATE_VERSION", "is_infeasible"]
+
+ORACLE_STATE_VERSION = 1
+
+
+def is_infeasible(trial, marked=()) -> bool:
+    """Whether a finished keras-tuner trial counts as infeasible (see module docstring)."""
+    if trial.trial_id in marked or trial.status == TrialStatus.FAILED:
+        return True
+    if trial.status == TrialStatus.COMPLETED:
+        return trial.score is None or not np.isfinite(trial.score)
+    return False
+
+
+def _is_finished(trial, marked=()) -> bool:
+    return trial.trial_id in marked or trial.status in (TrialStatus.COMPLETED,
+                                                         TrialStatus.FAILED)
+
+
+# -- shared oracle machinery -------------------------------------------------------
+
+class _PlaybookOracle:
+    """Mixin: a :class:`SearchSpace`, a fixed seed, never aborting on infeasible trials,
+    explicit infeasible marks, and a stored space checked on resume."""
+
+    algorithm = ""
+
+    def _kt_kwargs(self, space, max_trials, seed, objective, max_retries_per_trial):
+        if not isinstance(max_trials, numbers.Integral) or max_trials < 1:
+            raise ValueError(f"max_trials {max_trials!r}: must be a positive integer")
+        self.space = _as_space(space)
+        self._infeasible = set()
+        return dict(objective=objective, max_trials=int(max_trials),
+                    hyperparameters=self.space.to_keras_tuner(), allow_new_entries=True,
+                    tune_new_entries=False, seed=_check_seed(seed),
+                    max_retries_per_trial=max_retries_per_trial,
+                    max_consecutive_failed_trials=int(max_trials) + 1)
+
+    def _fix_seed(self, seed):
+        # keras-tuner replaces a falsy seed (0) by a random one.
+        self.seed = self._seed_state = _check_seed(seed)
+
+    @kt.synchronized
+    def mark_infeasible(self, trial_id):
+        """Count a trial as infeasible even if it completed (e.g. loss far too high)."""
+        if trial_id not in self.trials:
+            raise ValueError(f"trial_id {trial_id!r}: no such trial in this study")
+        self._infeasible.add(trial_id)
+        if getattr(self, "_directory", None) is not None:
+            self.save()
+
+    @property
+    def infeasible_trial_ids(self) -> list[str]:
+        return sorted(t.trial_id for t in self.trials.values()
+                      if is_infeasible(t, self._infeasible))
+
+    def save(self):
+        """keras-tuner's state, written atomically (a kill mid-write leaves the old file)."""
+        write_json(self._get_oracle_fname(), self.get_state())
+
+    def _save_trial(self, trial):
+        write_json(os.path.join(self._get_trial_dir(trial.trial_id), KERAS_TUNER_TRIAL_FILE),
+                   trial.get_state())
+
+    def populate_space(self, trial_id):
+        k = len(self.trials)
+        if k >= self.max_trials:
+            return {"status": TrialStatus.STOPPED, "values": None}
+        values = self.config_for_trial(k)
+        if values is None:
+            return {"status": TrialStatus.STOPPED, "values": None}
+        return {"status": TrialStatus.RUNNING, "values": values}
+
+    def config_for_trial(self, k: int) -> dict | None:
+        """The config of the ``k``-th trial created (None: no more points)."""
+        raise NotImplementedError
+
+    def get_state(self):
+        state = super().get_state()
+        state["playbook_kit"] = {
+            "schema_version": ORACLE_STATE_VERSION, "algorithm": self.algorithm,
+            "space": self.space.to_dict(), "infeasible": sorted(self._infeasible),
+        }
+        return state
+
+    def set_state(self, state):
+        ours = state.get("playbook_kit")
+        if ours is not None and state.get("seed") != self.seed:
+            raise ValueError(f"seed {self.seed!r}: the study directory was created with "
+                             f"seed {state.get('seed')!r}; resume with the same seed")
+        super().set_state(state)
+        if ours is None:
+            return
+        stored = SearchSpace.from_dict(ours["space"])
+        if stored != self.space:
+            raise ValueError(
+                "search space: the study directory was created with a different search "
+                f"space; stored:\n{stored!r}\nnow:\n{self.space!r}\nresume with the "
+                "stored space or start a new study")
+        if ours["algorithm"] != self.algorithm:
+            raise ValueError(f"algorithm {self.algorithm!r}: the study directory was "
+                             f"created with algorithm {ours['algorithm']!r}")
+        self._infeasible = set(ours.get("infeasible", ()))
+
