@@ -310,3 +310,62 @@ def test_runs_from_study_errors_name_what_is_missing():
     assert str(error.value) == (
         "trial_id='1': none of its 1 runs completed with a finite objective; there is no "
         "retrain variance to measure")
+
+
+# ------------------------------------------- edges found by mutation testing (make mutation)
+def test_defaults_are_seed_0_and_the_name_objective():
+    decision = adoption_decision([0.9, 0.92, 0.95], [0.91, 0.94, 0.97], n_boot=200)
+    assert decision == adoption_decision([0.9, 0.92, 0.95], [0.91, 0.94, 0.97], n_boot=200,
+                                         seed=0)
+    assert decision.objective_name == "objective"
+    assert decision.baseline == retrain_summary([0.9, 0.92, 0.95], n_boot=200, seed=1)
+    assert retrain_summary([1.0, 2.0, 4.0], n_boot=200) == retrain_summary(
+        [1.0, 2.0, 4.0], n_boot=200, seed=0)
+    assert retrain_summary([1.0, 2.0, 4.0], n_boot=200) != retrain_summary(
+        [1.0, 2.0, 4.0], n_boot=200, seed=1)
+
+
+def test_a_cost_the_candidate_does_not_beat_is_not_called_better():
+    decision = adoption_decision([1, 1, 1], [1, 1, 1], complexity_cost=0.5)
+    assert decision.recommendation == "keep baseline"
+    assert decision.reason.startswith(
+        "Keep baseline: the candidate's gain does not exceed its complexity cost (")
+
+
+def test_suggested_runs_use_the_gain_net_of_its_cost():
+    decision = adoption_decision([0, 1, 2], [1, 2, 3], complexity_cost=0.5, n_boot=1000)
+    assert decision.recommendation == "inconclusive: run more seeds"
+    # (1.96 * sqrt(2) / 0.5)^2 = 30.7 -> 31
+    assert decision.suggested_runs == 31
+
+
+def test_suggested_runs_with_one_unit_of_spread():
+    decision = adoption_decision([0, 1, 2], [1.5, 1.5, 1.5], n_boot=1000)
+    assert decision.recommendation == "inconclusive: run more seeds"
+    # (1.96 * 1 / 0.5)^2 = 15.4 -> 16
+    assert decision.suggested_runs == 16
+
+
+def test_no_suggestion_when_the_net_gain_is_zero():
+    decision = adoption_decision([0, 1, 2], [0, 1, 2], n_boot=1000)
+    assert (decision.recommendation, decision.suggested_runs) == (
+        "inconclusive: run more seeds", None)
+    assert decision.reason.endswith("a lower `confidence` trades it for fewer runs).")
+
+
+def test_runs_from_study_edges():
+    ten = _study([(str(i), 0, "completed", 0.5) for i in range(10)])
+    with pytest.raises(ValueError, match=r"'7', '8', '9'\]$"):
+        runs_from_study(ten, "x")
+    eleven = _study([(str(i), 0, "completed", 0.5) for i in range(11)])
+    with pytest.raises(ValueError, match=r"'7', '8', '...'\]$"):
+        runs_from_study(eleven, "x")
+    nameless = SimpleNamespace(runs=_study([("1", 0, "completed", 0.5)]).runs)
+    with pytest.raises(ValueError, match=r"^trial_id='x': no runs in study '\?'; "):
+        runs_from_study(nameless, "x")
+    integers = _study([("1", 0, "completed", 1), ("1", 1, "completed", 2)])
+    assert runs_from_study(integers, "1").dtype == np.float64
+    text = _study([("1", 0, "completed", "0.5"), ("1", 1, "completed", "n/a")])
+    with pytest.warns(UserWarning) as caught:
+        assert runs_from_study(text, "1").tolist() == [0.5]
+    assert caught[0].filename == __file__

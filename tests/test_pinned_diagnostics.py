@@ -512,3 +512,183 @@ def test_flagged_checks_needs_the_diagnostics_table():
         flagged_checks(pd.DataFrame({"trial_id": [], "check": []}))
     assert str(error.value) == ("diagnostics must be diagnose_curves' table; missing "
                                 "['flagged', 'reason', 'threshold', 'value']")
+
+
+# ------------------------------------------- edges found by mutation testing (make mutation)
+def test_rows_that_cannot_be_checked_keep_their_neutral_values():
+    study = make_study(make_trials({"learning_rate": LRS[:3]}, [1, 2, 3], ["infeasible"] * 3),
+                       [LR])
+    _assert_row(_only_row(study), n_best_near_low=0, n_best_near_high=0, best_value=NAN,
+                unstable_beyond=NAN, n_infeasible_beyond=0, suggested_low=1e-4,
+                suggested_high=0.1, instability="none")
+
+
+def test_an_infeasible_trial_at_the_last_feasible_value_is_not_beyond_it():
+    values = LRS + [LRS[6], LRS[3]]
+    status = ["completed"] * 7 + ["infeasible"] * 3 + ["infeasible", "infeasible"]
+    study = make_study(make_trials({"learning_rate": values}, list(EXPONENTS) + [0, 0],
+                                   status), [LR])
+    _assert_row(_only_row(study), instability="high", n_infeasible_beyond=3,
+                unstable_beyond=0.01)
+    low_values = LRS + [LRS[3]]
+    low_status = ["infeasible"] * 3 + ["completed"] * 7 + ["infeasible"]
+    study = make_study(make_trials({"learning_rate": low_values}, list(-EXPONENTS) + [0],
+                                   low_status), [LR])
+    _assert_row(_only_row(study), instability="low", n_infeasible_beyond=3,
+                unstable_beyond=0.001)
+
+
+def test_instability_and_an_edge_on_the_other_side_give_both_reasons():
+    status = ["completed"] * 7 + ["infeasible"] * 3
+    study = make_study(make_trials({"learning_rate": LRS}, -np.abs(EXPONENTS + 3), status),
+                       [LR])
+    row = _only_row(study, edge_fraction=0.45)
+    _assert_row(row, n_best=3, n_best_near_low=3, edge="low", instability="high",
+                status="instability", suggested_low=1e-5)
+    assert row["reason"].endswith(
+        " of that value; 3 of the 3 best trials lie in the outer 45% of the range at the low "
+        "edge ([0.0001, 0.1], log scale)")
+    assert row["action"].endswith(
+        " instead of expanding the range there; expand learning_rate to [1e-05, 0.1] (log "
+        "scale) and rerun until the best trials are not near a boundary")
+
+
+def test_at_the_natural_high_bound_of_a_unit_interval_name():
+    momentum = hp("momentum", "linear", 0.5, 0.999)
+    study = make_study(make_trials({"momentum": [0.999, 0.99, 0.95, 0.6, 0.5]},
+                                   [5, 4, 3, 2, 1]), [momentum])
+    _assert_row(_only_row(study), edge="high", status="at bound", suggested_high=0.999,
+                action="the best trials sit at the natural bound 0.999 of momentum; there is "
+                       "nothing to extend")
+
+
+def test_discrete_values_at_the_start_of_the_list_get_the_previous_value():
+    batch = hp("batch_size", "discrete", values=[32, 64, 128, 256])
+    study = make_study(make_trials({"batch_size": [32, 64, 128, 256, 32, 64]},
+                                   [4, 3, 2, 1, 4.5, 3.5]), [batch])
+    _assert_row(_only_row(study), edge="low", suggested_low=16.0, suggested_high=256.0,
+                action="add 16 to the values of batch_size and rerun until the best trials "
+                       "are not at an end of the list")
+
+
+def test_boundary_check_errors_and_rows_around_a_categorical():
+    optimizer = hp("optimizer", "categorical", values=["adam", "sgd"])
+    trials = make_trials({"optimizer": ["adam", "sgd", "adam", "sgd"],
+                          "width": [12.0, 12.0, 15.0, 18.0]}, [4, 3, 2, 1])
+    study = make_study(trials, [optimizer, WIDTH])
+    assert list(boundary_check(study)["name"]) == ["width"]
+    only_categorical = make_study(make_trials({"optimizer": ["adam", "sgd"]}, [1, 2]),
+                                  [optimizer])
+    empty = boundary_check(only_categorical)
+    assert (len(empty), list(empty.columns)) == (0, list(boundary_check(study).columns))
+    for kwargs, message in ((dict(top_fraction=0), "top_fraction must be a number in (0, 1], "
+                             "got 0"),
+                            (dict(edge_fraction=0), "edge_fraction must be a number in (0, 1), "
+                             "got 0"),
+                            (dict(edge_fraction=1.0), "edge_fraction must be a number in (0, "
+                             "1), got 1.0")):
+        with pytest.raises(ValueError) as error:
+            boundary_check(study, **kwargs)
+        assert str(error.value) == message
+
+
+def test_search_range_of_a_categorical_is_what_was_sampled():
+    categorical = Hyperparameter("w", scale="categorical", values=(1, 2))
+    assert search_range(categorical, [5.0, 7.0]) == (5.0, 7.0, "sampled")
+
+
+def test_masks_read_text_objectives_as_missing():
+    trials = pd.DataFrame({"status": ["completed", "completed"], "objective": ["0.5", "n/a"]})
+    assert feasible_mask(trials).tolist() == [True, False]
+    assert infeasible_mask(trials).tolist() == [False, True]
+
+
+def test_flags_at_exactly_their_threshold_are_not_raised():
+    overfit = _checks(OVERFIT)
+    linear = _checks(LINEAR)
+    at_limit = resolve_thresholds(overfitting_tolerance=overfit["overfitting"][1],
+                                  variance_threshold=overfit["high_variance"][1])
+    assert _flags(_checks(OVERFIT, th=at_limit))[:2] == (False, False)
+    at_gain = resolve_thresholds(improving_threshold=linear["still_improving"][1])
+    assert _flags(_checks(LINEAR, th=at_gain))[2] is False
+
+
+def test_best_step_exactly_at_three_quarters_is_late():
+    steps = np.arange(50, 1001, 50, dtype=float)
+    values = np.minimum(steps / 750, 1.0)
+    out = _curve_checks(steps, values, 1.0, 1000.0, CURVE_THRESHOLDS, "accuracy")
+    assert out["best_step_late"][:3] == (True, 0.75, 0.75)
+
+
+def test_a_point_exactly_within_the_tolerance_is_the_effective_best():
+    out = _checks([0.0, 0.99, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert out["best_step_early"][1] == 0.2
+
+
+def test_four_evaluations_measure_the_noise():
+    out = _checks([0.0, 1.0, 0.5, 1.0])
+    noise = np.std([1.0, -0.5, 0.5], ddof=1) / math.sqrt(2)
+    assert out["high_variance"][:3] == (True, pytest.approx(noise), 0.05)
+    three = _checks([0.0, 1.0, 0.5])
+    assert three["saturated"][3].startswith("best checkpoint (within 1% of the best gain) at "
+                                            "step 200 = 20% of training")
+
+
+def test_a_flat_curve_reports_the_default_tolerance():
+    out = _checks([0.5] * 10)
+    assert out["best_step_early"][3] == ("best checkpoint (within 1% of the best gain) at step "
+                                         "100 = 10% of training; flag in the first 10% "
+                                         "(playbook)")
+
+
+def test_still_improving_uses_the_evaluations_in_the_last_tenth():
+    steps = np.arange(25, 1001, 25, dtype=float)              # 40 evaluations
+    values = np.where(steps <= 925, steps / 1000, 0.925 + (steps - 925) / 250)
+    out = _curve_checks(steps, values, 1.0, 1000.0, CURVE_THRESHOLDS, "accuracy")
+    q = (values - values[0]) / (values.max() - values[0])
+    frac = steps / 1000
+    window = frac >= 0.9
+    assert window.sum() == 5
+    expected = np.polyfit(frac[window], q[window], 1)[0] * 0.1
+    assert out["still_improving"][1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_slope():
+    from playbook_kit.insight.diagnostics import _slope
+    assert _slope(np.array([1.0, 2.0]), np.array([1.0, 3.0])) == pytest.approx(2.0)
+    assert _slope(np.array([0.0, 1.0]), np.array([0.0, 5.0])) == pytest.approx(5.0)
+    assert _slope(np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 3.0])) == 0.0
+    assert _slope(np.array([1.0]), np.array([1.0])) == 0.0
+
+
+def test_training_loss_rising_reads_the_median_of_the_last_three():
+    th = resolve_thresholds(rising_tolerance=0.25)
+    out = _rising_check(STEPS[:6], np.array([4.5, 2.5, 0.5, 0.5, 1.5, 2.5]), th)
+    assert out[:2] == (False, 0.25)
+
+
+def test_diagnose_curves_reasons_for_each_status():
+    curves = pd.concat([_rows("t000", [0.1, 0.2, 0.3], steps=STEPS[:3]),
+                        _rows("t000", [1.0, 0.5, 0.4], "train", "loss", steps=STEPS[:3])])
+    study = _curve_study(curves, ["completed", "failed", "infeasible", "infeasible"],
+                         [0.3, np.nan, np.nan, np.nan], reason=["", "", np.nan, "diverged"])
+    table = diagnose_curves(study).set_index(["trial_id", "check"])
+    reasons = table["reason"]
+    assert reasons["t000", "infeasible"] == "infeasible: trial completed"
+    assert reasons["t001", "infeasible"] == "infeasible: trial is failed"
+    assert reasons["t002", "infeasible"] == "infeasible: trial is infeasible"
+    assert reasons["t003", "infeasible"] == "infeasible: trial is infeasible: diverged"
+    assert reasons["t000", "overfitting"] == (
+        "overfitting: validation accuracy ends 0% of its total gain below its best (3-point "
+        "running medians; flag above 5%)")
+    assert bool(table["flagged"]["t000", "saturated"]) is True      # 3 evaluations suffice
+    assert list(flagged_checks(diagnose_curves(study))) == ["t000", "t001", "t002", "t003"]
+
+
+def test_flagged_checks_keeps_the_table_order():
+    table = pd.DataFrame({"trial_id": ["b", "b", "a"], "check": ["saturated", "overfitting",
+                                                                 "overfitting"],
+                          "flagged": pd.array([True, True, pd.NA], dtype="boolean"),
+                          "value": 0.0, "threshold": 0.0, "reason": ""})
+    assert list(flagged_checks(table).items()) == [("b", ["overfitting", "saturated"]),
+                                                   ("a", [])]

@@ -339,3 +339,33 @@ def test_entries_default_their_role_and_read_bounds_written_as_text():
         {"name": "w", "values": [1, 2]},
         {"name": "f", "value": 3, "parent": "w", "parent_values": 2}])
     assert (fixed_child["f"].parent, fixed_child["f"].parent_values) == ("w", (2,))
+
+
+# ------------------------------------------- edges found by mutation testing (make mutation)
+def test_linear_mapping_with_a_nonzero_low():
+    width = Hyperparameter("width", "nuisance", "linear", low=1.0, high=3.0)
+    assert (width.to_unit(2.0), width.from_unit(0.25)) == (0.5, 1.5)
+
+
+def test_bounds_that_are_not_numbers_name_the_hyperparameter():
+    for entry in ({"name": "a", "low": "abc", "high": 1}, {"name": "a", "low": 0,
+                                                           "high": "abc"}):
+        with pytest.raises(ValueError) as error:
+            SearchSpace.from_dict([entry])
+        assert str(error.value) == "hyperparameter 'a': bound 'abc' is not a number"
+
+
+def test_a_fixed_value_of_another_type_is_named():
+    with pytest.raises(ValueError) as error:
+        SearchSpace().fixed("a", 1 + 2j)
+    assert str(error.value) == ("fixed hyperparameter 'a': value (1+2j) has type complex; "
+                                "allowed: int, float, str, bool")
+
+
+def test_a_unit_point_given_as_a_row_is_flattened():
+    assert _space().config_from_unit([[0.0, 1 / 3, 0.5, 1.0]])["layers"] == 5
+
+
+def test_validate_config_gives_floats_for_linear_scales():
+    space = SearchSpace().nuisance("width", 0, 10)
+    assert type(space.validate_config({"width": 3})["width"]) is float
