@@ -692,3 +692,16 @@ def test_flagged_checks_keeps_the_table_order():
                           "value": 0.0, "threshold": 0.0, "reason": ""})
     assert list(flagged_checks(table).items()) == [("b", ["overfitting", "saturated"]),
                                                    ("a", [])]
+
+
+def test_best_trials_exactly_edge_fraction_from_the_last_feasible_value_count():
+    values = [16.0, 14.0, 14.0, 11.0, 17.0, 18.0, 19.0]
+    status = ["completed"] * 4 + ["infeasible"] * 3
+    study = make_study(make_trials({"width": values}, [4, 3, 3, 1, 0, 0, 0], status), [WIDTH])
+    _assert_row(_only_row(study), instability="high", unstable_beyond=16.0,
+                n_infeasible_beyond=3)
+
+
+def test_a_failed_trial_is_flagged_infeasible():
+    study = _curve_study(_rows("t000", LINEAR), ["completed", "failed"], [1.0, np.nan])
+    assert flagged_checks(diagnose_curves(study))["t001"] == ["infeasible"]
