@@ -9,7 +9,8 @@ import pytest
 from insight_fixtures import hp, make_study, make_trials
 
 from playbook_kit.insight import CURVE_CHECKS, boundary_check, diagnose_curves, flagged_checks
-from playbook_kit.insight.diagnostics import (CURVE_THRESHOLDS, Hyperparameter, MIN_INFEASIBLE_BEYOND,
+from playbook_kit.insight.diagnostics import (CURVE_THRESHOLDS, MIN_INFEASIBLE_BEYOND,
+                                              Hyperparameter,
                                               _curve_checks, _rising_check, feasible_mask,
                                               infeasible_mask, resolve_thresholds,
                                               search_range)
@@ -467,7 +468,7 @@ def test_diagnose_curves_table_for_each_kind_of_trial():
     assert reasons["t000", "training_loss_rising"].startswith(
         "training_loss_rising: training loss ends 0% of its total decrease")
     flags = table.set_index(["trial_id", "check"])["flagged"]
-    assert flags["t000", "infeasible"] is np.False_ or flags["t000", "infeasible"] == False  # noqa: E712
+    assert not pd.isna(flags["t000", "infeasible"]) and not flags["t000", "infeasible"]
     assert pd.isna(flags["t003", "infeasible"]) and pd.isna(flags["t002", "overfitting"])
     assert str(table["flagged"].dtype) == "boolean"
     assert table.set_index(["trial_id", "check"])["threshold"]["t000", "saturated"] == 0.5
