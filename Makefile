@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh clone with only python3:
 #   make tour   - create .venv, install, execute every guided notebook into runs/
 #   make test   - create .venv, install, run unit tests and nbval over the notebooks
+#   make mutation - mutation testing of the playbook's rules (see README)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: tour test lab bench install clean
+.PHONY: tour test lab bench mutation install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +34,47 @@ lab: $(STAMP)
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
+# What `make mutation` mutates and counts: mutmut mutant names, <module>.x_<function>__*
+# (a method is <module>.x?<Class>?<method>__*). Only the functions that hold the playbook's
+# rules are listed; plots, tables and text output are left out to keep the run short. The
+# files are listed once more in pyproject.toml [tool.mutmut] only_mutate, the fast tests
+# that run against the mutants in pytest_add_cli_args_test_selection there.
+MUTATION_SCOPE := \
+	'playbook_kit.decisions.x__check_*' \
+	'playbook_kit.decisions.x__quantiles__*' \
+	'playbook_kit.decisions.x__bootstrap_means__*' \
+	'playbook_kit.decisions.x_retrain_summary__*' \
+	'playbook_kit.decisions.x_runs_from_study__*' \
+	'playbook_kit.decisions.x_adoption_decision__*' \
+	'playbook_kit.decisions.x__suggest_runs__*' \
+	'playbook_kit.insight.diagnostics.x_feasible_mask__*' \
+	'playbook_kit.insight.diagnostics.x_infeasible_mask__*' \
+	'playbook_kit.insight.diagnostics.x_search_range__*' \
+	'playbook_kit.insight.diagnostics.x_boundary_check__*' \
+	'playbook_kit.insight.diagnostics.x__boundary_row__*' \
+	'playbook_kit.insight.diagnostics.x_resolve_thresholds__*' \
+	'playbook_kit.insight.diagnostics.x__slope__*' \
+	'playbook_kit.insight.diagnostics.x__curve_checks__*' \
+	'playbook_kit.insight.diagnostics.x__rising_check__*' \
+	'playbook_kit.insight.diagnostics.x_diagnose_curves__*' \
+	'playbook_kit.insight.diagnostics.x_flagged_checks__*' \
+	'playbook_kit.search.space.x?Hyperparameter?to_unit__*' \
+	'playbook_kit.search.space.x?Hyperparameter?from_unit__*' \
+	'playbook_kit.search.space.x?Hyperparameter?contains__*' \
+	'playbook_kit.search.space.x?SearchSpace?_validate*' \
+	'playbook_kit.search.space.x?SearchSpace?_add_entry__*' \
+	'playbook_kit.search.space.x?SearchSpace?validate_config__*' \
+	'playbook_kit.search.space.x?SearchSpace?is_active__*' \
+	'playbook_kit.search.space.x?SearchSpace?config_from_unit__*' \
+	'playbook_kit.search.space.x?SearchSpace?unit_from_config__*' \
+	'playbook_kit.trainer.x__check_steps__*' \
+	'playbook_kit.trainer.x_divergence_reason__*' \
+	'playbook_kit.search.oracles.x_is_infeasible__*'
+
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 $(MUTATION_SCOPE)
+	$(BIN)/python tools/mutation_report.py --survivors $(MUTATION_SCOPE)
+
 clean:
-	rm -rf runs .pytest_cache build *.egg-info
+	rm -rf runs .pytest_cache build *.egg-info mutants

@@ -101,6 +101,15 @@ def _check_steps(max_train_steps, eval_every, keep_best, divergence_factor):
                          "> 1 (how many times its initial value the training loss may reach)")
 
 
+def divergence_reason(train_loss, initial_loss, divergence_factor, step) -> str:
+    """Why a trial is infeasible at ``step`` ("" when it is not): its loss on the training
+    sample is not finite, or exceeds ``divergence_factor`` times its value before training."""
+    if not math.isfinite(train_loss) or train_loss > divergence_factor * initial_loss:
+        return (f"diverged: training loss {train_loss:.4g} at step {step} "
+                f"exceeds {divergence_factor:g}x its initial {initial_loss:.4g}")
+    return ""
+
+
 def clip_gradients(grads, clip_norm):
     """Global-norm clipping: ``(grads, norm before clipping, 1.0 if clipped else 0.0)``.
 
@@ -280,11 +289,9 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
                          (step, "optimizer", "clipped_fraction", float(clipped) / done)])
             measured = evaluate(step)
             train_loss = measured["train"]["loss"]
-            if not math.isfinite(train_loss) or train_loss > divergence_factor * initial_loss:
-                return _finish(result, start, "infeasible",
-                               f"diverged: training loss {train_loss:.4g} at step {step} "
-                               f"exceeds {divergence_factor:g}x its initial {initial_loss:.4g}",
-                               rows, step, keeper)
+            reason = divergence_reason(train_loss, initial_loss, divergence_factor, step)
+            if reason:
+                return _finish(result, start, "infeasible", reason, rows, step, keeper)
             keeper.offer(step, measured["validation"][metric_key],
                          measured["validation"]["loss"])
             if progress is not None:
