@@ -47,29 +47,29 @@ MUTATION_SCOPE := \
 	'playbook_kit.decisions.x_runs_from_study__*' \
 	'playbook_kit.decisions.x_adoption_decision__*' \
 	'playbook_kit.decisions.x__suggest_runs__*' \
-	'playbook_kit.insight.diagnostics.x_feasible_mask__*' \
-	'playbook_kit.insight.diagnostics.x_infeasible_mask__*' \
-	'playbook_kit.insight.diagnostics.x_search_range__*' \
-	'playbook_kit.insight.diagnostics.x_boundary_check__*' \
-	'playbook_kit.insight.diagnostics.x__boundary_row__*' \
-	'playbook_kit.insight.diagnostics.x_resolve_thresholds__*' \
-	'playbook_kit.insight.diagnostics.x__slope__*' \
-	'playbook_kit.insight.diagnostics.x__curve_checks__*' \
-	'playbook_kit.insight.diagnostics.x__rising_check__*' \
-	'playbook_kit.insight.diagnostics.x_diagnose_curves__*' \
-	'playbook_kit.insight.diagnostics.x_flagged_checks__*' \
-	'playbook_kit.search.space.x?Hyperparameter?to_unit__*' \
-	'playbook_kit.search.space.x?Hyperparameter?from_unit__*' \
-	'playbook_kit.search.space.x?Hyperparameter?contains__*' \
+	'playbook_kit.insight._common.x_feasible_mask__*' \
+	'playbook_kit.insight._common.x_infeasible_mask__*' \
+	'playbook_kit.insight._common.x_search_range__*' \
+	'playbook_kit.insight.boundaries.x_boundary_check__*' \
+	'playbook_kit.insight.boundaries.x__boundary_row__*' \
+	'playbook_kit.insight.curves.x_resolve_thresholds__*' \
+	'playbook_kit.insight.curves.x__slope__*' \
+	'playbook_kit.insight.curves.x__curve_checks__*' \
+	'playbook_kit.insight.curves.x__rising_check__*' \
+	'playbook_kit.insight.curves.x_diagnose_curves__*' \
+	'playbook_kit.insight.curves.x_flagged_checks__*' \
+	'playbook_kit.search.hyperparameter.x?Hyperparameter?to_unit__*' \
+	'playbook_kit.search.hyperparameter.x?Hyperparameter?from_unit__*' \
+	'playbook_kit.search.hyperparameter.x?Hyperparameter?contains__*' \
 	'playbook_kit.search.space.x?SearchSpace?_validate*' \
-	'playbook_kit.search.space.x?SearchSpace?_add_entry__*' \
+	'playbook_kit.search.serialization.x?SpaceDictForm?_add_entry__*' \
 	'playbook_kit.search.space.x?SearchSpace?validate_config__*' \
 	'playbook_kit.search.space.x?SearchSpace?is_active__*' \
 	'playbook_kit.search.space.x?SearchSpace?config_from_unit__*' \
 	'playbook_kit.search.space.x?SearchSpace?unit_from_config__*' \
 	'playbook_kit.trainer.x__check_steps__*' \
 	'playbook_kit.trainer.x_divergence_reason__*' \
-	'playbook_kit.search.oracles.x_is_infeasible__*'
+	'playbook_kit.search.oracle_base.x_is_infeasible__*'
 
 mutation: $(STAMP)
 	rm -rf mutants

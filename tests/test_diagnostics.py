@@ -184,7 +184,7 @@ def test_optimum_in_the_middle_is_not_flagged_even_with_a_strong_half_trend():
     assert lr["trend_rho"] == pytest.approx(0.943, abs=1e-3) and lr["trend_p"] < 0.05
     assert lr["best_value"] < study.trials["learning_rate"].max()
     assert (lr["rule"], lr["edge"], lr["status"]) == ("none", "none", "ok")
-    assert "and trend rule no steady trend toward an edge" in lr["reason"]
+    assert "; trend rule: no steady trend toward an edge" in lr["reason"]
 
 
 def test_noisy_flat_study_is_not_flagged_by_the_trend_rule():
@@ -199,7 +199,7 @@ def test_trend_rule_needs_five_trials_in_the_better_half():
     study = random_study(lambda x: 0.9 - 0.05 * (x + 2.5) ** 2, n=8, seed=0)
     lr = _row(boundary_check(study), "learning_rate")
     assert lr["n_trend"] == 4 and np.isnan(lr["trend_rho"]) and lr["rule"] == "none"
-    assert "trend rule not run (4 trials in the better half, needs 5)" in lr["reason"]
+    assert "trend rule: not run (4 trials in the better half, needs 5)" in lr["reason"]
 
 
 # -------------------------------------------------------------- curve diagnostics

@@ -9,11 +9,16 @@ import pytest
 from insight_fixtures import hp, make_study, make_trials
 
 from playbook_kit.insight import CURVE_CHECKS, boundary_check, diagnose_curves, flagged_checks
-from playbook_kit.insight.diagnostics import (CURVE_THRESHOLDS, MIN_INFEASIBLE_BEYOND,
-                                              Hyperparameter,
-                                              _curve_checks, _rising_check, feasible_mask,
-                                              infeasible_mask, resolve_thresholds,
-                                              search_range)
+from playbook_kit.insight._common import feasible_mask, infeasible_mask, search_range
+from playbook_kit.insight.boundaries import MIN_INFEASIBLE_BEYOND
+from playbook_kit.insight.curves import (CURVE_THRESHOLDS, _curve_checks, _rising_check,
+                                         resolve_thresholds)
+from playbook_kit.search.hyperparameter import Hyperparameter as _SpaceHyperparameter
+
+
+def Hyperparameter(name, role="nuisance", scale="linear", low=None, high=None, values=None):
+    """A search-space hyperparameter with the defaults these tests leave out."""
+    return _SpaceHyperparameter(name, role, scale, low, high, values)
 
 LR = hp("learning_rate", "log", 1e-4, 1e-1)
 EXPONENTS = np.linspace(-4, -1, 10)            # one trial every third of a decade
@@ -49,8 +54,11 @@ def test_best_at_the_high_edge_of_a_log_range_is_expanded_by_a_decade():
         n_best_near_high=2, best_value=0.1, edge="high", suggested_low=1e-4,
         suggested_high=1.0, instability="none", unstable_beyond=NAN, n_infeasible_beyond=0,
         status="expand",
-        reason="2 of the 3 best trials lie in the outer 20% of the range at the high edge "
-               "([0.0001, 0.1], log scale)",
+        reason="majority rule: 2 of the 3 best trials lie in the outer 20% of the range at "
+               "the high edge ([0.0001, 0.1], log scale); trend rule: the objective improves "
+               "steadily toward the high edge (Spearman rho +1.00, p < 0.001, over the better "
+               "half of the feasible trials, 5; log scale) and the best trial has the highest "
+               "learning_rate sampled (0.1)",
         action="expand learning_rate to [0.0001, 1] (log scale) and rerun until the best "
                "trials are not near a boundary")
 
@@ -60,8 +68,11 @@ def test_best_at_the_low_edge_when_minimizing():
                        objective="val_loss", direction="min")
     _assert_row(_only_row(study), n_best_near_low=2, n_best_near_high=0, best_value=1e-4,
                 edge="low", suggested_low=1e-5, suggested_high=0.1, status="expand",
-                reason="2 of the 3 best trials lie in the outer 20% of the range at the low "
-                       "edge ([0.0001, 0.1], log scale)",
+                reason="majority rule: 2 of the 3 best trials lie in the outer 20% of the "
+                       "range at the low edge ([0.0001, 0.1], log scale); trend rule: the "
+                       "objective improves steadily toward the low edge (Spearman rho -1.00, "
+                       "p < 0.001, over the better half of the feasible trials, 5; log scale) "
+                       "and the best trial has the lowest learning_rate sampled (0.0001)",
                 action="expand learning_rate to [1e-05, 0.1] (log scale) and rerun until "
                        "the best trials are not near a boundary")
 
@@ -71,8 +82,10 @@ def test_best_inside_the_range_is_ok():
     _assert_row(_only_row(study), n_best=3, n_best_near_low=0, n_best_near_high=0,
                 best_value=10 ** (-7 / 3), edge="none", suggested_low=1e-4,
                 suggested_high=0.1, status="ok", action="",
-                reason="0 low / 0 high of the 3 best trials near an edge (outer 20% of "
-                       "[0.0001, 0.1], log scale): the best trials are inside the range")
+                reason="the best trials are inside the range: majority rule: 0 low / 0 high "
+                       "of the 3 best trials near an edge (outer 20% of [0.0001, 0.1], log "
+                       "scale); trend rule: no steady trend toward an edge ending at the "
+                       "sampled extreme (Spearman rho -0.46, p = 0.43, better half of 5)")
 
 
 WIDTH = hp("width", "linear", 10.0, 20.0)
@@ -101,15 +114,19 @@ def test_a_strict_majority_of_the_best_set_is_needed():
     more = make_study(make_trials({"width": values}, range(10, 0, -1)), [WIDTH])
     _assert_row(_only_row(more, top_fraction=0.4), n_best=4, n_best_near_high=3,
                 edge="high", status="expand", suggested_high=25.0,
-                reason="3 of the 4 best trials lie in the outer 20% of the range at the high "
-                       "edge ([10, 20], linear scale)")
+                reason="majority rule: 3 of the 4 best trials lie in the outer 20% of the "
+                       "range at the high edge ([10, 20], linear scale); trend rule: the "
+                       "objective improves steadily toward the high edge (Spearman rho +0.95, "
+                       "p = 0.014, over the better half of the feasible trials, 5; linear "
+                       "scale) and the best trial has the highest width sampled (20)")
 
 
 def test_edge_fraction_widens_the_edges():
     study = make_study(make_trials({"width": [13.0, 13.0, 15.0, 15.0]}, [4, 3, 2, 1]), [WIDTH])
     _assert_row(_only_row(study), n_best_near_low=0, edge="none")
     _assert_row(_only_row(study, edge_fraction=0.3), n_best_near_low=2, edge="low",
-                reason="2 of the 3 best trials lie in the outer 30% of the range at the low "
+                reason="majority rule: 2 of the 3 best trials lie in the outer 30% of the "
+                       "range at the low "
                        "edge ([10, 20], linear scale)")
 
 
@@ -119,7 +136,8 @@ def test_best_against_a_natural_bound_has_nothing_to_extend():
                        [dropout])
     _assert_row(_only_row(study), n_best_near_low=3, edge="low", suggested_low=0.0,
                 suggested_high=0.5, status="at bound",
-                reason="3 of the 3 best trials lie in the outer 20% of the range at the low "
+                reason="majority rule: 3 of the 3 best trials lie in the outer 20% of the "
+                       "range at the low "
                        "edge ([0, 0.5], linear scale)",
                 action="the best trials sit at the natural bound 0 of dropout; there is "
                        "nothing to extend")
@@ -139,8 +157,8 @@ def test_discrete_values_at_the_end_of_the_list_get_the_next_value():
                                    [1, 2, 3, 4, 4.5, 3.5]), [batch])
     _assert_row(_only_row(study), low=32.0, high=256.0, n_best_near_high=2, edge="high",
                 suggested_low=32.0, suggested_high=512.0, status="expand",
-                reason="2 of the 3 best trials lie in the outer 20% of the range at the high "
-                       "edge ([32, 256], discrete scale)",
+                reason="majority rule: 2 of the 3 best trials lie in the outer 20% of the "
+                       "range at the high edge ([32, 256], discrete scale)",
                 action="add 512 to the values of batch_size and rerun until the best trials "
                        "are not at an end of the list")
 
@@ -547,7 +565,8 @@ def test_instability_and_an_edge_on_the_other_side_give_both_reasons():
     _assert_row(row, n_best=3, n_best_near_low=3, edge="low", instability="high",
                 status="instability", suggested_low=1e-5)
     assert row["reason"].endswith(
-        " of that value; 3 of the 3 best trials lie in the outer 45% of the range at the low "
+        " of that value; majority rule: 3 of the 3 best trials lie in the outer 45% of the "
+        "range at the low "
         "edge ([0.0001, 0.1], log scale)")
     assert row["action"].endswith(
         " instead of expanding the range there; expand learning_rate to [1e-05, 0.1] (log "
@@ -655,7 +674,7 @@ def test_still_improving_uses_the_evaluations_in_the_last_tenth():
 
 
 def test_slope():
-    from playbook_kit.insight.diagnostics import _slope
+    from playbook_kit.insight.curves import _slope
     assert _slope(np.array([1.0, 2.0]), np.array([1.0, 3.0])) == pytest.approx(2.0)
     assert _slope(np.array([0.0, 1.0]), np.array([0.0, 5.0])) == pytest.approx(5.0)
     assert _slope(np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 3.0])) == 0.0

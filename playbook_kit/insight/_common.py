@@ -270,7 +270,8 @@ def search_range(hp: Hyperparameter, observed) -> tuple[float, float, str]:
     grid = numeric_values(hp)
     if grid is not None:
         return grid[0], grid[-1], "search space"
-    if hp.low is not None and hp.high is not None and hp.high > hp.low:
+    if (hp.low is not None and hp.high is not None and np.isfinite(hp.low)
+            and np.isfinite(hp.high) and hp.high > hp.low):
         return hp.low, hp.high, "search space"
     x = pd.to_numeric(pd.Series(observed), errors="coerce").dropna()
     if hp.scale == "log":

@@ -250,9 +250,10 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
             trend_txt = (f"no steady trend toward an edge ending at the sampled extreme "
                          f"(Spearman rho {rho:+.2f}, {_p_value(p)}, better half of {n_trend})")
         reasons.append(
-            f"{near_low} low / {near_high} high of the {n_best} best trials near an edge "
-            f"(outer {edge_fraction:.0%} of [{_fmt(low)}, {_fmt(high)}], {scale_txt}) and "
-            f"trend rule {trend_txt}: the best trials are inside the range")
+            f"the best trials are inside the range: majority rule: {near_low} low / "
+            f"{near_high} high of the {n_best} best trials near an edge (outer "
+            f"{edge_fraction:.0%} of [{_fmt(low)}, {_fmt(high)}], {scale_txt}); trend rule: "
+            f"{trend_txt}")
         row["status"] = "ok"
     row["reason"] = "; ".join(reasons)
     row["action"] = "; ".join(actions)
