@@ -59,8 +59,10 @@ def test_step_checks_accept_the_smallest_allowed_values():
     ((10, 1, 0, 5), "keep_best=0 is not allowed; use an integer >= 1"),
     ((10, 1, False, 5), "keep_best=False is not allowed; use an integer >= 1"),
     ((10, 11, 1, 5), "eval_every=11 is not allowed; use at most max_train_steps=10"),
-    ((10, 1, 1, 1), "divergence_factor=1 is not allowed; use a number > 1"),
-    ((10, 1, 1, 0.5), "divergence_factor=0.5 is not allowed; use a number > 1"),
+    ((10, 1, 1, 1), "divergence_factor=1 is not allowed; use a number > 1 (how many "
+                        "times its initial value the training loss may reach)"),
+    ((10, 1, 1, 0.5), "divergence_factor=0.5 is not allowed; use a number > 1 (how many "
+                        "times its initial value the training loss may reach)"),
 ])
 def test_step_checks_reject_with_the_field_and_the_allowed_values(args, message):
     with pytest.raises(ValueError) as error:
