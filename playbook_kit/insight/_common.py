@@ -37,9 +37,10 @@ from ..results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS, TRIAL
                        StudyResults)
 from ..rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
 from ..search.space import Hyperparameter
-from ..validation import check_number
+from ..validation import check_fraction
 
-__all__ = ["FINISHED_STATUSES", "feasible_mask", "finished_mask", "fmt", "infeasible_mask"]
+__all__ = ["FINISHED_STATUSES", "check_fraction", "feasible_mask", "finished_mask", "fmt",
+           "infeasible_mask"]
 NUMERIC_SCALES = ("linear", "log", "integer")
 STRIP_SCALES = ("discrete", "categorical")
 
@@ -102,12 +103,6 @@ def _as_studies(study_or_studies, argument: str = "study") -> list[StudyResults]
     raise ValueError(
         f"{argument} must be a StudyResults or a non-empty list of StudyResults, "
         f"got {study_or_studies!r:.80}")
-
-
-def check_fraction(value, argument: str, allow_one: bool = True, allow_zero: bool = False):
-    """``value`` as a float in (0, 1], with the ends included as asked."""
-    return check_number(argument, value, 0.0, 1.0, low_inclusive=allow_zero,
-                        high_inclusive=allow_one)
 
 
 def _as_float(x) -> float:

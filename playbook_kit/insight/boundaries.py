@@ -127,8 +127,8 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
       action points to the stability recipes (warmup, gradient clipping).
     """
     study = _check_study(study)
-    top_fraction = check_fraction(top_fraction, "top_fraction")
-    edge_fraction = check_fraction(edge_fraction, "edge_fraction", allow_one=False)
+    top_fraction = check_fraction("top_fraction", top_fraction)
+    edge_fraction = check_fraction("edge_fraction", edge_fraction, allow_one=False)
     if edge_fraction >= 0.5:
         raise ValueError(f"edge_fraction must be below 0.5, got {edge_fraction!r}")
     trials = study.trials[finished_mask(study.trials)]

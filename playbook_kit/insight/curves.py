@@ -49,7 +49,7 @@ def resolve_thresholds(**overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown threshold(s) {unknown}; allowed: {sorted(CURVE_THRESHOLDS)}")
     return {**CURVE_THRESHOLDS,
-            **{key: check_fraction(value, key) for key, value in overrides.items()}}
+            **{key: check_fraction(key, value) for key, value in overrides.items()}}
 
 
 def objective_curve(study: StudyResults) -> tuple[str, str, str]:

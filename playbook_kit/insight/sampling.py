@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import rules
 from ..results import StudyResults
 from ..search.refine import good_cutoff
 from ..style import draw_best_so_far, study_colors
@@ -96,7 +95,7 @@ def good_region_counts(study: StudyResults, fraction: float = 0.25) -> pd.DataFr
     and location rest on few samples.
     """
     study = _check_study(study)
-    fraction = check_fraction(fraction, "fraction")
+    fraction = check_fraction("fraction", fraction)
     trials = study.trials[finished_mask(study.trials)]
     threshold = good_threshold(study, fraction)
     feasible = feasible_mask(trials)
