@@ -19,12 +19,12 @@ wrong and what to do. This module imports nothing from the search or results lay
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .files import atomic_write
+from .rules import COMPLETED, INFEASIBLE, is_feasible
 
 __all__ = [
     "SCHEMA_VERSION", "STUDY_FILE", "TRIAL_FILE", "CURVES_FILE", "ORACLE_FILE",
@@ -200,11 +200,11 @@ def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict],
     ``tuner0`` for a study run in one process), so a study spread over workers shows which
     worker ran what.
     """
-    infeasible = [r for r in runs if r["status"] != "completed"]
-    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
+    infeasible = [r for r in runs if r["status"] != COMPLETED]
+    objectives = [r["objective"] for r in runs if r["status"] == COMPLETED]
     return {
         "schema_version": SCHEMA_VERSION, "trial_id": trial_id, "values": values,
-        "config": config, "status": "infeasible" if infeasible else "completed",
+        "config": config, "status": INFEASIBLE if infeasible else COMPLETED,
         "reason": infeasible[0]["reason"] if infeasible else "",
         "objective": float(np.mean(objectives)) if objectives and not infeasible else None,
         "objective_std": float(np.std(objectives, ddof=1)) if len(objectives) > 1 else None,
@@ -234,7 +234,7 @@ def read_trial_record(trial_dir: str | Path) -> dict | None:
     record = read_json(path, RERUN_TRIAL)
     _check_version(path, record, RERUN_TRIAL)
     _check_fields(path, record, _RECORD_FIELDS, RERUN_TRIAL)
-    if record["status"] not in ("completed", "infeasible"):
+    if record["status"] not in (COMPLETED, INFEASIBLE):
         raise StoreError(path, f"is damaged: status={record['status']!r} is not "
                          "'completed' or 'infeasible'", RERUN_TRIAL)
     if not record["runs"]:
@@ -243,8 +243,7 @@ def read_trial_record(trial_dir: str | Path) -> dict | None:
         if not isinstance(run, dict):
             raise StoreError(path, f"is damaged: runs[{i}] is not a mapping", RERUN_TRIAL)
         _check_fields(path, run, _RUN_FIELDS, RERUN_TRIAL, f"runs[{i}].")
-    if record["status"] == "completed" and (
-            record["objective"] is None or not math.isfinite(record["objective"])):
+    if record["status"] == COMPLETED and not is_feasible(COMPLETED, record["objective"]):
         raise StoreError(path, f"is damaged: a completed trial with objective="
                          f"{record['objective']!r}", RERUN_TRIAL)
     return record
