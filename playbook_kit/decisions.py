@@ -6,9 +6,10 @@ adopt the candidate only if its gain outweighs both variances and the complexity
 adds. It gives no N, no statistic and no threshold; the choices below are the
 toolkit's, and each is documented where it is made:
 
-* Uncertainty is a **percentile bootstrap** (Efron): resample the runs with
-  replacement ``n_boot`` times (default :data:`DEFAULT_N_BOOT`), take the mean of each
-  resample, read the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
+* Uncertainty is a **percentile bootstrap** (Efron; ``scipy.stats.bootstrap`` with
+  ``method="percentile"``): resample the runs with replacement ``n_boot`` times
+  (default :data:`DEFAULT_N_BOOT`), take the mean of each resample, read the
+  ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
   It assumes nothing about the shape of the run-to-run distribution, but with few runs
   it is *narrower* than the truth (it cannot see variation the runs did not show), so
   treat a 3-run interval as optimistic.

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import rules
-from .rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE, MAXIMIZE
+from .rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
 from .search.space import HYPERPARAMETER_COLUMNS
 from .store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_json, read_keras_tuner_trial,
@@ -91,11 +91,6 @@ class StudyResults:
     def sign(self) -> float:
         """+1.0 when a higher objective is better, -1.0 when lower is (:func:`~playbook_kit.rules.sign`)."""
         return rules.sign(self.direction)
-
-    @property
-    def maximize(self) -> bool:
-        """True when a higher objective is better."""
-        return rules.check_direction(self.direction) == MAXIMIZE
 
     def better(self, a: float, b: float) -> bool:
         """True when objective value ``a`` is better than ``b`` in this study's direction."""
