@@ -89,7 +89,7 @@ class StudyResults:
 
     @property
     def sign(self) -> float:
-        """+1.0 when a higher objective is better, -1.0 when lower is (:func:`~playbook_kit.rules.sign`)."""
+        """+1.0 when a higher objective is better, -1.0 when lower is (rules.sign)."""
         return rules.sign(self.direction)
 
     def better(self, a: float, b: float) -> bool:
