@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validation import check_number
+
 DEFAULT_TRAIN_SAMPLE = 512
 
 
@@ -86,19 +88,15 @@ class Dataset:
                 "input_shape": self.input_shape, "num_classes": self.num_classes}
 
 
-def _check_fraction(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or not 0 < value < 0.5:
-        raise ValueError(f"{name}={value!r} is not allowed; use a fraction in (0, 0.5)")
-
-
 def split_arrays(name: str, x: np.ndarray, y: np.ndarray, seed: int = 0,
                  validation_fraction: float = 0.2, test_fraction: float = 0.2,
                  train_sample_size: int = DEFAULT_TRAIN_SAMPLE) -> Dataset:
     """Split arrays into stratified train / validation / test with a fixed seed."""
     from sklearn.model_selection import train_test_split
 
-    _check_fraction("validation_fraction", validation_fraction)
-    _check_fraction("test_fraction", test_fraction)
+    for field_name, fraction in (("validation_fraction", validation_fraction),
+                                 ("test_fraction", test_fraction)):
+        check_number(field_name, fraction, 0, 0.5, low_inclusive=False, high_inclusive=False)
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
     if len(x) != len(y):

@@ -6,9 +6,10 @@ adopt the candidate only if its gain outweighs both variances and the complexity
 adds. It gives no N, no statistic and no threshold; the choices below are the
 toolkit's, and each is documented where it is made:
 
-* Uncertainty is a **percentile bootstrap** (Efron): resample the runs with
-  replacement ``n_boot`` times (default :data:`DEFAULT_N_BOOT`), take the mean of each
-  resample, read the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
+* Uncertainty is a **percentile bootstrap** (Efron; ``scipy.stats.bootstrap`` with
+  ``method="percentile"``): resample the runs with replacement ``n_boot`` times
+  (default :data:`DEFAULT_N_BOOT`), take the mean of each resample, read the
+  ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
   It assumes nothing about the shape of the run-to-run distribution, but with few runs
   it is *narrower* than the truth (it cannot see variation the runs did not show), so
   treat a 3-run interval as optimistic.
@@ -21,7 +22,6 @@ never train. Rerunning a config with N seeds is the training layer's job.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
@@ -29,7 +29,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-DIRECTIONS = ("max", "min")
+from . import rules
+from .rules import DIRECTIONS, fmt
+from .validation import check_int, check_number, check_seed, not_allowed
+
+__all__ = ["DIRECTIONS"]
 RECOMMENDATIONS = ("adopt", "keep baseline", "inconclusive: run more seeds")
 
 #: Toolkit's choice: bootstrap resamples by default. At 10,000 the percentile bounds of
@@ -58,83 +62,69 @@ more risk of adopting a change that is not really better.\
 
 # --------------------------------------------------------------------------- checks
 
-def _check_direction(direction) -> str:
-    if direction not in DIRECTIONS:
-        raise ValueError(
-            f"direction={direction!r}: must be one of {DIRECTIONS} "
-            "('max' when higher objective is better, 'min' when lower is better)")
-    return direction
-
-
 def _check_values(name: str, values) -> np.ndarray:
     """Objective values of the runs of one config as a 1-D float array, or ValueError."""
     if isinstance(values, (str, bytes)) or isinstance(values, Mapping):
-        raise ValueError(
-            f"{name}={values!r}: must be a sequence of objective values (one finite "
-            "number per run), e.g. a list, numpy array or pandas Series")
+        raise not_allowed(name, values, "use a sequence of objective values (one finite "
+                          "number per run), e.g. a list, numpy array or pandas Series")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{name}={values!r}: must be a sequence of numbers (one objective value "
-            "per run)") from None
+        raise not_allowed(name, values, "use a sequence of numbers (one objective value "
+                          "per run)") from None
     if arr.ndim != 1:
-        raise ValueError(
-            f"{name}={values!r}: must be one-dimensional (one objective value per run); "
-            f"got shape {arr.shape}")
+        raise not_allowed(name, values, "use a one-dimensional sequence (one objective "
+                          f"value per run); got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(
-            f"{name}={values!r}: empty; need at least one run's objective value")
+        raise not_allowed(name, values, "it is empty; give at least one run's objective value")
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
-        raise ValueError(
-            f"{name}={values!r}: value {arr[bad[0]]!r} at position {int(bad[0])} is not "
-            "finite; every run needs a finite objective value (drop infeasible runs, "
-            "and count them against the config)")
+        raise not_allowed(name, values, f"value {arr[bad[0]]!r} at position {int(bad[0])} "
+                          "is not finite; every run needs a finite objective value (drop "
+                          "infeasible runs, and count them against the config)")
     return arr
 
 
-def _check_confidence(confidence) -> float:
-    if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
-            or not 0.0 < float(confidence) < 1.0):
-        raise ValueError(
-            f"confidence={confidence!r}: must be a number strictly between 0 and 1 "
-            "(e.g. 0.95 for a 95% interval)")
-    return float(confidence)
+def _check_bootstrap(confidence, n_boot, seed) -> tuple[float, int, int | None]:
+    """The bootstrap's settings: confidence in (0, 1), n_boot >= MIN_N_BOOT, a seed."""
+    return (check_number("confidence", confidence, 0.0, 1.0, low_inclusive=False,
+                         high_inclusive=False),
+            check_int("n_boot", n_boot, minimum=MIN_N_BOOT),
+            check_seed("seed", seed, allow_none=True))
 
 
-def _check_n_boot(n_boot) -> int:
-    if (isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral)
-            or n_boot < MIN_N_BOOT):
-        raise ValueError(
-            f"n_boot={n_boot!r}: must be an integer >= {MIN_N_BOOT} (toolkit's minimum "
-            f"for a readable percentile interval; default {DEFAULT_N_BOOT})")
-    return int(n_boot)
+def _bootstrap(samples, statistic, confidence: float, n_boot: int,
+               rng: np.random.Generator):
+    """Percentile bootstrap (``scipy.stats.bootstrap``) of ``statistic(*samples)``.
+
+    Samples are resampled independently (not paired). Returns the interval's bounds and
+    the bootstrap distribution. A sample of one run has nothing to resample, so it
+    enters the statistic as a constant.
+    """
+    from scipy.stats import bootstrap
+
+    varied = [i for i, sample in enumerate(samples) if sample.size > 1]
+    if not varied:
+        value = float(statistic(*samples, axis=-1))
+        return value, value, np.full(n_boot, value)
+
+    def resampled(*drawn, axis=-1):
+        full = list(samples)
+        for i, sample in zip(varied, drawn):
+            full[i] = sample
+        return statistic(*full, axis=axis)
+
+    with warnings.catch_warnings():  # identical runs: a degenerate (constant) distribution
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = bootstrap([samples[i] for i in varied], resampled, vectorized=True,
+                           paired=False, n_resamples=n_boot, confidence_level=confidence,
+                           method="percentile", rng=rng)
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high),
+            result.bootstrap_distribution)
 
 
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool)
-                             or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(
-            f"seed={seed!r}: must be a non-negative integer (or None for a fresh, "
-            "irreproducible bootstrap)")
-    return None if seed is None else int(seed)
-
-
-def _quantiles(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
-
-
-def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator):
-    """Means of ``n_boot`` resamples (with replacement) of ``values``."""
-    idx = rng.integers(0, values.size, size=(n_boot, values.size))
-    return values[idx].mean(axis=1)
-
-
-def _fmt(x: float) -> str:
-    return "nan" if x is None or not math.isfinite(x) else f"{x:.4g}"
+def _mean(values, axis=-1):
+    return np.mean(values, axis=axis)
 
 
 # --------------------------------------------------------------------- retrain variance
@@ -172,9 +162,9 @@ class RetrainSummary:
                 "|---|---|---|---|---|---|---|\n" + self._row(label))
 
     def _row(self, label: str) -> str:
-        return (f"| {label} | {self.n} | {_fmt(self.mean)} | {_fmt(self.std)} | "
-                f"{_fmt(self.min)} | {_fmt(self.max)} | "
-                f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}] |\n")
+        return (f"| {label} | {self.n} | {fmt(self.mean)} | {fmt(self.std)} | "
+                f"{fmt(self.min)} | {fmt(self.max)} | "
+                f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}] |\n")
 
 
 def retrain_summary(values, direction: str = "max", confidence: float = 0.95,
@@ -185,15 +175,13 @@ def retrain_summary(values, direction: str = "max", confidence: float = 0.95,
     seed. Returns n, mean, std (ddof=1, NaN for one run), min, max and a percentile
     bootstrap interval of the mean (see the module docstring for its caveat).
     """
-    direction = _check_direction(direction)
+    direction = rules.check_direction(direction)
     arr = _check_values("values", values)
-    confidence = _check_confidence(confidence)
-    n_boot = _check_n_boot(n_boot)
-    seed = _check_seed(seed)
+    confidence, n_boot, seed = _check_bootstrap(confidence, n_boot, seed)
     n = int(arr.size)
     if n >= 2:
-        means = _bootstrap_means(arr, n_boot, np.random.default_rng(seed))
-        ci_low, ci_high = _quantiles(means, confidence)
+        ci_low, ci_high, _ = _bootstrap((arr,), _mean, confidence, n_boot,
+                                        np.random.default_rng(seed))
         std = float(arr.std(ddof=1))
     else:
         ci_low = ci_high = std = float("nan")
@@ -229,8 +217,7 @@ def runs_from_study(study, trial_id) -> np.ndarray:
             f"trials with runs: {shown}")
     mine = mine.sort_values("seed", kind="stable")
     objective = pd.to_numeric(mine["objective"], errors="coerce")
-    ok = (mine["status"] == "completed") & np.isfinite(objective.to_numpy(dtype=float,
-                                                                          na_value=np.nan))
+    ok = rules.feasible_mask(mine.assign(objective=objective))
     if not ok.all():
         dropped = mine.loc[~ok, ["seed", "status"]].to_dict("records")
         warnings.warn(
@@ -250,21 +237,20 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     """Strip + box plot of the runs of each config: one point per seed.
 
     ``groups`` maps a config label (e.g. "baseline", "candidate") to its runs'
-    objective values. Returns the matplotlib Figure.
+    objective values. Single-panel: draws into ``ax`` (a new figure with constrained
+    layout when None) and returns the Axes.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     if not isinstance(groups, Mapping) or not groups:
-        raise ValueError(
-            f"groups={groups!r}: must be a non-empty dict mapping a config label to "
-            "its runs' objective values")
+        raise not_allowed("groups", groups, "use a non-empty dict mapping a config label "
+                          "to its runs' objective values")
     if not isinstance(objective_name, str) or not objective_name.strip():
-        raise ValueError(
-            f"objective_name={objective_name!r}: must be a non-empty string, the "
-            "objective's name for the axis label (e.g. 'val_accuracy')")
+        raise not_allowed("objective_name", objective_name, "use a non-empty string, the "
+                          "objective's name for the axis label (e.g. 'val_accuracy')")
     if direction is not None:
-        _check_direction(direction)
+        rules.check_direction(direction)
     frames, order = [], []
     for label, values in groups.items():
         arr = _check_values(f"groups[{label!r}]", values)
@@ -275,9 +261,8 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
 
     own_figure = ax is None
     if own_figure:
-        fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(order) + 2.0), 4.0))
-    else:
-        fig = ax.figure
+        _, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(order) + 2.0), 4.0),
+                             layout="constrained")
     sns.boxplot(data=data, x="config", y="value", order=order, ax=ax, color="0.88",
                 showfliers=False, width=0.5)
     sns.stripplot(data=data, x="config", y="value", order=order, ax=ax, color="C0",
@@ -289,19 +274,22 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     ax.legend(loc="best", frameon=False)
     ylabel = objective_name
     if direction is not None:
-        ylabel += " (higher is better)" if direction == "max" else " (lower is better)"
+        ylabel += f" ({_better_word(direction)} is better)"
     ax.set_ylabel(ylabel)
     ax.set_xlabel("config (each point: one run with its own seed)")
     ax.set_title(f"Retrain variance of {objective_name}")
-    fig.tight_layout()
     if own_figure:
         from .style import detach
 
-        return detach(fig)
-    return fig
+        detach(ax.figure)
+    return ax
 
 
 # --------------------------------------------------------------------------- adoption
+
+def _better_word(direction: str) -> str:
+    return "higher" if rules.sign(direction) > 0 else "lower"
+
 
 @dataclass(frozen=True)
 class AdoptionDecision:
@@ -344,7 +332,7 @@ class AdoptionDecision:
 
     def to_markdown(self) -> str:
         pct = f"{self.confidence:.0%}"
-        better = "higher" if self.direction == "max" else "lower"
+        better = _better_word(self.direction)
         head = (f"**Adoption decision: {self.recommendation}** "
                 f"(`{self.objective_name}`, {better} is better; {pct} percentile "
                 f"bootstrap intervals, {self.n_boot} resamples)\n\n")
@@ -354,9 +342,9 @@ class AdoptionDecision:
         gain = ("\n| gain (positive = candidate better) | "
                 f"{pct} CI | complexity cost | {pct} CI of gain - cost | "
                 "P(candidate better) | P(gain > cost) |\n|---|---|---|---|---|---|\n"
-                f"| {_fmt(self.difference)} | [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
-                f" | {_fmt(self.complexity_cost)} | [{_fmt(self.net_ci_low)}, "
-                f"{_fmt(self.net_ci_high)}] | {self.prob_better:.2f} | "
+                f"| {fmt(self.difference)} | [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
+                f" | {fmt(self.complexity_cost)} | [{fmt(self.net_ci_low)}, "
+                f"{fmt(self.net_ci_high)}] | {self.prob_better:.2f} | "
                 f"{self.prob_worth_it:.2f} |\n")
         return head + table + gain + f"\n{self.reason}\n"
 
@@ -374,32 +362,23 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     a change that adds none). The rule is :data:`ADOPTION_RULE` (the toolkit's).
     ``min_runs`` (toolkit default 3, at least 2: one run shows no retrain variance).
     """
-    direction = _check_direction(direction)
+    direction = rules.check_direction(direction)
     base = _check_values("baseline_values", baseline_values)
     cand = _check_values("candidate_values", candidate_values)
-    if (isinstance(complexity_cost, bool) or not isinstance(complexity_cost, numbers.Real)
-            or not math.isfinite(complexity_cost) or complexity_cost < 0):
-        raise ValueError(
-            f"complexity_cost={complexity_cost!r}: must be a finite number >= 0, in "
-            "objective units (the gain the added complexity must buy; 0 for none)")
-    if (isinstance(min_runs, bool) or not isinstance(min_runs, numbers.Integral)
-            or min_runs < 2):
-        raise ValueError(
-            f"min_runs={min_runs!r}: must be an integer >= 2 (one run per config shows "
-            "no retrain variance; toolkit default 3)")
-    confidence = _check_confidence(confidence)
-    n_boot = _check_n_boot(n_boot)
-    seed = _check_seed(seed)
+    complexity_cost = check_number("complexity_cost", complexity_cost, low=0.0)
+    min_runs = check_int("min_runs", min_runs, minimum=2)
+    confidence, n_boot, seed = _check_bootstrap(confidence, n_boot, seed)
     if not isinstance(objective_name, str) or not objective_name.strip():
-        raise ValueError(f"objective_name={objective_name!r}: must be a non-empty string")
-    complexity_cost, min_runs = float(complexity_cost), int(min_runs)
+        raise not_allowed("objective_name", objective_name, "use a non-empty string")
 
-    rng = np.random.default_rng(seed)
-    sign = 1.0 if direction == "max" else -1.0
-    boot_gain = sign * (_bootstrap_means(cand, n_boot, rng)
-                        - _bootstrap_means(base, n_boot, rng))
-    gain = float(sign * (cand.mean() - base.mean()))
-    ci_low, ci_high = _quantiles(boot_gain, confidence)
+    sign = rules.sign(direction)
+
+    def signed_gain(candidate, baseline, axis=-1):
+        return sign * (np.mean(candidate, axis=axis) - np.mean(baseline, axis=axis))
+
+    gain = float(signed_gain(cand, base))
+    ci_low, ci_high, boot_gain = _bootstrap((cand, base), signed_gain, confidence, n_boot,
+                                            np.random.default_rng(seed))
     net_low, net_high = ci_low - complexity_cost, ci_high - complexity_cost
     prob_better = float(np.mean(boot_gain > 0) + 0.5 * np.mean(boot_gain == 0))
     net = boot_gain - complexity_cost
@@ -410,9 +389,9 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     c_sum = retrain_summary(cand, direction, confidence, n_boot, summary_seed)
 
     pct = f"{confidence:.0%}"
-    gain_txt = (f"gain {_fmt(gain)} ({pct} CI [{_fmt(ci_low)}, {_fmt(ci_high)}]) minus "
-                f"complexity cost {_fmt(complexity_cost)} = {_fmt(gain - complexity_cost)} "
-                f"({pct} CI [{_fmt(net_low)}, {_fmt(net_high)}]); "
+    gain_txt = (f"gain {fmt(gain)} ({pct} CI [{fmt(ci_low)}, {fmt(ci_high)}]) minus "
+                f"complexity cost {fmt(complexity_cost)} = {fmt(gain - complexity_cost)} "
+                f"({pct} CI [{fmt(net_low)}, {fmt(net_high)}]); "
                 f"P(candidate better) = {prob_better:.2f}")
     suggested = None
     if base.size < min_runs or cand.size < min_runs:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import rules
 from .results import StudyResults, config_of, load_study
 from .store import STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
 
@@ -78,10 +79,10 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     record = read_trial_record(trial_dir) if trial_dir is not None else None
     if record is None:
         raise ValueError(f"trial_id={trial_id!r} has no finished trial record in {study.path}")
-    if record["status"] != "completed":
+    if record["status"] != rules.COMPLETED:
         raise ValueError(f"trial {trial_id!r} is {record['status']}: it has no best checkpoint")
-    sign = 1.0 if study.direction == "max" else -1.0
-    run = max(record["runs"], key=lambda r: sign * r["objective"])
+    run = record["runs"][rules.best_position([r["objective"] for r in record["runs"]],
+                                             study.direction)]
     checkpoint = run["checkpoints"].get(f"step-{run['best_step']}")
     checkpoint = str(trial_dir / checkpoint) if checkpoint is not None else None
     if checkpoint is None or not Path(checkpoint).exists():

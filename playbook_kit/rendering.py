@@ -13,11 +13,12 @@ import base64
 import functools
 import io
 import json
-import math
 
 import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+
+from .rules import fmt
 
 
 def _line_break(self, tokens, idx, options, env) -> str:
@@ -40,11 +41,12 @@ def markdown_inline(text) -> Markup:
 
 
 def number(value, digits: int = 6) -> str:
-    """A number as short text (``digits`` significant); other values as JSON or text."""
+    """A number as short text (:func:`~playbook_kit.rules.fmt`, ``digits`` significant);
+    nothing for None; other values as JSON or text."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+        return fmt(value, digits)
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return str(value)

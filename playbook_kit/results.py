@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import rules
+from .rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
 from .search.space import HYPERPARAMETER_COLUMNS
 from .store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_json, read_keras_tuner_trial,
@@ -82,18 +84,34 @@ class StudyResults:
 
     @property
     def feasible(self) -> pd.DataFrame:
-        """Completed trials with a finite objective."""
-        t = self.trials
-        return t[(t["status"] == "completed") & t["objective"].notna()]
+        """Completed trials with a finite objective (:func:`~playbook_kit.rules.feasible_mask`)."""
+        return self.trials[rules.feasible_mask(self.trials)]
+
+    @property
+    def sign(self) -> float:
+        """+1.0 when a higher objective is better, -1.0 when lower is (rules.sign)."""
+        return rules.sign(self.direction)
 
     def better(self, a: float, b: float) -> bool:
         """True when objective value ``a`` is better than ``b`` in this study's direction."""
-        return a > b if self.direction == "max" else a < b
+        return rules.better(a, b, self.direction)
 
-    def best_trials(self, k: int = 1) -> pd.DataFrame:
-        """The ``k`` best feasible trials, best first."""
-        return self.feasible.sort_values(
-            "objective", ascending=self.direction == "min").head(k)
+    def best_value(self, values) -> float:
+        """The best finite value of ``values`` in this study's direction."""
+        return rules.best_value(values, self.direction)
+
+    def best_so_far(self, values):
+        """Running best of ``values`` in trial order (:func:`~playbook_kit.rules.best_so_far`)."""
+        return rules.best_so_far(values, self.direction)
+
+    def sort_best_first(self, frame: pd.DataFrame, column: str = "objective") -> pd.DataFrame:
+        """``frame`` sorted best first by ``column`` in this study's direction."""
+        return rules.sort_best_first(frame, self.direction, column)
+
+    def best_trials(self, k: int | None = 1) -> pd.DataFrame:
+        """The ``k`` best feasible trials, best first (all of them for ``k=None``)."""
+        ranked = self.sort_best_first(self.feasible)
+        return ranked if k is None else ranked.head(k)
 
 
 # --- building the tables --------------------------------------------------------------
@@ -117,8 +135,8 @@ def _float(value) -> float:
 
 
 def _trial_row(trial_id, study, status, runs: list[dict], values: dict, reason="") -> dict:
-    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
-    feasible = status == "completed" and objectives
+    objectives = [r["objective"] for r in runs if r["status"] == COMPLETED]
+    feasible = status == COMPLETED and objectives
     row = {
         "trial_id": trial_id, "study": study, "status": status,
         "objective": float(np.mean(objectives)) if feasible else float("nan"),
@@ -183,7 +201,7 @@ def as_study(results, name: str = "trials", space=None) -> StudyResults:
         group = group if isinstance(group, (list, tuple)) else [group]
         first = first or group[0]
         run_dicts = [r.to_dict() for r in group]
-        status = "completed" if all(r.feasible for r in group) else "infeasible"
+        status = COMPLETED if all(r.feasible for r in group) else INFEASIBLE
         reason = next((r.reason for r in group if not r.feasible), "")
         configs[trial_id] = group[0].config
         rows.append(_trial_row(trial_id, name, status, run_dicts, {}, reason))
@@ -339,9 +357,8 @@ def _load_keras_tuner_study(path: Path) -> StudyResults:
         if history:
             last = history[-1]["value"]
             run["final_objective"] = last[-1] if isinstance(last, list) else last
-        if status == "completed" and (run["objective"] is None
-                                      or not np.isfinite(run["objective"])):
-            status, run["status"] = "infeasible", "infeasible"
+        if status == COMPLETED and not rules.is_feasible(status, run["objective"]):
+            status, run["status"] = INFEASIBLE, INFEASIBLE
             run["reason"] = "no finite objective"
         built.append(_trial_row(trial_id, path.name, status, [run] if status != "running" else [],
                                 {k: v for k, v in values.items()}, run["reason"]))
@@ -364,7 +381,7 @@ def _objective_of(metrics: dict, score: float) -> tuple[str, str]:
                   for o in history.get("observations", [])]
         if not values:
             continue
-        best = max(values) if history.get("direction") == "max" else min(values)
+        best = rules.best_value(values, history.get("direction", "min"))
         if np.isclose(best, score):
             matches.append((name, history.get("direction", "min")))
     for preferred in ("val_loss", "val_accuracy"):
@@ -469,7 +486,7 @@ def warm_start_observations(source, objective: str) -> list[tuple[dict, float | 
                          f"{objective!r}")
     priors = []
     for _, row in results.trials.iterrows():
-        if row["status"] not in ("completed", "infeasible", "failed"):
+        if row["status"] not in FINISHED_STATUSES:
             continue
         values = {}
         if results.path is not None:
@@ -479,6 +496,6 @@ def warm_start_observations(source, objective: str) -> list[tuple[dict, float | 
                 continue
             values.update((record or {}).get("config") or {})
         values.update(config_of(results, row["trial_id"]))
-        feasible = row["status"] == "completed" and np.isfinite(row["objective"])
+        feasible = rules.is_feasible(row["status"], row["objective"])
         priors.append((values, float(row["objective"]) if feasible else None))
     return priors

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from .validation import check_int, check_seed
+
 _STATE: dict = {"threads": None, "deterministic": False}
 
 
@@ -29,10 +31,8 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     and Keras with ``seed``, optionally turns on TensorFlow op determinism, and applies the
     toolkit's plot style. Returns what it set.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"setup: seed={seed!r} is not allowed; use an integer >= 0")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"setup: threads={threads!r} is not allowed; use an integer >= 1 or None")
+    check_seed("seed", seed, where="setup")
+    check_int("threads", threads, minimum=1, where="setup", allow_none=True)
     threads = threads or min(os.cpu_count() or 1, 4)
     started = _tensorflow_started()
     if quiet:

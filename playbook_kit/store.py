@@ -10,21 +10,21 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
   every run's result), ``trial_<id>/curves.csv`` (every evaluation of every run) and
   ``trial_<id>/checkpoints/``.
 
-Every file is written through :func:`atomic_write`, so a kill at any moment leaves the
+Every file is written through :func:`~playbook_kit.files.atomic_write` (re-exported
+here for study files), so a kill at any moment leaves the
 old file or the new one, never a torn one. Every file is read through this module: a
 damaged or foreign file raises :class:`StoreError`, one line naming the file, what is
 wrong and what to do. This module imports nothing from the search or results layers.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import math
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write
+from .rules import COMPLETED, INFEASIBLE, is_feasible
 
 __all__ = [
     "SCHEMA_VERSION", "STUDY_FILE", "TRIAL_FILE", "CURVES_FILE", "ORACLE_FILE",
@@ -58,44 +58,6 @@ class StoreError(ValueError):
 
 
 # -- writing --------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_write(path: str | Path, suffix: str = "", before_replace=None):
-    """Yield a temporary path beside ``path``; when the block ends normally, flush it to
-    disk and rename it over ``path`` (a kill leaves the old file or the new one). On an
-    exception the temporary file is removed and ``path`` is untouched.
-
-    ``suffix`` ends the temporary name for writers that check it (Keras wants
-    ``.weights.h5``). ``before_replace(tmp)``, called after the flush and just before the
-    rename, may raise to cancel the write (the journal checks that no other writer
-    changed the file meanwhile). The file keeps ``path``'s permissions when it exists.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if before_replace is not None:
-            before_replace(tmp)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where the OS allows
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
 
 def _plain(value):
     if isinstance(value, (np.integer, np.floating, np.bool_)):
@@ -238,11 +200,11 @@ def trial_record(trial_id: str, values: dict, config: dict, runs: list[dict],
     ``tuner0`` for a study run in one process), so a study spread over workers shows which
     worker ran what.
     """
-    infeasible = [r for r in runs if r["status"] != "completed"]
-    objectives = [r["objective"] for r in runs if r["status"] == "completed"]
+    infeasible = [r for r in runs if r["status"] != COMPLETED]
+    objectives = [r["objective"] for r in runs if r["status"] == COMPLETED]
     return {
         "schema_version": SCHEMA_VERSION, "trial_id": trial_id, "values": values,
-        "config": config, "status": "infeasible" if infeasible else "completed",
+        "config": config, "status": INFEASIBLE if infeasible else COMPLETED,
         "reason": infeasible[0]["reason"] if infeasible else "",
         "objective": float(np.mean(objectives)) if objectives and not infeasible else None,
         "objective_std": float(np.std(objectives, ddof=1)) if len(objectives) > 1 else None,
@@ -272,7 +234,7 @@ def read_trial_record(trial_dir: str | Path) -> dict | None:
     record = read_json(path, RERUN_TRIAL)
     _check_version(path, record, RERUN_TRIAL)
     _check_fields(path, record, _RECORD_FIELDS, RERUN_TRIAL)
-    if record["status"] not in ("completed", "infeasible"):
+    if record["status"] not in (COMPLETED, INFEASIBLE):
         raise StoreError(path, f"is damaged: status={record['status']!r} is not "
                          "'completed' or 'infeasible'", RERUN_TRIAL)
     if not record["runs"]:
@@ -281,8 +243,7 @@ def read_trial_record(trial_dir: str | Path) -> dict | None:
         if not isinstance(run, dict):
             raise StoreError(path, f"is damaged: runs[{i}] is not a mapping", RERUN_TRIAL)
         _check_fields(path, run, _RUN_FIELDS, RERUN_TRIAL, f"runs[{i}].")
-    if record["status"] == "completed" and (
-            record["objective"] is None or not math.isfinite(record["objective"])):
+    if record["status"] == COMPLETED and not is_feasible(COMPLETED, record["objective"]):
         raise StoreError(path, f"is damaged: a completed trial with objective="
                          f"{record['objective']!r}", RERUN_TRIAL)
     return record

@@ -11,8 +11,9 @@ figures share is drawn by one function here (:func:`draw_best_so_far`).
 from __future__ import annotations
 
 import matplotlib as mpl
-import numpy as np
 import seaborn as sns
+
+from .rules import best_so_far
 
 PALETTE = "colorblind"
 """Seaborn palette for studies and highlighted trials (safe for colour-blind readers)."""
@@ -84,11 +85,6 @@ def draw_best_so_far(ax, trial_numbers, objectives, direction: str, **line):
     1..k, as a step line (gid "best_so_far"); a NaN objective (an infeasible trial)
     counts as a trial that found nothing. Every figure that shows the curve draws it
     here. ``line`` goes to ``ax.step`` (color, label, ...). Returns the Line2D."""
-    if direction not in ("max", "min"):
-        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
-    sign = 1.0 if direction == "max" else -1.0
-    values = sign * np.asarray(objectives, dtype=float)
-    running = sign * np.fmax.accumulate(np.where(np.isnan(values), -np.inf, values))
-    running[~np.isfinite(running)] = np.nan
+    running = best_so_far(objectives, direction)
     (drawn,) = ax.step(trial_numbers, running, where="post", gid="best_so_far", **line)
     return drawn

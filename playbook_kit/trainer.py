@@ -23,11 +23,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from . import rules
 from .data import eval_batch_size, eval_batches, train_pipeline
 from .runtime import seed_everything
+from .validation import check_int, not_allowed
 from .workload import Workload, build_model, build_optimizer, learning_rate_schedule
 
 DIVERGENCE_FACTOR = 5.0
@@ -58,7 +59,7 @@ class TrialResult:
 
     @property
     def feasible(self) -> bool:
-        return self.status == "completed"
+        return self.status == rules.COMPLETED
 
     def curve(self, split: str, metric: str) -> pd.Series:
         """One curve as a Series indexed by step."""
@@ -89,16 +90,15 @@ class TrialResult:
 
 
 def _check_steps(max_train_steps, eval_every, keep_best, divergence_factor):
-    for name, value, low in (("max_train_steps", max_train_steps, 1),
-                             ("eval_every", eval_every, 1), ("keep_best", keep_best, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name}={value!r} is not allowed; use an integer >= {low}")
+    for name, value in (("max_train_steps", max_train_steps), ("eval_every", eval_every),
+                        ("keep_best", keep_best)):
+        check_int(name, value, minimum=1)
     if eval_every > max_train_steps:
-        raise ValueError(f"eval_every={eval_every} is not allowed; use at most "
-                         f"max_train_steps={max_train_steps}")
+        raise not_allowed("eval_every", eval_every,
+                          f"use at most max_train_steps={max_train_steps}")
     if not isinstance(divergence_factor, numbers.Real) or not divergence_factor > 1:
-        raise ValueError(f"divergence_factor={divergence_factor!r} is not allowed; use a number "
-                         "> 1 (how many times its initial value the training loss may reach)")
+        raise not_allowed("divergence_factor", divergence_factor, "use a number > 1 (how "
+                          "many times its initial value the training loss may reach)")
 
 
 def divergence_reason(train_loss, initial_loss, divergence_factor, step) -> str:
@@ -345,7 +345,7 @@ class _CheckpointKeeper:
     def __init__(self, directory, keep, direction, model):
         self.directory = Path(directory) if directory is not None else None
         self.keep, self.model = keep, model
-        self.sign = 1.0 if direction == "max" else -1.0
+        self.sign = rules.sign(direction)
         self.kept: list[tuple] = []  # (sort key, step)
         self.best_weights = None
         if self.directory is not None:
@@ -379,8 +379,8 @@ class _CheckpointKeeper:
             self._save(self.directory / "last.weights.h5")
 
     def _save(self, path: Path):
-        """Write through the store's atomic write: a kill never leaves a torn file."""
-        from .store import atomic_write
+        """Write through the one atomic write (:mod:`.files`): a kill never leaves a torn file."""
+        from .files import atomic_write
 
         with atomic_write(path, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)

@@ -76,6 +76,13 @@ def _number_range(low, high, low_inclusive, high_inclusive) -> str:
     return "a finite number"
 
 
+def check_fraction(field: str, value, allow_zero: bool = False, allow_one: bool = True,
+                   where: str | None = None) -> float:
+    """``value`` as a float in (0, 1]; ``allow_zero``/``allow_one`` include or exclude the ends."""
+    return check_number(field, value, 0.0, 1.0, low_inclusive=allow_zero,
+                        high_inclusive=allow_one, where=where)
+
+
 def check_choice(field: str, value, choices, where: str | None = None):
     """``value`` if it is one of ``choices``."""
     if value not in tuple(choices):

@@ -7,7 +7,7 @@ from .results import StudyResults
 
 def trial_options(study: StudyResults) -> list[tuple[str, str]]:
     """Dropdown entries ``(label, trial_id)``: feasible trials best first, then the rest."""
-    ranked = study.feasible.sort_values("objective", ascending=study.direction == "min")
+    ranked = study.best_trials(k=None)
     others = study.trials[~study.trials["trial_id"].isin(ranked["trial_id"])]
     options = [(f"trial {row.trial_id}: {study.objective} {row.objective:.4f}", str(row.trial_id))
                for row in ranked.itertuples()]

@@ -204,7 +204,8 @@ def test_audit_rejects_bad_arguments():
     assert _status(audit(study, figures=False))["training length (best trials)"] == "warn"
     with pytest.raises(ValueError, match="unknown threshold"):
         audit(study, figures=False, curve_thresholds={"nope": 0.1})
-    with pytest.raises(ValueError, match="late_fraction must be a number in"):
+    with pytest.raises(ValueError,
+                       match=r"^late_fraction=2 is not allowed; use a number in \(0.0, 1.0\]$"):
         audit(study, figures=False, curve_thresholds={"late_fraction": 2})
     relaxed = audit(study, figures=False, curve_thresholds={"late_fraction": 0.05})
     assert _status(relaxed)["training length (best trials)"] == "pass"

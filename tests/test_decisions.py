@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from scipy.stats import bootstrap  # noqa: E402
 
 from playbook_kit.decisions import (  # noqa: E402
     ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, RetrainSummary, adoption_decision,
@@ -35,6 +36,16 @@ def test_retrain_summary_known_statistics():
     assert "| runs | 4 | 2.5 |" in s.to_markdown()
 
 
+def test_retrain_summary_interval_is_scipy_percentile_bootstrap():
+    """Known answer: scipy's percentile bootstrap of the mean with the same seed."""
+    s = retrain_summary(BASELINE, n_boot=N_BOOT, seed=5)
+    expected = bootstrap((np.array(BASELINE),), np.mean, n_resamples=N_BOOT,
+                         method="percentile", rng=np.random.default_rng(5)).confidence_interval
+    assert (s.ci_low, s.ci_high) == (pytest.approx(expected.low, abs=1e-12),
+                                     pytest.approx(expected.high, abs=1e-12))
+    assert 0.7965 < s.ci_low < 0.800 < s.ci_high < 0.8035
+
+
 def test_retrain_summary_bootstrap_matches_normal_theory():
     """Percentile bootstrap of a mean of 40 runs ~ mean +- 1.96 * sd / sqrt(n)."""
     values = np.random.default_rng(1).normal(0.9, 0.01, size=40)
@@ -55,15 +66,17 @@ def test_retrain_summary_is_reproducible_and_single_run_has_no_interval():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    (dict(values=[]), r"values=\[\]: empty"),
-    (dict(values=[0.8, float("nan")]), r"values=.*position 1 is not finite"),
+    (dict(values=[]), r"^values=\[\] is not allowed; it is empty"),
+    (dict(values=[0.8, float("nan")]), r"^values=.* is not allowed; .*position 1 is not finite"),
     (dict(values=[0.8, float("inf")]), r"position 1 is not finite"),
-    (dict(values="0.8"), r"values='0.8': must be a sequence"),
-    (dict(values=[[0.8, 0.9]]), r"must be one-dimensional"),
-    (dict(values=[0.8], direction="maximize"), r"direction='maximize'.*\('max', 'min'\)"),
-    (dict(values=[0.8], confidence=95), r"confidence=95: .*between 0 and 1"),
-    (dict(values=[0.8], n_boot=10), r"n_boot=10: .*>= 100"),
-    (dict(values=[0.8], seed=-1), r"seed=-1"),
+    (dict(values="0.8"), r"^values='0.8' is not allowed; use a sequence"),
+    (dict(values=[[0.8, 0.9]]), r"is not allowed; use a one-dimensional sequence"),
+    (dict(values=[0.8], direction="maximize"),
+     r"^direction='maximize' is not allowed; use 'max' .* 'min'"),
+    (dict(values=[0.8], confidence=95),
+     r"^confidence=95 is not allowed; use a number in \(0.0, 1.0\)$"),
+    (dict(values=[0.8], n_boot=10), r"^n_boot=10 is not allowed; use an integer >= 100$"),
+    (dict(values=[0.8], seed=-1), r"^seed=-1 is not allowed; use an integer >= 0, or None$"),
 ])
 def test_retrain_summary_rejects_bad_input(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -107,10 +120,12 @@ def test_runs_from_study_errors():
 # ----------------------------------------------------------- plot_retrain_variance
 
 def test_plot_retrain_variance_draws_every_run():
-    fig = plot_retrain_variance({"baseline": BASELINE, "candidate": CLEAR_WIN[:3]},
-                                "val_accuracy", direction="max")
+    ax = plot_retrain_variance({"baseline": BASELINE, "candidate": CLEAR_WIN[:3]},
+                               "val_accuracy", direction="max")
+    fig = ax.figure
     try:
-        ax = fig.axes[0]
+        assert fig.axes == [ax] and fig.get_layout_engine() is not None
+        assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
         assert ax.get_title() == "Retrain variance of val_accuracy"
         assert ax.get_ylabel() == "val_accuracy (higher is better)"
         assert "seed" in ax.get_xlabel()
@@ -123,8 +138,18 @@ def test_plot_retrain_variance_draws_every_run():
         plt.close(fig)
 
 
+def test_plot_retrain_variance_draws_into_a_given_axes():
+    fig, (left, right) = plt.subplots(1, 2)
+    try:
+        assert plot_retrain_variance({"a": BASELINE}, "val_loss", "min", ax=right) is right
+        assert right.get_ylabel() == "val_loss (lower is better)"
+        assert left.get_ylabel() == "" and not left.collections
+    finally:
+        plt.close(fig)
+
+
 def test_plot_retrain_variance_rejects_bad_groups():
-    with pytest.raises(ValueError, match=r"groups=\{\}"):
+    with pytest.raises(ValueError, match=r"^groups=\{\} is not allowed; use a non-empty dict"):
         plot_retrain_variance({}, "val_accuracy")
     with pytest.raises(ValueError, match=r"groups\['b'\]=.*not finite"):
         plot_retrain_variance({"a": [1.0], "b": [float("nan")]}, "val_accuracy")
@@ -137,6 +162,25 @@ def test_plot_retrain_variance_rejects_bad_groups():
 
 def _decide(base, cand, **kw):
     return adoption_decision(base, cand, n_boot=N_BOOT, **kw)
+
+
+def test_adoption_interval_is_scipy_two_sample_percentile_bootstrap():
+    """Known answer: scipy's independent two-sample bootstrap of the mean difference."""
+    d = _decide(BASELINE, OVERLAP, seed=11)
+
+    def gain(candidate, baseline, axis=-1):
+        return np.mean(candidate, axis=axis) - np.mean(baseline, axis=axis)
+
+    expected = bootstrap((np.array(OVERLAP), np.array(BASELINE)), gain, paired=False,
+                         n_resamples=N_BOOT, method="percentile",
+                         rng=np.random.default_rng(11))
+    low, high = expected.confidence_interval
+    assert (d.ci_low, d.ci_high) == (pytest.approx(low, abs=1e-12),
+                                     pytest.approx(high, abs=1e-12))
+    distribution = expected.bootstrap_distribution
+    assert d.prob_better == pytest.approx(np.mean(distribution > 0)
+                                          + 0.5 * np.mean(distribution == 0))
+    assert d.recommendation == "inconclusive: run more seeds"
 
 
 def test_clear_win_is_adopted():
@@ -217,13 +261,14 @@ def test_decision_is_reproducible_and_reports():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    (dict(baseline_values=[]), r"baseline_values=\[\]: empty"),
+    (dict(baseline_values=[]), r"^baseline_values=\[\] is not allowed; it is empty"),
     (dict(candidate_values=[0.8, float("nan"), 0.9]),
-     r"candidate_values=.*nan.*position 1 is not finite"),
-    (dict(direction="up"), r"direction='up': must be one of \('max', 'min'\)"),
-    (dict(complexity_cost=-0.01), r"complexity_cost=-0.01: must be a finite number >= 0"),
-    (dict(complexity_cost=float("nan")), r"complexity_cost=nan"),
-    (dict(min_runs=1), r"min_runs=1: must be an integer >= 2"),
+     r"candidate_values=.*nan.* is not allowed; .*position 1 is not finite"),
+    (dict(direction="up"), r"^direction='up' is not allowed; use 'max' when"),
+    (dict(complexity_cost=-0.01),
+     r"^complexity_cost=-0.01 is not allowed; use a number >= 0.0$"),
+    (dict(complexity_cost=float("nan")), r"complexity_cost=nan is not allowed"),
+    (dict(min_runs=1), r"^min_runs=1 is not allowed; use an integer >= 2$"),
     (dict(confidence=1.0), r"confidence=1.0"),
     (dict(n_boot=99), r"n_boot=99"),
 ])

@@ -272,7 +272,8 @@ def test_thresholds_are_configurable_and_validated(curves):
     assert flagged_checks(diagnose_curves(curves, late_fraction=0.05))["late"] == []
     with pytest.raises(ValueError, match="unknown threshold"):
         diagnose_curves(curves, overfit=0.1)
-    with pytest.raises(ValueError, match="early_fraction must be a number in"):
+    with pytest.raises(ValueError,
+                       match=r"^early_fraction=1.5 is not allowed; use a number in \(0.0, 1.0\]$"):
         diagnose_curves(curves, early_fraction=1.5)
 
 

@@ -311,7 +311,7 @@ def test_plot_best_so_far_known_answer_both_directions():
     (line,) = [l for l in ax.lines if l.get_gid() == "best_so_far"]
     assert list(line.get_ydata()) == [-0.5, -0.5, -0.7, -0.7, -0.9]
     assert ax.get_ylabel() == "best val_loss so far \u2193"
-    with pytest.raises(ValueError, match="^direction must be 'max' or 'min', got 'up'$"):
+    with pytest.raises(ValueError, match="^direction='up' is not allowed; use 'max' when"):
         draw_best_so_far(ax, [1, 2], [0.5, 0.6], "up")
 
 

@@ -36,3 +36,14 @@ def test_no_two_modules_import_each_other():
     mutual = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a]
                      if a in graph[b]})
     assert mutual == []
+
+
+def test_layers_import_only_from_the_layers_above():
+    """DESIGN.md's layers: training (3) writes checkpoints without the store (4); the
+    one atomic write and the rules sit in modules that import nothing from the package."""
+    graph = module_imports()
+    assert "playbook_kit.store" not in graph["playbook_kit.trainer"]
+    assert "playbook_kit.files" in graph["playbook_kit.trainer"]
+    assert graph["playbook_kit.files"] == set()
+    assert graph["playbook_kit.rules"] == {"playbook_kit.validation"}
+    assert graph["playbook_kit.validation"] == set()

@@ -122,3 +122,26 @@ def test_check_choice_and_seed():
     assert check_seed("seed", None, allow_none=True) is None
     with pytest.raises(ValueError, match=r"seed=-2 is not allowed; use an integer >= 0"):
         check_seed("seed", -2)
+
+
+def test_study_results_owns_the_rules():
+    """StudyResults answers feasibility, direction and the best trial through rules.py."""
+    from playbook_kit.results import StudyResults
+
+    trials = pd.DataFrame({
+        "trial_id": ["0", "1", "2", "3", "4", "5"],
+        "status": ["completed", "completed", "infeasible", "completed", "running",
+                   "completed"],
+        "objective": [0.30, float("inf"), float("nan"), 0.10, float("nan"), 0.10]})
+    study = StudyResults(name="s", trials=trials, curves=pd.DataFrame(),
+                         hyperparameters=pd.DataFrame(), direction="min")
+    assert list(study.feasible["trial_id"]) == ["0", "3", "5"]
+    assert list(study.best_trials(2)["trial_id"]) == ["3", "5"]   # stable on ties
+    assert list(study.best_trials(None)["trial_id"]) == ["3", "5", "0"]
+    assert study.sign == -1.0 and study.better(0.1, 0.3) and not study.better(0.1, 0.1)
+    assert study.best_value([0.3, float("nan"), 0.2]) == 0.2
+    np.testing.assert_array_equal(study.best_so_far([float("nan"), 0.3, 0.5, 0.1]),
+                                  [np.nan, 0.3, 0.3, 0.1])
+    with pytest.raises(ValueError, match="^direction='up' is not allowed"):
+        StudyResults(name="s", trials=trials, curves=pd.DataFrame(),
+                     hyperparameters=pd.DataFrame(), direction="up").sign

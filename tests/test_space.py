@@ -61,6 +61,17 @@ def test_table_and_repr_show_condition_and_range():
     assert "<table" in space._repr_html_()
 
 
+def test_repr_html_escapes_hyperparameter_values():
+    space = SearchSpace()
+    space.fixed("activation", "<script>alert(1)</script>")
+    space.nuisance("norm", values=["<b>bold</b>", "none"])
+    html = space._repr_html_()
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert html.startswith("<p>SearchSpace: 2 hyperparameters, 1 varied")
+
+
 def test_config_from_unit_uses_the_playbook_mapping():
     space = SearchSpace()
     space.nuisance("lin", 2.0, 4.0)

@@ -32,11 +32,15 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .. import rules
 from ..results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS,
                        StudyResults)
+from ..rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
 from ..search.space import Hyperparameter
+from ..validation import check_fraction
 
-FINISHED_STATUSES = ("completed", "infeasible", "failed")
+__all__ = ["FINISHED_STATUSES", "check_fraction", "feasible_mask", "finished_mask", "fmt",
+           "infeasible_mask"]
 NUMERIC_SCALES = ("linear", "log", "integer")
 STRIP_SCALES = ("discrete", "categorical")
 
@@ -54,9 +58,7 @@ def _check_study(study, argument: str = "study") -> StudyResults:
     if not isinstance(study, StudyResults):
         raise ValueError(
             f"{argument} must be a StudyResults, got {type(study).__name__}")
-    if study.direction not in ("max", "min"):
-        raise ValueError(
-            f"{argument}.direction must be 'max' or 'min', got {study.direction!r}")
+    rules.check_direction(study.direction, f"{argument}.direction")
     trials = study.trials
     missing = [c for c in ("trial_id", "status", "objective") if c not in trials.columns]
     if missing:
@@ -103,46 +105,12 @@ def _as_studies(study_or_studies, argument: str = "study") -> list[StudyResults]
         f"got {study_or_studies!r:.80}")
 
 
-def _fraction(value, argument: str, allow_one: bool = True, allow_zero: bool = False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
-        (value >= 0 if allow_zero else value > 0) and (value <= 1 if allow_one else value < 1))
-    if not ok:
-        bounds = ("[0" if allow_zero else "(0") + ", " + ("1]" if allow_one else "1)")
-        raise ValueError(f"{argument} must be a number in {bounds}, got {value!r}")
-    return float(value)
-
-
-def _fmt(x) -> str:
-    """Short number for reasons and labels."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    return f"{float(x):.3g}"
-
-
 def _as_float(x) -> float:
     """float(x), NaN for NA, None or text."""
     try:
         return float(x)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def feasible_mask(trials: pd.DataFrame) -> pd.Series:
-    """Completed trials with a finite objective."""
-    return (trials["status"] == "completed") & np.isfinite(
-        pd.to_numeric(trials["objective"], errors="coerce").astype(float))
-
-
-def infeasible_mask(trials: pd.DataFrame) -> pd.Series:
-    """Trials marked infeasible, or completed without a usable objective."""
-    return (trials["status"] == "infeasible") | (
-        (trials["status"] == "completed") & ~feasible_mask(trials))
-
-
-def finished_mask(trials: pd.DataFrame) -> pd.Series:
-    return trials["status"].isin(FINISHED_STATUSES)
 
 
 def best_set_size(n_feasible: int, top_fraction: float = 0.1) -> int:
@@ -158,8 +126,7 @@ def best_set_size(n_feasible: int, top_fraction: float = 0.1) -> int:
 
 
 def _sorted_best(trials: pd.DataFrame, direction: str) -> pd.DataFrame:
-    return trials[feasible_mask(trials)].sort_values(
-        "objective", ascending=direction == "min", kind="stable")
+    return rules.sort_best_first(trials[feasible_mask(trials)], direction)
 
 
 def _pct(x: float) -> str:

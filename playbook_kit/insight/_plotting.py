@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .. import rules
 from ..results import StudyResults
 from ._common import Hyperparameter, is_strip
 
@@ -32,7 +33,7 @@ JITTER = 0.18
 
 def _objective_label(study: StudyResults) -> str:
     """y label: the objective, where it is read, and which way is better."""
-    arrow = "\u2191" if study.direction == "max" else "\u2193"
+    arrow = "\u2191" if study.sign > 0 else "\u2193"
     return f"{study.objective} at best checkpoint {arrow}"
 
 
@@ -43,11 +44,12 @@ def _scale_label(hp: Hyperparameter) -> str:
 def _y_limits(ys, direction: str) -> tuple[tuple[float, float], float]:
     """(ylim, y of the infeasible row): a band past the worst feasible value."""
     ys = np.asarray([y for y in ys if np.isfinite(y)], dtype=float)
+    maximize = rules.sign(direction) > 0
     if ys.size == 0:
-        return (0.0, 1.0), (0.06 if direction == "max" else 0.94)
+        return (0.0, 1.0), (0.06 if maximize else 0.94)
     lo, hi = float(ys.min()), float(ys.max())
     pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.05, 0.05)
-    if direction == "max":
+    if maximize:
         return (lo - 2.5 * pad, hi + pad), lo - 1.5 * pad
     return (lo - pad, hi + 2.5 * pad), hi + 1.5 * pad
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..rendering import render
 from ..results import StudyResults
-from ._common import (_check_study, _fmt, _pct, best_set_size, feasible_mask, finished_mask,
+from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)
 from .axes import plot_axes
 from .boundaries import boundary_check
@@ -141,7 +141,7 @@ class AuditReport:
 
 def _cell(value) -> str:
     """A table cell as text: numbers short, as in the reasons."""
-    return _fmt(value) if isinstance(value, float) else str(value)
+    return fmt(value, 3) if isinstance(value, float) else str(value)
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
@@ -255,15 +255,15 @@ def _check_sampling(study: StudyResults, n_boot: int, seed: int, tables: dict) -
     at_n = table.loc[table["budget"] == n, "best_objective"].dropna()
     iqr = float(at_n.quantile(0.75) - at_n.quantile(0.25)) if len(at_n) else float("nan")
     objective = study.feasible["objective"].astype(float)
-    best = objective.max() if study.direction == "max" else objective.min()
+    best = study.best_value(objective)
     gap = abs(best - objective.median())
     ratio = iqr / gap if gap > 0 else 0.0
     threshold = good_threshold(study, GOOD_FRACTION)
-    good = objective >= threshold if study.direction == "max" else objective <= threshold
+    good = study.sign * objective >= study.sign * threshold
     n_good = int(good.sum())
     tables["good_region"] = good_region_counts(study, GOOD_FRACTION)
-    reason = (f"best-of-{n} bootstrap IQR {_fmt(iqr)} = {ratio:.0%} of the best-to-median gap "
-              f"{_fmt(gap)} (warn above {SPREAD_WARN:.0%}); {n_good} trial(s) within "
+    reason = (f"best-of-{n} bootstrap IQR {fmt(iqr, 3)} = {ratio:.0%} of the best-to-median gap "
+              f"{fmt(gap, 3)} (warn above {SPREAD_WARN:.0%}); {n_good} trial(s) within "
               f"{GOOD_FRACTION:.0%} of that gap from the best (warn below {MIN_GOOD})")
     if ratio > SPREAD_WARN or n_good < MIN_GOOD:
         return _row("sampling", "warn", reason,
@@ -353,7 +353,7 @@ def _summary(study: StudyResults) -> str:
         best = "no feasible trial"
     else:
         top = study.best_trials(1).iloc[0]
-        best = (f"best {study.objective} {_fmt(float(top['objective']))} "
+        best = (f"best {study.objective} {fmt(float(top['objective']), 3)} "
                 f"(trial {top['trial_id']})")
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     steps = f"; max_train_steps {study.max_train_steps}" if study.max_train_steps else ""

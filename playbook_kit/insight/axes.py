@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import rules
 from ..style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
                      INFEASIBLE_MARKER, detach, study_colors)
 from ._common import (_as_studies, feasible_mask, finished_mask, hyperparameter,
@@ -54,7 +55,7 @@ def plot_axis(study, name: str, ax=None):
             label = f"{s.name} ({feas.sum()})" if len(owners) > 1 else f"feasible ({feas.sum()})"
             ax.scatter(x[feas], y[feas], s=30, color=color, alpha=0.85, edgecolors="white",
                        linewidths=0.5, label=label, gid=f"feasible:{s.name}", zorder=3)
-            i = int(np.argmax(y[feas]) if direction == "max" else np.argmin(y[feas]))
+            i = rules.best_position(y[feas], direction)
             cand = (x[feas][i], y[feas][i])
             if best is None or s.better(cand[1], best[1]):
                 best = cand

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from .. import rules
 from ..results import StudyResults
-from ._common import (Hyperparameter, _check_study, _fmt, _fraction, _sorted_best,
+from ._common import (Hyperparameter, _check_study, fmt, check_fraction, _sorted_best,
                       best_set_size, finished_mask, hyperparameter, infeasible_mask,
                       is_numeric, numeric_values, own_scale, search_range,
                       varied_hyperparameters)
@@ -126,8 +127,8 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
       action points to the stability recipes (warmup, gradient clipping).
     """
     study = _check_study(study)
-    top_fraction = _fraction(top_fraction, "top_fraction")
-    edge_fraction = _fraction(edge_fraction, "edge_fraction", allow_one=False)
+    top_fraction = check_fraction("top_fraction", top_fraction)
+    edge_fraction = check_fraction("edge_fraction", edge_fraction, allow_one=False)
     if edge_fraction >= 0.5:
         raise ValueError(f"edge_fraction must be below 0.5, got {edge_fraction!r}")
     trials = study.trials[finished_mask(study.trials)]
@@ -154,7 +155,7 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
     row["n_feasible"] = len(feasible)
     lo_s, hi_s = own_scale([low, high], hp)
     if not (np.isfinite(lo_s) and np.isfinite(hi_s) and hi_s > lo_s):
-        row["reason"] = f"{hp.name}: no usable range (low={_fmt(low)}, high={_fmt(high)})"
+        row["reason"] = f"{hp.name}: no usable range (low={fmt(low, 3)}, high={fmt(high, 3)})"
         row["action"] = "give the search space finite bounds"
         return row
     if feasible.empty:
@@ -200,12 +201,12 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
         word = "above" if side == "high" else "below"
         reasons.append(
             f"all {row['n_infeasible_beyond']} finished trials with {hp.name} {word} "
-            f"{_fmt(row['unstable_beyond'])} are infeasible and {near_v} of the {n_best} "
+            f"{fmt(row['unstable_beyond'], 3)} are infeasible and {near_v} of the {n_best} "
             f"best trials lie within {edge_fraction:.0%} of the range of that value")
         actions.append(
             f"suspect instability: the best {hp.name} is at the edge of stability; apply "
             "the stability recipes (learning-rate warmup, gradient clipping; playbook "
-            f"section 8) so that values {word} {_fmt(row['unstable_beyond'])} train, "
+            f"section 8) so that values {word} {fmt(row['unstable_beyond'], 3)} train, "
             "instead of expanding the range there")
     if edge != "none" and edge != row["instability"]:
         k = near_low if edge == "low" else near_high
@@ -213,28 +214,28 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
         if "majority" in rule:
             reasons.append(
                 f"majority rule: {k} of the {n_best} best trials lie in the outer "
-                f"{edge_fraction:.0%} of the range at the {edge} edge ([{_fmt(low)}, "
-                f"{_fmt(high)}], {scale_txt})")
+                f"{edge_fraction:.0%} of the range at the {edge} edge ([{fmt(low, 3)}, "
+                f"{fmt(high, 3)}], {scale_txt})")
         if "trend" in rule:
             reasons.append(
                 f"trend rule: the objective improves steadily toward the {edge} edge "
                 f"(Spearman rho {rho:+.2f}, {_p_value(p)}, over the better half of the "
                 f"feasible trials, {n_trend}; {scale_txt}) and the best trial has the "
                 f"{'highest' if edge == 'high' else 'lowest'} {hp.name} sampled "
-                f"({_fmt(row['best_value'])})")
+                f"({fmt(row['best_value'], 3)})")
         if (new_low, new_high) == (float(low), float(high)):
             bound = low if edge == "low" else high
-            actions.append(f"the best trials sit at the natural bound {_fmt(bound)} of "
+            actions.append(f"the best trials sit at the natural bound {fmt(bound, 3)} of "
                            f"{hp.name}; there is nothing to extend")
             row["status"] = "at bound"
         else:
             row.update(suggested_low=new_low, suggested_high=new_high)
             if hp.scale == "discrete":
                 added = new_low if edge == "low" else new_high
-                actions.append(f"add {_fmt(added)} to the values of {hp.name} and rerun "
+                actions.append(f"add {fmt(added, 3)} to the values of {hp.name} and rerun "
                                "until the best trials are not at an end of the list")
             else:
-                actions.append(f"expand {hp.name} to [{_fmt(new_low)}, {_fmt(new_high)}] "
+                actions.append(f"expand {hp.name} to [{fmt(new_low, 3)}, {fmt(new_high, 3)}] "
                                f"({scale_txt}) and rerun until the best trials are not "
                                "near a boundary")
             row["status"] = "expand"
@@ -252,8 +253,8 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
         reasons.append(
             f"the best trials are inside the range: majority rule: {near_low} low / "
             f"{near_high} high of the {n_best} best trials near an edge (outer "
-            f"{edge_fraction:.0%} of [{_fmt(low)}, {_fmt(high)}], {scale_txt}); trend rule: "
-            f"{trend_txt}")
+            f"{edge_fraction:.0%} of [{fmt(low, 3)}, {fmt(high, 3)}], {scale_txt}); trend "
+            f"rule: {trend_txt}")
         row["status"] = "ok"
     row["reason"] = "; ".join(reasons)
     row["action"] = "; ".join(actions)
@@ -271,7 +272,7 @@ def _trend(active: pd.DataFrame, feasible: pd.DataFrame, hp: Hyperparameter,
     trial with ``hp`` active."""
     better = feasible.head(math.ceil(len(feasible) / 2))
     x = own_scale(better[hp.name], hp)
-    y = better["objective"].to_numpy(dtype=float) * (1.0 if direction == "max" else -1.0)
+    y = better["objective"].to_numpy(dtype=float) * rules.sign(direction)
     if len(better) < TREND_MIN_TRIALS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return len(better), float("nan"), float("nan"), "none"
     rho, p = (float(v) for v in spearmanr(x, y))

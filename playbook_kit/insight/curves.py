@@ -13,9 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import rules
 from ..results import StudyResults
 from ..style import BEST_MARKER, FAINT_ALPHA, FAINT_COLOR, detach, study_colors
-from ._common import _as_float, _check_study, _fmt, _fraction, _pct
+from ._common import _as_float, _check_study, fmt, check_fraction, _pct
 from ._plotting import _note, new_figure
 
 CURVE_CHECKS = ("infeasible", "overfitting", "high_variance", "still_improving",
@@ -48,7 +49,7 @@ def resolve_thresholds(**overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown threshold(s) {unknown}; allowed: {sorted(CURVE_THRESHOLDS)}")
     return {**CURVE_THRESHOLDS,
-            **{key: _fraction(value, key) for key, value in overrides.items()}}
+            **{key: check_fraction(key, value) for key, value in overrides.items()}}
 
 
 def objective_curve(study: StudyResults) -> tuple[str, str, str]:
@@ -227,7 +228,7 @@ def diagnose_curves(study: StudyResults, **thresholds) -> pd.DataFrame:
     study = _check_study(study)
     th = resolve_thresholds(**thresholds)
     split, metric, direction = objective_curve(study)
-    sign = 1.0 if direction == "max" else -1.0
+    sign = rules.sign(direction)
     objective_curves = _mean_curves(study.curves, split, metric)
     train_loss = _mean_curves(study.curves, "train", "loss")
     rows = []
@@ -236,13 +237,13 @@ def diagnose_curves(study: StudyResults, **thresholds) -> pd.DataFrame:
         status = trial["status"]
         result: dict = {}
         objective = _as_float(trial["objective"])
-        if status in ("infeasible", "failed") or (
-                status == "completed" and not np.isfinite(objective)):
+        finished = status in rules.FINISHED_STATUSES
+        if finished and not rules.is_feasible(status, objective):
             why = trial.get("reason") if isinstance(trial.get("reason"), str) else ""
             result["infeasible"] = (True, float("nan"), float("nan"),
                                     f"trial is {status}" + (f": {why}" if why else ""))
             skip = f"not checked: trial is {status}"
-        elif status != "completed":
+        elif not finished:
             result["infeasible"] = (pd.NA, float("nan"), float("nan"), f"trial is {status}")
             skip = f"not checked: trial is {status}"
         else:
@@ -300,8 +301,8 @@ def _best_step(study: StudyResults, trial_id: str, curve=None) -> float:
     row = study.trials[study.trials["trial_id"].astype(str) == trial_id]
     if not row.empty and pd.notna(row["best_step"].iloc[0]):
         return float(row["best_step"].iloc[0])
-    if curve is not None and len(curve[1]):
-        i = np.argmax(curve[1]) if study.direction == "max" else np.argmin(curve[1])
+    if curve is not None and np.isfinite(np.asarray(curve[1], dtype=float)).any():
+        i = rules.best_position(curve[1], study.direction)
         return float(curve[0][i])
     return float("nan")
 
@@ -344,7 +345,7 @@ def plot_curves(study: StudyResults, metric: str = "loss", top_k: int = 3,
             steps, values = curves[tid]
             ax.plot(steps, values, color=colors[rank], linewidth=2.0, zorder=3,
                     gid=f"top:{tid}", label=f"#{rank + 1} trial {tid} "
-                    f"({study.objective} {_fmt(float(objective[tid]))})")
+                    f"({study.objective} {fmt(float(objective[tid]), 3)})")
             step = _best_step(study, tid, objective_curves.get(tid))
             if np.isfinite(step) and len(steps):
                 ax.scatter([step], [np.interp(step, steps, values)], marker=BEST_MARKER,
@@ -387,8 +388,8 @@ def plot_trial(study: StudyResults, trial_id):
     if optimizer & {"grad_norm_mean", "grad_norm_max"}:
         panels.append(("optimizer", "grad_norm"))
     status = trial["status"]
-    if status == "completed":
-        head = f"{study.objective} {_fmt(float(trial['objective']))}"
+    if status == rules.COMPLETED:
+        head = f"{study.objective} {fmt(float(trial['objective']), 3)}"
     else:
         reason = trial.get("reason") if isinstance(trial.get("reason"), str) else ""
         head = status + (f": {reason}" if reason else "")

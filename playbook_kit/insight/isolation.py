@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import rules
 from ..results import StudyResults
 from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
-from ._common import (Hyperparameter, _as_studies, _check_study, _fmt, feasible_mask,
+from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range)
 from ._plotting import (_categories, _new_axes, _objective_label, _scale_label, _y_limits,
                         deprecated_alias)
@@ -30,7 +31,7 @@ def retrain_std(study: StudyResults) -> pd.Series:
                     index=study.trials["trial_id"])
     runs = study.runs
     if runs is not None and not runs.empty:
-        ok = runs[(runs["status"] == "completed") & runs["objective"].notna()]
+        ok = runs[rules.feasible_mask(runs)]
         grouped = ok.assign(objective=pd.to_numeric(ok["objective"], errors="coerce")).groupby(
             ok["trial_id"].astype(str))["objective"]
         from_runs = grouped.std(ddof=1)[grouped.count() >= 2]
@@ -123,7 +124,7 @@ def isolation_table(study_or_studies, scientific: str | None = None, buckets=5,
             inside = (x >= edges[i]) & ((x <= edges[i + 1]) if last else (x < edges[i + 1]))
             group = trials[inside]
             if not group.empty:
-                label = f"[{_fmt(raw[i])}, {_fmt(raw[i + 1])}{']' if last else ')'}"
+                label = f"[{fmt(raw[i], 3)}, {fmt(raw[i + 1], 3)}{']' if last else ')'}"
                 rows.append(_isolation_row(group, direction, label, raw[i], raw[i + 1], None))
     return pd.DataFrame(rows, columns=ISOLATION_COLUMNS)
 
@@ -134,8 +135,7 @@ def _isolation_row(group, direction, label, low, high, value) -> dict:
                value=value, objective=float("nan"), trial_id=None, n_trials=len(group),
                n_feasible=len(feasible), n_runs=0, std=float("nan"))
     if not feasible.empty:
-        obj = feasible["objective"].astype(float)
-        best = feasible.loc[obj.idxmax() if direction == "max" else obj.idxmin()]
+        best = feasible.iloc[rules.best_position(feasible["objective"], direction)]
         row.update(study=best["_study"], objective=float(best["objective"]),
                    trial_id=str(best["trial_id"]), std=float(best["_std"]),
                    n_runs=int(best["n_runs"]) if pd.notna(best.get("n_runs")) else 1)
@@ -170,7 +170,7 @@ def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
         if not bucketed:
             x_bad = pd.to_numeric(bad["value"]).to_numpy(dtype=float)
             ticks = pd.to_numeric(table["value"]).to_numpy(dtype=float)
-            ax.set_xticks(ticks, [_fmt(v) for v in ticks])
+            ax.set_xticks(ticks, [fmt(v, 3) for v in ticks])
         if hp.scale == "log":
             ax.set_xscale("log")
         if bucketed:

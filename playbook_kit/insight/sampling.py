@@ -14,10 +14,11 @@ import pandas as pd
 from ..results import StudyResults
 from ..search.refine import good_cutoff
 from ..style import draw_best_so_far, study_colors
-from ._common import (_as_studies, _check_study, _fmt, _fraction, feasible_mask,
+from ._common import (_as_studies, _check_study, fmt, check_fraction, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range,
                       varied_hyperparameters)
 from ._plotting import _new_axes
+from ..validation import check_int, check_seed
 
 
 def default_budgets(n_trials: int) -> list[int]:
@@ -36,10 +37,13 @@ def best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000,
     judging whether a study sampled enough: a wide spread at the study's own size means
     another study of the same size could well have found a different best.
     Columns: ``budget``, ``draw``, ``best_objective``.
+
+    Not ``scipy.stats.bootstrap``: that resamples studies of the data's own size only,
+    and this draws every budget n below it too.
     """
     study = _check_study(study)
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    seed = check_seed("seed", seed, allow_none=True)
     trials = study.trials[finished_mask(study.trials)]
     n_trials = len(trials)
     if n_trials == 0:
@@ -53,14 +57,13 @@ def best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000,
             f"budgets must be a non-empty list of ints between 1 and the number of "
             f"finished trials ({n_trials}), got {budgets!r}")
     values = np.where(feasible_mask(trials), trials["objective"].astype(float), np.nan)
-    fill = -np.inf if study.direction == "max" else np.inf
-    filled = np.where(np.isnan(values), fill, values)
+    signed = np.where(np.isnan(values), -np.inf, study.sign * values)
     rng = np.random.default_rng(seed)
     parts = []
     for b in budgets:
-        draws = filled[rng.integers(0, n_trials, size=(n_boot, int(b)))]
-        best = draws.max(axis=1) if study.direction == "max" else draws.min(axis=1)
-        best = np.where(np.isinf(best), np.nan, best)
+        draws = signed[rng.integers(0, n_trials, size=(n_boot, int(b)))]
+        best = draws.max(axis=1)
+        best = np.where(np.isinf(best), np.nan, study.sign * best)
         parts.append(pd.DataFrame({"budget": int(b), "draw": np.arange(n_boot),
                                    "best_objective": best}))
     return pd.concat(parts, ignore_index=True)
@@ -92,7 +95,7 @@ def good_region_counts(study: StudyResults, fraction: float = 0.25) -> pd.DataFr
     and location rest on few samples.
     """
     study = _check_study(study)
-    fraction = _fraction(fraction, "fraction")
+    fraction = check_fraction("fraction", fraction)
     trials = study.trials[finished_mask(study.trials)]
     threshold = good_threshold(study, fraction)
     feasible = feasible_mask(trials)
@@ -100,8 +103,7 @@ def good_region_counts(study: StudyResults, fraction: float = 0.25) -> pd.DataFr
     if np.isnan(threshold):
         good = pd.Series(False, index=trials.index)
     else:
-        good = feasible & ((objective >= threshold) if study.direction == "max"
-                           else (objective <= threshold))
+        good = feasible & (study.sign * objective >= study.sign * threshold)
     rows = []
     for name in varied_hyperparameters(study):
         hp = hyperparameter(study, name)
@@ -163,10 +165,10 @@ def plot_best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000, seed: 
                    medianprops=dict(color="black"), flierprops=dict(markersize=3))
     feasible = study.feasible["objective"].astype(float)
     if not feasible.empty:
-        best = feasible.max() if study.direction == "max" else feasible.min()
+        best = study.best_value(feasible)
         ax.axhline(best, color="0.3", linestyle="--", linewidth=1.0, gid="study_best",
                    label=f"best of the {len(study.trials[finished_mask(study.trials)])} "
-                         f"trials ({_fmt(float(best))})")
+                         f"trials ({fmt(float(best), 3)})")
         ax.legend(loc="best")
     ax.set_xticks(range(len(budgets)), labels)
     ax.set_xlim(-0.6, len(budgets) - 0.4)
@@ -193,7 +195,7 @@ def plot_best_so_far(study_or_studies, ax=None):
                          color=color, label=f"{study.name} ({len(trials)} trials)")
     first = studies[0]
     ax.set_xlabel("trial number")
-    ax.set_ylabel(f"best {first.objective} so far {'↑' if first.direction == 'max' else '↓'}")
+    ax.set_ylabel(f"best {first.objective} so far {'↑' if first.sign > 0 else '↓'}")
     ax.set_title("Best so far")
     ax.legend(frameon=False)
     return ax

@@ -145,7 +145,7 @@ def _final_markdown(e: dict) -> str:
              "checked once at the end.\n",
              f"- **Config:** `{cfg}`",
              f"- **Checkpoint:** `{e['checkpoint']}`"]
-    lines += [f"- **{k}:** {v:.6g}" for k, v in e["metrics"].items()]
+    lines += [f"- **{k}:** {number(v)}" for k, v in e["metrics"].items()]
     if e.get("notes"):
         lines.append(f"\n**Notes:** {_indent(e['notes'])}")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import numpy as np
 from keras_tuner.oracles import BayesianOptimizationOracle
 from scipy.stats import norm
 
+from .. import rules
 from .oracle_base import _is_finished, _PlaybookOracle, is_infeasible
 from .points import _quasi_random_config, quasi_random_unit
 from .space import SearchSpace
@@ -152,7 +153,7 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
 
     def _observations(self):
         x_done, feasible, y, x_running = [], [], [], []
-        sign = -1.0 if self.objective.direction == "max" else 1.0
+        sign = -rules.sign(self.objective.direction)  # the GP minimizes
         for config, score in self._priors:
             x_done.append(self.space.unit_from_config(config))
             feasible.append(score is not None)
@@ -170,7 +171,7 @@ class InfeasibleAwareBayesianOracle(_PlaybookOracle, BayesianOptimizationOracle)
                 feasible.append(ok)
                 if ok:
                     score = float(trial.score)
-                    y.append(-score if self.objective.direction == "max" else score)
+                    y.append(sign * score)
         d = self.space.dimension
         return (np.asarray(x_done, dtype=float).reshape(-1, d), np.asarray(feasible, bool),
                 np.asarray(y, dtype=float), np.asarray(x_running, dtype=float).reshape(-1, d))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..rules import fmt
+
 __all__ = ["Hyperparameter", "ROLES", "SCALES", "RANGE_SCALES", "VALUE_SCALES"]
 
 ROLES = ("scientific", "nuisance", "fixed")
@@ -36,12 +38,6 @@ def _same(a, b) -> bool:
     if _is_number(a) and _is_number(b):
         return a == b
     return type(a) is type(b) and a == b
-
-
-def _fmt(v) -> str:
-    if _is_number(v) and not isinstance(v, numbers.Integral):
-        return f"{v:.4g}"
-    return str(v)
 
 
 
@@ -115,17 +111,17 @@ class Hyperparameter:
     def describe(self) -> str:
         """Range or values as one short string, for tables."""
         if self.is_fixed:
-            return f"= {_fmt(self.value)}"
+            return f"= {fmt(self.value)}"
         if self.scale in RANGE_SCALES:
-            return f"[{_fmt(self.low)}, {_fmt(self.high)}]"
-        return "{" + ", ".join(_fmt(v) for v in self.values) + "}"
+            return f"[{fmt(self.low)}, {fmt(self.high)}]"
+        return "{" + ", ".join(fmt(v) for v in self.values) + "}"
 
     def condition(self) -> str:
         if self.parent is None:
             return ""
         if len(self.parent_values) == 1:
-            return f"{self.parent} = {_fmt(self.parent_values[0])}"
-        return f"{self.parent} in {{" + ", ".join(_fmt(v) for v in self.parent_values) + "}"
+            return f"{self.parent} = {fmt(self.parent_values[0])}"
+        return f"{self.parent} in {{" + ", ".join(fmt(v) for v in self.parent_values) + "}"
 
     def to_dict(self) -> dict:
         """A plain, JSON/YAML-ready entry (see :meth:`SearchSpace.from_dict`)."""

@@ -19,7 +19,6 @@ trials in a row (``max_consecutive_failed_trials`` is set above ``max_trials``).
 """
 from __future__ import annotations
 
-import numbers
 import os
 
 import keras_tuner as kt
@@ -27,7 +26,8 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from ..store import KERAS_TUNER_TRIAL_FILE, write_json
-from .points import _as_space, _check_seed
+from ..validation import check_int, check_seed
+from .points import _as_space
 from .space import SearchSpace
 
 __all__ = ["ORACLE_STATE_VERSION", "is_infeasible"]
@@ -58,19 +58,18 @@ class _PlaybookOracle:
     algorithm = ""
 
     def _kt_kwargs(self, space, max_trials, seed, objective, max_retries_per_trial):
-        if not isinstance(max_trials, numbers.Integral) or max_trials < 1:
-            raise ValueError(f"max_trials {max_trials!r}: must be a positive integer")
+        check_int("max_trials", max_trials, minimum=1)
         self.space = _as_space(space)
         self._infeasible = set()
         return dict(objective=objective, max_trials=int(max_trials),
                     hyperparameters=self.space.to_keras_tuner(), allow_new_entries=True,
-                    tune_new_entries=False, seed=_check_seed(seed),
+                    tune_new_entries=False, seed=check_seed("seed", seed),
                     max_retries_per_trial=max_retries_per_trial,
                     max_consecutive_failed_trials=int(max_trials) + 1)
 
     def _fix_seed(self, seed):
         # keras-tuner replaces a falsy seed (0) by a random one.
-        self.seed = self._seed_state = _check_seed(seed)
+        self.seed = self._seed_state = check_seed("seed", seed)
 
     @kt.synchronized
     def mark_infeasible(self, trial_id):

@@ -6,11 +6,11 @@ that hand these points to keras-tuner are in :mod:`playbook_kit.search.oracles`.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from scipy.stats import qmc
 
+from ..validation import check_int, check_seed
 from .space import SearchSpace
 
 __all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "quasi_random_points",
@@ -18,12 +18,6 @@ __all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "quasi_random_points",
 
 GRID_POINTS_PER_DIMENSION = 5
 """Toolkit default: grid points per continuous dimension (endpoints included)."""
-
-def _check_seed(seed):
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed {seed!r}: must be a non-negative integer")
-    return int(seed)
-
 
 def _as_space(space) -> SearchSpace:
     return space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
@@ -36,7 +30,7 @@ def quasi_random_unit(d: int, n: int, seed: int, start: int = 0) -> np.ndarray:
     seeded Cranley-Patterson shift modulo 1. The seed changes the point *set*, not its
     order, and point ``k`` is computed directly (``fast_forward``), never by replaying.
     """
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     if d == 0:
         return np.zeros((n, 0))
     scramble_seq, shift_seq = np.random.SeedSequence(seed).spawn(2)
@@ -59,7 +53,7 @@ def _quasi_random_config(space, seed, k):
 
 
 def _random_unit(d: int, seed: int, k: int) -> np.ndarray:
-    return np.random.default_rng(np.random.SeedSequence([_check_seed(seed), k])).random(d)
+    return np.random.default_rng(np.random.SeedSequence([check_seed("seed", seed), k])).random(d)
 
 
 def random_points(space, n: int, seed: int = 0, start: int = 0) -> list[dict]:
@@ -79,9 +73,7 @@ def grid_configs(space, points_per_dimension: int = GRID_POINTS_PER_DIMENSION) -
     parent's values.
     """
     space = _as_space(space)
-    if not isinstance(points_per_dimension, numbers.Integral) or points_per_dimension < 2:
-        raise ValueError(f"points_per_dimension {points_per_dimension!r}: must be an "
-                         "integer >= 2")
+    check_int("points_per_dimension", points_per_dimension, minimum=2)
     configs = [{}]
     for hp in space:
         if hp.is_fixed:

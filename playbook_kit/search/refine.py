@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import rules
+from ..validation import check_number
 from .space import SearchSpace
 
 
@@ -20,9 +22,9 @@ def good_cutoff(objectives, direction: str, fraction: float = 0.25) -> float:
     objective = pd.Series(objectives, dtype=float).dropna()
     if objective.empty:
         return float("nan")
-    best = objective.max() if direction == "max" else objective.min()
+    best = rules.best_value(objective, direction)
     gap = abs(best - objective.median())
-    return float(best - fraction * gap if direction == "max" else best + fraction * gap)
+    return float(best - rules.sign(direction) * fraction * gap)
 
 
 def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
@@ -61,10 +63,8 @@ def refined_space(study, space, fixed: dict | None = None,
     ``fixed`` pins hyperparameters (e.g. the adopted scientific value) as fixed. Margin
     0.5 is the toolkit's choice: the playbook only says "comfortably contains".
     """
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction={fraction!r} is not allowed; use a number in (0, 1]")
-    if margin < 0:
-        raise ValueError(f"margin={margin!r} is not allowed; use a number >= 0")
+    check_number("fraction", fraction, 0, 1, low_inclusive=False)
+    check_number("margin", margin, low=0)
     fixed = dict(fixed or {})
     unknown = [name for name in fixed if name not in space.names]
     if unknown:
@@ -72,8 +72,7 @@ def refined_space(study, space, fixed: dict | None = None,
                          f"{space.names}")
     feasible = study.feasible
     threshold = good_cutoff(feasible["objective"], study.direction, fraction)
-    good = feasible[feasible["objective"] >= threshold] if study.direction == "max" \
-        else feasible[feasible["objective"] <= threshold]
+    good = feasible[study.sign * feasible["objective"] >= study.sign * threshold]
     entries = []
     for entry in space.to_dict()["hyperparameters"]:
         name = entry["name"]

@@ -417,5 +417,12 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
         return self._summary() + "\n" + self.table().to_string(index=False)
 
     def _repr_html_(self):
-        return f"<p>{self._summary()}</p>" + self.table().to_html(index=False)
+        """The summary and table for a notebook, from a template (values escaped)."""
+        from ..rendering import render
+
+        table = self.table()
+        return render("search_space.html", summary=self._summary(),
+                      columns=list(table.columns),
+                      rows=[["" if value is None else value for value in row]
+                            for row in table.itertuples(index=False)])
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import rules
 from ..store import (
     CHECKPOINT_DIR, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE, StoreError,
     check_keras_tuner_files, damaged_trial, plain_json, read_json, read_study_spec,
@@ -253,7 +254,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     from ._keras_tuner import is_worker
     from .oracles import make_oracle
 
-    objective = kt.Objective(spec.objective, "max" if workload.direction == "max" else "min")
+    objective = kt.Objective(spec.objective, rules.check_direction(workload.direction))
     extra = {}
     if spec.warm_start is not None and not is_worker() and \
             (overwrite or not _stored_priors(directory)):  # a resume reads them from its state
@@ -276,7 +277,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
             values = dict(trial.hyperparameters.values)
             if stored is None or stored.get("values") != values:
                 stored = self._train(trial.trial_id, values, trial_dir)
-            if stored["status"] != "completed":
+            if stored["status"] != rules.COMPLETED:
                 raise kt.errors.FailedTrialError(stored["reason"])
             return {spec.objective: stored["objective"]}
 
@@ -355,7 +356,7 @@ class _Progress:
         finished = [t for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
         scores = [t.score for t in finished if t.status == "COMPLETED" and t.score is not None]
         infeasible = sum(is_infeasible(t) for t in finished)
-        best = (max if self.direction == "max" else min)(scores) if scores else float("nan")
+        best = rules.best_value(scores, self.direction)
         self.bar.update(len(finished) - self.seen)
         self.seen = len(finished)
         self.bar.set_postfix(best=f"{best:.4f}", infeasible=infeasible)
@@ -382,7 +383,7 @@ class _Progress:
                              color="C1", label="best so far")
         if bad:
             low, high = ax.get_ylim() if ok else (0.0, 1.0)
-            ax.scatter(bad, [low if self.direction == "max" else high] * len(bad),
+            ax.scatter(bad, [low if rules.sign(self.direction) > 0 else high] * len(bad),
                        marker="x", color="red", label="infeasible")
         ax.set_xlim(-0.5, self.spec.max_trials - 0.5)
         ax.set_xlabel("trial")
