@@ -41,14 +41,13 @@ bench: $(STAMP)
 # that run against the mutants in pytest_add_cli_args_test_selection there.
 MUTATION_SCOPE := \
 	'playbook_kit.decisions.x__check_*' \
-	'playbook_kit.decisions.x__quantiles__*' \
-	'playbook_kit.decisions.x__bootstrap_means__*' \
+	'playbook_kit.decisions.x__bootstrap*' \
 	'playbook_kit.decisions.x_retrain_summary__*' \
 	'playbook_kit.decisions.x_runs_from_study__*' \
 	'playbook_kit.decisions.x_adoption_decision__*' \
 	'playbook_kit.decisions.x__suggest_runs__*' \
-	'playbook_kit.insight._common.x_feasible_mask__*' \
-	'playbook_kit.insight._common.x_infeasible_mask__*' \
+	'playbook_kit.rules.x_*' \
+	'playbook_kit.validation.x_*' \
 	'playbook_kit.insight._common.x_search_range__*' \
 	'playbook_kit.insight.boundaries.x_boundary_check__*' \
 	'playbook_kit.insight.boundaries.x__boundary_row__*' \
