@@ -88,9 +88,12 @@ def _check_values(name: str, values) -> np.ndarray:
 def _check_bootstrap(confidence, n_boot, seed) -> tuple[float, int, int | None]:
     """The bootstrap's settings: confidence in (0, 1), n_boot >= MIN_N_BOOT, a seed."""
     return (check_number("confidence", confidence, 0.0, 1.0, low_inclusive=False,
-                         high_inclusive=False),
-            check_int("n_boot", n_boot, minimum=MIN_N_BOOT),
-            check_seed("seed", seed, allow_none=True))
+                         high_inclusive=False, why="e.g. 0.95 for a 95% interval"),
+            check_int("n_boot", n_boot, minimum=MIN_N_BOOT,
+                      why="the toolkit's minimum for a readable percentile interval; "
+                          f"default {DEFAULT_N_BOOT}"),
+            check_seed("seed", seed, allow_none=True,
+                       why="None for a fresh, irreproducible bootstrap"))
 
 
 def _bootstrap(samples, statistic, confidence: float, n_boot: int,
@@ -365,8 +368,11 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     direction = rules.check_direction(direction)
     base = _check_values("baseline_values", baseline_values)
     cand = _check_values("candidate_values", candidate_values)
-    complexity_cost = check_number("complexity_cost", complexity_cost, low=0.0)
-    min_runs = check_int("min_runs", min_runs, minimum=2)
+    complexity_cost = check_number(
+        "complexity_cost", complexity_cost, low=0.0,
+        why="in objective units: the gain the added complexity must buy; 0 for none")
+    min_runs = check_int("min_runs", min_runs, minimum=2,
+                         why="one run per config shows no retrain variance; toolkit default 3")
     confidence, n_boot, seed = _check_bootstrap(confidence, n_boot, seed)
     if not isinstance(objective_name, str) or not objective_name.strip():
         raise not_allowed("objective_name", objective_name, "use a non-empty string")

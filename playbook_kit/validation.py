@@ -10,10 +10,13 @@ import math
 import numbers
 
 
-def not_allowed(field: str, value, allowed: str, where: str | None = None) -> ValueError:
-    """The error for ``field=value``: says the value and what is allowed."""
+def not_allowed(field: str, value, allowed: str, where: str | None = None,
+                why: str | None = None) -> ValueError:
+    """The error for ``field=value``: says the value, what is allowed and, optionally, why
+    (``why`` is appended in parentheses: a default, a unit, an example)."""
     prefix = f"{where}: " if where else ""
-    return ValueError(f"{prefix}{field}={value!r} is not allowed; {allowed}")
+    reason = f" ({why})" if why else ""
+    return ValueError(f"{prefix}{field}={value!r} is not allowed; {allowed}{reason}")
 
 
 def _is_int(value) -> bool:
@@ -25,7 +28,8 @@ def _is_number(value) -> bool:
 
 
 def check_int(field: str, value, minimum: int | None = None, maximum: int | None = None,
-              where: str | None = None, allow_none: bool = False) -> int | None:
+              where: str | None = None, allow_none: bool = False,
+              why: str | None = None) -> int | None:
     """``value`` as an int within [minimum, maximum]; ``None`` only if ``allow_none``."""
     if value is None and allow_none:
         return None
@@ -33,7 +37,7 @@ def check_int(field: str, value, minimum: int | None = None, maximum: int | None
         maximum is None or value <= maximum)
     if not ok:
         raise not_allowed(field, value, "use " + _int_range(minimum, maximum)
-                          + (", or None" if allow_none else ""), where)
+                          + (", or None" if allow_none else ""), where, why)
     return int(value)
 
 
@@ -49,7 +53,8 @@ def _int_range(minimum, maximum) -> str:
 
 def check_number(field: str, value, low: float | None = None, high: float | None = None,
                  low_inclusive: bool = True, high_inclusive: bool = True,
-                 where: str | None = None, allow_none: bool = False) -> float | None:
+                 where: str | None = None, allow_none: bool = False,
+                 why: str | None = None) -> float | None:
     """``value`` as a finite float within the given bounds."""
     if value is None and allow_none:
         return None
@@ -61,7 +66,7 @@ def check_number(field: str, value, low: float | None = None, high: float | None
     if not ok:
         raise not_allowed(field, value, "use " + _number_range(
             low, high, low_inclusive, high_inclusive) + (", or None" if allow_none else ""),
-            where)
+            where, why)
     return float(value)
 
 
@@ -91,6 +96,7 @@ def check_choice(field: str, value, choices, where: str | None = None):
     return value
 
 
-def check_seed(field: str, value, where: str | None = None, allow_none: bool = False):
+def check_seed(field: str, value, where: str | None = None, allow_none: bool = False,
+               why: str | None = None):
     """A seed: an integer >= 0 (or None where a fresh, irreproducible draw is meant)."""
-    return check_int(field, value, minimum=0, where=where, allow_none=allow_none)
+    return check_int(field, value, minimum=0, where=where, allow_none=allow_none, why=why)

@@ -74,9 +74,9 @@ def test_retrain_summary_is_reproducible_and_single_run_has_no_interval():
     (dict(values=[0.8], direction="maximize"),
      r"^direction='maximize' is not allowed; use 'max' .* 'min'"),
     (dict(values=[0.8], confidence=95),
-     r"^confidence=95 is not allowed; use a number in \(0.0, 1.0\)$"),
-    (dict(values=[0.8], n_boot=10), r"^n_boot=10 is not allowed; use an integer >= 100$"),
-    (dict(values=[0.8], seed=-1), r"^seed=-1 is not allowed; use an integer >= 0, or None$"),
+     r"^confidence=95 is not allowed; use a number in \(0.0, 1.0\) \(e.g. 0.95"),
+    (dict(values=[0.8], n_boot=10), r"^n_boot=10 is not allowed; use an integer >= 100 \("),
+    (dict(values=[0.8], seed=-1), r"^seed=-1 is not allowed; use an integer >= 0, or None \("),
 ])
 def test_retrain_summary_rejects_bad_input(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -266,9 +266,9 @@ def test_decision_is_reproducible_and_reports():
      r"candidate_values=.*nan.* is not allowed; .*position 1 is not finite"),
     (dict(direction="up"), r"^direction='up' is not allowed; use 'max' when"),
     (dict(complexity_cost=-0.01),
-     r"^complexity_cost=-0.01 is not allowed; use a number >= 0.0$"),
+     r"^complexity_cost=-0.01 is not allowed; use a number >= 0.0 \("),
     (dict(complexity_cost=float("nan")), r"complexity_cost=nan is not allowed"),
-    (dict(min_runs=1), r"^min_runs=1 is not allowed; use an integer >= 2$"),
+    (dict(min_runs=1), r"^min_runs=1 is not allowed; use an integer >= 2 \("),
     (dict(confidence=1.0), r"confidence=1.0"),
     (dict(n_boot=99), r"n_boot=99"),
 ])

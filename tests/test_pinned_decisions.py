@@ -54,28 +54,27 @@ def test_retrain_summary_without_seed_still_brackets_the_mean():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(direction="up"), "direction='up': must be one of ('max', 'min') ('max' when "
-     "higher objective is better, 'min' when lower is better)"),
-    (dict(confidence=0.0), "confidence=0.0: must be a number strictly between 0 and 1 "
+    (dict(direction="up"), "direction='up' is not allowed; use 'max' when a higher objective is better, 'min' when lower is"),
+    (dict(confidence=0.0), "confidence=0.0 is not allowed; use a number in (0.0, 1.0) (e.g. "
+     "0.95 for a 95% interval)"),
+    (dict(confidence=1.0), "confidence=1.0 is not allowed; use a number in (0.0, 1.0) (e.g. "
+     "0.95 for a 95% interval)"),
+    (dict(confidence=True), "confidence=True is not allowed; use a number in (0.0, 1.0) (e.g. "
+     "0.95 for a 95% interval)"),
+    (dict(confidence="0.9"), "confidence='0.9' is not allowed; use a number in (0.0, 1.0) "
      "(e.g. 0.95 for a 95% interval)"),
-    (dict(confidence=1.0), "confidence=1.0: must be a number strictly between 0 and 1 "
-     "(e.g. 0.95 for a 95% interval)"),
-    (dict(confidence=True), "confidence=True: must be a number strictly between 0 and 1 "
-     "(e.g. 0.95 for a 95% interval)"),
-    (dict(confidence="0.9"), "confidence='0.9': must be a number strictly between 0 and 1 "
-     "(e.g. 0.95 for a 95% interval)"),
-    (dict(n_boot=99), "n_boot=99: must be an integer >= 100 (toolkit's minimum for a "
-     "readable percentile interval; default 10000)"),
-    (dict(n_boot=True), "n_boot=True: must be an integer >= 100 (toolkit's minimum for a "
-     "readable percentile interval; default 10000)"),
-    (dict(n_boot=500.0), "n_boot=500.0: must be an integer >= 100 (toolkit's minimum for a "
-     "readable percentile interval; default 10000)"),
-    (dict(seed=-1), "seed=-1: must be a non-negative integer (or None for a fresh, "
+    (dict(n_boot=99), "n_boot=99 is not allowed; use an integer >= 100 (the toolkit's "
+     "minimum for a readable percentile interval; default 10000)"),
+    (dict(n_boot=True), "n_boot=True is not allowed; use an integer >= 100 (the toolkit's "
+     "minimum for a readable percentile interval; default 10000)"),
+    (dict(n_boot=500.0), "n_boot=500.0 is not allowed; use an integer >= 100 (the toolkit's "
+     "minimum for a readable percentile interval; default 10000)"),
+    (dict(seed=-1), "seed=-1 is not allowed; use an integer >= 0, or None (None for a fresh, "
      "irreproducible bootstrap)"),
-    (dict(seed=True), "seed=True: must be a non-negative integer (or None for a fresh, "
-     "irreproducible bootstrap)"),
-    (dict(seed=1.0), "seed=1.0: must be a non-negative integer (or None for a fresh, "
-     "irreproducible bootstrap)"),
+    (dict(seed=True), "seed=True is not allowed; use an integer >= 0, or None (None for a "
+     "fresh, irreproducible bootstrap)"),
+    (dict(seed=1.0), "seed=1.0 is not allowed; use an integer >= 0, or None (None for a "
+     "fresh, irreproducible bootstrap)"),
 ])
 def test_retrain_summary_rejects_bad_settings_by_name(kwargs, message):
     with pytest.raises(ValueError) as error:
@@ -89,15 +88,15 @@ def test_smallest_allowed_settings_are_accepted():
 
 
 @pytest.mark.parametrize("values, message", [
-    ("0.9", "values='0.9': must be a sequence of objective values (one finite number per "
-     "run), e.g. a list, numpy array or pandas Series"),
-    ({"a": 1.0}, "values={'a': 1.0}: must be a sequence of objective values (one finite "
+    ("0.9", "values='0.9' is not allowed; use a sequence of objective values (one finite "
      "number per run), e.g. a list, numpy array or pandas Series"),
-    ([1.0, "x"], "values=[1.0, 'x']: must be a sequence of numbers (one objective value "
-     "per run)"),
-    ([[1.0, 2.0]], "values=[[1.0, 2.0]]: must be one-dimensional (one objective value per "
-     "run); got shape (1, 2)"),
-    ([], "values=[]: empty; need at least one run's objective value"),
+    ({"a": 1.0}, "values={'a': 1.0} is not allowed; use a sequence of objective values (one "
+     "finite number per run), e.g. a list, numpy array or pandas Series"),
+    ([1.0, "x"], "values=[1.0, 'x'] is not allowed; use a sequence of numbers (one objective "
+     "value per run)"),
+    ([[1.0, 2.0]], "values=[[1.0, 2.0]] is not allowed; use a one-dimensional sequence (one "
+     "objective value per run); got shape (1, 2)"),
+    ([], "values=[] is not allowed; it is empty; give at least one run's objective value"),
 ])
 def test_values_are_checked_before_any_work(values, message):
     with pytest.raises(ValueError) as error:
@@ -108,7 +107,7 @@ def test_values_are_checked_before_any_work(values, message):
 def test_the_first_value_that_is_not_finite_is_named_with_its_position():
     with pytest.raises(ValueError) as error:
         retrain_summary([1.0, 2.0, float("inf"), float("nan")])
-    assert str(error.value).startswith("values=[1.0, 2.0, inf, nan]: value ")
+    assert str(error.value).startswith("values=[1.0, 2.0, inf, nan] is not allowed; value ")
     assert str(error.value).endswith(
         "inf) at position 2 is not finite; every run needs a finite objective value (drop "
         "infeasible runs, and count them against the config)")
@@ -211,23 +210,22 @@ def test_min_runs_of_2_decides_with_two_runs():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(complexity_cost=-0.1), "complexity_cost=-0.1: must be a finite number >= 0, in "
-     "objective units (the gain the added complexity must buy; 0 for none)"),
-    (dict(complexity_cost=float("inf")), "complexity_cost=inf: must be a finite number >= "
-     "0, in objective units (the gain the added complexity must buy; 0 for none)"),
-    (dict(complexity_cost=True), "complexity_cost=True: must be a finite number >= 0, in "
-     "objective units (the gain the added complexity must buy; 0 for none)"),
-    (dict(min_runs=1), "min_runs=1: must be an integer >= 2 (one run per config shows no "
-     "retrain variance; toolkit default 3)"),
-    (dict(min_runs=True), "min_runs=True: must be an integer >= 2 (one run per config "
+    (dict(complexity_cost=-0.1), "complexity_cost=-0.1 is not allowed; use a number >= 0.0 "
+     "(in objective units: the gain the added complexity must buy; 0 for none)"),
+    (dict(complexity_cost=float("inf")), "complexity_cost=inf is not allowed; use a number "
+     ">= 0.0 (in objective units: the gain the added complexity must buy; 0 for none)"),
+    (dict(complexity_cost=True), "complexity_cost=True is not allowed; use a number >= 0.0 "
+     "(in objective units: the gain the added complexity must buy; 0 for none)"),
+    (dict(min_runs=1), "min_runs=1 is not allowed; use an integer >= 2 (one run per config "
      "shows no retrain variance; toolkit default 3)"),
-    (dict(min_runs=3.0), "min_runs=3.0: must be an integer >= 2 (one run per config shows "
-     "no retrain variance; toolkit default 3)"),
-    (dict(objective_name=" "), "objective_name=' ': must be a non-empty string"),
-    (dict(objective_name=3), "objective_name=3: must be a non-empty string"),
-    (dict(direction="best"), "direction='best': must be one of ('max', 'min') ('max' when "
-     "higher objective is better, 'min' when lower is better)"),
-    (dict(seed=-2), "seed=-2: must be a non-negative integer (or None for a fresh, "
+    (dict(min_runs=True), "min_runs=True is not allowed; use an integer >= 2 (one run per "
+     "config shows no retrain variance; toolkit default 3)"),
+    (dict(min_runs=3.0), "min_runs=3.0 is not allowed; use an integer >= 2 (one run per "
+     "config shows no retrain variance; toolkit default 3)"),
+    (dict(objective_name=" "), "objective_name=' ' is not allowed; use a non-empty string"),
+    (dict(objective_name=3), "objective_name=3 is not allowed; use a non-empty string"),
+    (dict(direction="best"), "direction='best' is not allowed; use 'max' when a higher objective is better, 'min' when lower is"),
+    (dict(seed=-2), "seed=-2 is not allowed; use an integer >= 0, or None (None for a fresh, "
      "irreproducible bootstrap)"),
 ])
 def test_adoption_decision_rejects_bad_settings_by_name(kwargs, message):
@@ -237,9 +235,9 @@ def test_adoption_decision_rejects_bad_settings_by_name(kwargs, message):
 
 
 def test_adoption_decision_names_the_side_with_bad_values():
-    with pytest.raises(ValueError, match=r"^baseline_values=\[\]: empty"):
+    with pytest.raises(ValueError, match=r"^baseline_values=\[\] is not allowed; it is empty"):
         adoption_decision([], [1, 2, 3])
-    with pytest.raises(ValueError, match=r"^candidate_values='x': must be a sequence"):
+    with pytest.raises(ValueError, match=r"^candidate_values='x' is not allowed; use a sequence"):
         adoption_decision([1, 2, 3], "x")
 
 

@@ -247,7 +247,8 @@ def test_boundary_check_argument_errors_name_the_argument():
     study = make_study(make_trials({"width": [12.0, 15.0]}, [1, 2]), [WIDTH])
     with pytest.raises(ValueError) as error:
         boundary_check(study, edge_fraction=0.5)
-    assert str(error.value) == "edge_fraction must be below 0.5, got 0.5"
+    assert str(error.value) == ("edge_fraction=0.5 is not allowed; use a number in (0.0, 0.5): "
+                                "both edges together must leave a middle")
     assert boundary_check(study, edge_fraction=0.49, top_fraction=1.0).iloc[0]["n_best"] == 2
 
 
@@ -601,12 +602,14 @@ def test_boundary_check_errors_and_rows_around_a_categorical():
                                   [optimizer])
     empty = boundary_check(only_categorical)
     assert (len(empty), list(empty.columns)) == (0, list(boundary_check(study).columns))
-    for kwargs, message in ((dict(top_fraction=0), "top_fraction must be a number in (0, 1], "
-                             "got 0"),
-                            (dict(edge_fraction=0), "edge_fraction must be a number in (0, 1), "
-                             "got 0"),
-                            (dict(edge_fraction=1.0), "edge_fraction must be a number in (0, "
-                             "1), got 1.0")):
+    for kwargs, message in ((dict(top_fraction=0), "top_fraction=0 is not allowed; use a "
+                             "number in (0.0, 1.0]"),
+                            (dict(edge_fraction=0), "edge_fraction=0 is not allowed; use a "
+                             "number in (0.0, 1.0)"),
+                            (dict(edge_fraction=1.0), "edge_fraction=1.0 is not allowed; use a "
+                             "number in (0.0, 1.0)"),
+                            (dict(edge_fraction=0.5), "edge_fraction=0.5 is not allowed; use a "
+                             "number in (0.0, 0.5): both edges together must leave a middle")):
         with pytest.raises(ValueError) as error:
             boundary_check(study, **kwargs)
         assert str(error.value) == message

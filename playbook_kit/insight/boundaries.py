@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 
 from .. import rules
 from ..results import StudyResults
+from ..validation import not_allowed
 from ._common import (Hyperparameter, _check_study, fmt, check_fraction, _sorted_best,
                       best_set_size, finished_mask, hyperparameter, infeasible_mask,
                       is_numeric, numeric_values, own_scale, search_range,
@@ -130,7 +131,8 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
     top_fraction = check_fraction("top_fraction", top_fraction)
     edge_fraction = check_fraction("edge_fraction", edge_fraction, allow_one=False)
     if edge_fraction >= 0.5:
-        raise ValueError(f"edge_fraction must be below 0.5, got {edge_fraction!r}")
+        raise not_allowed("edge_fraction", edge_fraction,
+                          "use a number in (0.0, 0.5): both edges together must leave a middle")
     trials = study.trials[finished_mask(study.trials)]
     rows = []
     for name in varied_hyperparameters(study):
