@@ -30,6 +30,7 @@ _EXPORTS = {
     "SearchSpace": "search.space", "adam_space": "search.space",
     "momentum_space": "search.space",
     "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
+    "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
