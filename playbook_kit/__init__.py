@@ -31,6 +31,7 @@ _EXPORTS = {
     "momentum_space": "search.space",
     "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
     "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
+    "initial_training_length": "training_length", "TrainingLength": "training_length",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
