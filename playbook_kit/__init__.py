@@ -32,6 +32,8 @@ _EXPORTS = {
     "run_study": "recipes", "run_spec": "recipes", "StudySpec": "search.study",
     "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
     "initial_training_length": "training_length", "TrainingLength": "training_length",
+    "instability_probe": "stability", "InstabilityProbe": "stability",
+    "warmup_sweep": "stability", "WarmupSweep": "stability",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
