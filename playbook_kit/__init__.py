@@ -34,6 +34,7 @@ _EXPORTS = {
     "initial_training_length": "training_length", "TrainingLength": "training_length",
     "instability_probe": "stability", "InstabilityProbe": "stability",
     "warmup_sweep": "stability", "WarmupSweep": "stability",
+    "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
