@@ -35,6 +35,8 @@ _EXPORTS = {
     "instability_probe": "stability", "InstabilityProbe": "stability",
     "warmup_sweep": "stability", "WarmupSweep": "stability",
     "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
+    "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
+    "file_pipeline": "input_pipeline",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "trial_browser": "widgets",
 }
 
