@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .recipe_result import RecipeResult, check_number
 
@@ -136,8 +135,9 @@ def clipping_threshold(source, trial_id=None, *,
                "max_norm": float(np.max(norms)), "clip_norm": clip_norm,
                "clipped_fraction": clipped_fraction, "eval_every": interval}
     text = (f"Use clip_norm={threshold:.4g}: the {percentile:g}th percentile of the "
-            f"{len(norms)} gradient norms recorded for {label} (median {numbers['median_norm']:.3g}, "
-            f"max {numbers['max_norm']:.3g}), so that only the largest updates are clipped.")
+            f"{len(norms)} gradient norms recorded for {label} (median "
+            f"{numbers['median_norm']:.3g}, max {numbers['max_norm']:.3g}), so that only the "
+            "largest updates are clipped.")
     warnings = []
     if clipped_fraction > MAX_CLIPPED_FRACTION:
         warnings.append(f"this run clipped {clipped_fraction:.0%} of its updates (clip_norm="

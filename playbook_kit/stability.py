@@ -178,8 +178,7 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
         numbers["unstable_base_learning_rate"] = base
         if not below.empty:
             numbers["largest_stable_learning_rate"] = float(below["learning_rate"].iloc[-1])
-        text = (f"unstable_base_learning_rate={base:.3g}: {first['why']} "
-                f"(step {first['unstable_step']}).")
+        text = f"unstable_base_learning_rate={base:.3g}: {first['why']}."
         if below.empty:
             warnings.append("even the lowest rate is unstable: start the sweep lower")
         else:
