@@ -116,7 +116,7 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     ``config`` accepts, long enough for ``warmup_steps + steps * repeats`` batches
     (``.repeat()`` it). *Compute only* trains on the first ``warmup_steps + steps``
     batches held in memory. Each measurement skips ``warmup_steps`` (tracing, filling
-    caches) and keeps the fastest of ``repeats`` chunks of ``steps`` steps; the training
+    caches: with ``.cache()`` in a pipeline, make it at least one epoch of batches) and keeps the fastest of ``repeats`` chunks of ``steps`` steps; the training
     chunks of all pipelines are interleaved on one model, so that load from other
     processes hits them alike.
 
