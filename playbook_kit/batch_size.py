@@ -28,6 +28,12 @@ toolkit's choice; the playbook says "roughly double" without a number). 1.8x lea
 for the timing noise of a shared machine (about 5-10% here) while still catching a
 bottleneck, which shows as a ratio of 1.0-1.5."""
 
+MIN_CHUNK_S = 0.02
+"""A timed chunk lasts at least 20 ms (``steps`` is raised, up to 100x, when one chunk is
+shorter), and the fastest of several chunks counts: load from other processes only adds
+time, so the fastest chunk is the best estimate of the step's own cost (toolkit's
+choice, as in ``timeit``)."""
+
 REMINDER = ("A new batch size needs the nuisance hyperparameters retuned, above all the "
             "learning rate (then momentum and regularization); batch size is chosen for "
             "training speed, never as a knob for validation performance.")
@@ -96,7 +102,8 @@ class BatchSizeScan(RecipeResult):
 def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
                        repeats: int, seed: int = 0) -> float:
     """Seconds per training step of ``config`` after ``warmup_steps`` untimed steps (which
-    include tracing): the median over ``repeats`` timed chunks of ``steps`` steps each.
+    include tracing): the fastest of ``repeats`` timed chunks of ``steps`` steps each
+    (more steps when a chunk would last under :data:`MIN_CHUNK_S`).
 
     Uses the trainer's own compiled loop and input pipeline, so it measures what a trial
     costs. Raises ``tf.errors.ResourceExhaustedError`` when the batch does not fit.
@@ -120,12 +127,20 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     iterator = iter(train_pipeline(data.x_train, data.y_train, config["batch_size"], seed))
     compiled = _Compiled(model, optimizer, config["clip_norm"], iterator)
     int(compiled.train_steps(tf.constant(warmup_steps))[0])
+
+    def chunk(n):
+        start = time.perf_counter()
+        done = int(compiled.train_steps(tf.constant(n))[0])
+        return time.perf_counter() - start, max(done, 1)
+
+    elapsed, done = chunk(steps)
+    if elapsed < MIN_CHUNK_S:
+        steps = min(math.ceil(steps * MIN_CHUNK_S / max(elapsed, 1e-6)), 100 * steps)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        done = int(compiled.train_steps(tf.constant(steps))[0])
-        times.append((time.perf_counter() - start) / max(done, 1))
-    return float(np.median(times))
+        elapsed, done = chunk(steps)
+        times.append(elapsed / done)
+    return float(np.min(times))
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -136,7 +151,7 @@ def _is_out_of_memory(error: BaseException) -> bool:
 
 def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
                     start: int = 8, max_batch_size: int | None = None, steps: int = 20,
-                    warmup_steps: int = 5, repeats: int = 3,
+                    warmup_steps: int = 5, repeats: int = 5,
                     scaling_threshold: float = SCALING_THRESHOLD, learning_rates=None,
                     target: float = 0.9, target_metric: str = "train_accuracy",
                     max_train_steps: int = 300, eval_every: int = 10,
@@ -147,7 +162,7 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     up to ``max_batch_size`` (default: the training split's size). The scan stops at the
     first out-of-memory error (``tf.errors.ResourceExhaustedError``), reported as the
     limit. Each size is timed by :func:`measure_throughput`: ``warmup_steps`` untimed
-    steps, then the median of ``repeats`` chunks of ``steps`` steps.
+    steps, then the fastest of ``repeats`` chunks of ``steps`` steps (at least 20 ms each).
 
     Rule: a doubling *scales* when throughput grows at least ``scaling_threshold``
     (1.8x, toolkit's choice, see :data:`SCALING_THRESHOLD`). The recommendation is the

@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--steps", type=int, default=20, help="timed steps per chunk")
     scan.add_argument("--warmup-steps", dest="warmup_steps", type=int, default=5,
                       help="untimed steps first (tracing)")
-    scan.add_argument("--repeats", type=int, default=3, help="timed chunks (median)")
+    scan.add_argument("--repeats", type=int, default=5, help="timed chunks (fastest counts)")
     scan.add_argument("-s", "--set", type=_parse_parameter, action="append",
                       help="config override name=value (YAML value)")
     scan.add_argument("--output", default=None, help="folder for batch_size_scan.csv/.png "
