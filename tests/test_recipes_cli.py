@@ -56,3 +56,18 @@ def test_clip_norm_reads_a_stored_study(pk, study_file, tmp_path, capsys):
     assert f"Use clip_norm={np.percentile(norms, 90):.4g}" in capsys.readouterr().out
     assert main(["clip-norm", str(tmp_path / "tiny"), "--percentile", "150"]) == 2
     assert "percentile=150.0 is not allowed" in capsys.readouterr().err
+
+
+def test_batch_size_from_a_stored_study_directory_writes_into_it(pk, study_file, tmp_path,
+                                                                 capsys):
+    from playbook_kit.cli import main
+
+    assert main(["study", str(study_file), "--directory", str(tmp_path), "--no-progress",
+                 "--max-trials", "1"]) == 0
+    code = main(["batch-size", str(tmp_path / "tiny"), "--batch-sizes", "16,32", "--steps",
+                 "2", "--warmup-steps", "1", "--repeats", "1", "--no-progress"])
+    assert code == 0
+    assert pd.read_csv(tmp_path / "tiny" / "batch_size_scan.csv")["batch_size"].tolist() == [
+        16, 32]
+    assert main(["batch-size", str(tmp_path)]) == 2
+    assert "has no playbook_study.json" in capsys.readouterr().err
