@@ -135,6 +135,21 @@ def _batch_size(args) -> int:
     return 0
 
 
+def _pipeline_check(args) -> int:
+    from pathlib import Path
+    from .input_pipeline import trainer_pipeline_check
+    from .runtime import setup
+
+    spec, folder = _spec_and_folder(args.study)
+    setup(seed=spec.seed, threads=args.threads)
+    workload = spec.workload()
+    result = trainer_pipeline_check(workload, dict(args.set or []), steps=args.steps,
+                                    warmup_steps=args.warmup_steps, repeats=args.repeats,
+                                    tolerance=args.tolerance, seed=spec.seed)
+    _report(result, Path(args.output) if args.output else folder)
+    return 0
+
+
 def _clip_norm(args) -> int:
     from pathlib import Path
     from .clipping import clipping_threshold
@@ -202,6 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
     scan.add_argument("--no-progress", dest="no_progress", action="store_true")
     scan.set_defaults(handler=_batch_size)
+    pipe = commands.add_parser("pipeline-check", help="is a study's training input-bound? "
+                               "compute only vs the input pipeline alone vs training")
+    pipe.add_argument("study", help="study YAML file or stored study directory: its data "
+                      "and defaults are the workload")
+    pipe.add_argument("--steps", type=int, default=20, help="timed steps per chunk")
+    pipe.add_argument("--warmup-steps", dest="warmup_steps", type=int, default=None,
+                      help="untimed steps first (default: one epoch + 1, to fill the cache)")
+    pipe.add_argument("--repeats", type=int, default=3, help="timed chunks (fastest counts)")
+    pipe.add_argument("--tolerance", type=float, default=0.10,
+                      help="input-bound when training is this much slower than compute only")
+    pipe.add_argument("-s", "--set", type=_parse_parameter, action="append",
+                      help="config override name=value (YAML value), e.g. batch_size=128")
+    pipe.add_argument("--output", default=None, help="folder for input_pipeline.csv/.png "
+                      "(default: beside the study)")
+    pipe.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+    pipe.set_defaults(handler=_pipeline_check)
     clip = commands.add_parser("clip-norm", help="recommend a gradient-clipping threshold "
                                "from a stored study's recorded gradient norms")
     clip.add_argument("study", help="study directory")

@@ -106,6 +106,13 @@ def _time_iteration(dataset, steps, warmup_steps, repeats):
     return float(np.min(times))
 
 
+def _check_timing(steps, warmup_steps, repeats, tolerance) -> tuple:
+    return (check_int("steps", steps, minimum=1),
+            check_int("warmup_steps", warmup_steps, minimum=1),
+            check_int("repeats", repeats, minimum=1),
+            check_number("tolerance", tolerance, low=0.0, low_inclusive=False))
+
+
 def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixed=None,
                          steps: int = 20, warmup_steps: int = 5, repeats: int = 3,
                          tolerance: float = SLOWDOWN_TOLERANCE,
@@ -141,10 +148,8 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     if pipeline is None:
         raise not_allowed("pipeline", None, "use a tf.data.Dataset of (features, labels) "
                           "batches")
-    steps = check_int("steps", steps, minimum=1)
-    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
-    tolerance = check_number("tolerance", tolerance, low=0.0, low_inclusive=False)
+    steps, warmup_steps, repeats, tolerance = _check_timing(steps, warmup_steps, repeats,
+                                                            tolerance)
     batches = list(pipeline.take(warmup_steps + steps))
     batch = int(batches[0][1].shape[0])
     held = tf.data.Dataset.from_tensor_slices(
@@ -187,6 +192,32 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
         text += (f" The fixed pipeline trains at "
                  f"{numbers['fixed_fraction_of_compute']:.0%} of compute-only throughput.")
     return PipelineCheck(table, text, numbers, [])
+
+
+def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int = 20,
+                           warmup_steps: int | None = None, repeats: int = 3,
+                           tolerance: float = SLOWDOWN_TOLERANCE,
+                           seed: int = 0) -> PipelineCheck:
+    """:func:`input_pipeline_check` of the pipeline the trainer itself feeds a trial of
+    ``config`` (:func:`playbook_kit.data.train_pipeline`: cached, shuffled, prefetched),
+    so that a study's own training can be checked without writing a pipeline.
+
+    That pipeline caches, so ``warmup_steps`` defaults to one epoch of batches plus one
+    (the first epoch fills the cache and would count as input time otherwise).
+    """
+    from .data import train_pipeline
+
+    check_workload(workload)
+    config = workload.config(config)
+    data = workload.dataset
+    epoch = -(-len(data.y_train) // config["batch_size"])
+    _check_timing(steps, epoch + 1 if warmup_steps is None else warmup_steps, repeats,
+                  tolerance)
+    warmup_steps = epoch + 1 if warmup_steps is None else warmup_steps
+    pipeline = train_pipeline(data.x_train, data.y_train, config["batch_size"], seed)
+    return input_pipeline_check(workload, pipeline, config, steps=steps,
+                                warmup_steps=warmup_steps, repeats=repeats,
+                                tolerance=tolerance, seed=seed)
 
 
 def file_pipeline(paths, labels, decode, batch_size: int, *, seed: int = 0,

@@ -71,3 +71,71 @@ def test_batch_size_from_a_stored_study_directory_writes_into_it(pk, study_file,
         16, 32]
     assert main(["batch-size", str(tmp_path)]) == 2
     assert "has no playbook_study.json" in capsys.readouterr().err
+
+
+@pytest.fixture()
+def fake_pipeline_timing(monkeypatch):
+    """Compute only 10 ms a step, training 25 ms, the pipeline alone 20 ms a batch: an
+    input-bound study whose pipeline itself is slower than compute."""
+    from playbook_kit import input_pipeline as module
+
+    calls = {}
+
+    def time_training(workload, config, datasets, steps, warmup_steps, repeats, seed):
+        calls.update(batch_size=config["batch_size"], warmup_steps=warmup_steps,
+                     datasets=list(datasets))
+        return {"compute only": 0.010, "training": 0.025}
+
+    monkeypatch.setattr(module, "_time_training", time_training)
+    monkeypatch.setattr(module, "_time_iteration", lambda *args: 0.020)
+    return calls
+
+
+def test_pipeline_check_reports_an_input_bound_study_and_the_fix(pk, study_file, tmp_path,
+                                                                capsys, fake_pipeline_timing):
+    from playbook_kit.cli import main
+    from playbook_kit.search.study import StudySpec
+
+    code = main(["pipeline-check", str(study_file), "--output", str(tmp_path), "-s",
+                 "batch_size=128"])
+    assert code == 0
+    n_train = len(StudySpec.from_yaml(study_file).workload().dataset.y_train)
+    assert fake_pipeline_timing == {"batch_size": 128, "datasets": ["compute only", "training"],
+                                    "warmup_steps": -(-n_train // 128) + 1}
+    table = pd.read_csv(tmp_path / "input_pipeline.csv")
+    assert table["measurement"].tolist() == ["compute only", "pipeline alone", "training"]
+    assert table["fraction_of_compute"].tolist() == pytest.approx([1.0, 0.5, 0.4])
+    assert table["examples_per_s"].tolist() == pytest.approx([12800, 6400, 5120])
+    assert (tmp_path / "input_pipeline.png").read_bytes().startswith(b"\x89PNG")
+    out = capsys.readouterr().out
+    assert ("Training is input-bound: a step takes 2.50x the compute-only step, so 60% of it "
+            "waits for input. The pipeline alone delivers a batch in 20 ms against 10 ms of "
+            "compute: parallelize the map") in out
+    assert f"table written to {tmp_path / 'input_pipeline.csv'}" in out
+
+
+def test_pipeline_check_measures_the_trainers_pipeline_beside_the_study(pk, study_file,
+                                                                        capsys):
+    from playbook_kit.cli import main
+
+    code = main(["pipeline-check", str(study_file), "--steps", "2", "--warmup-steps", "2",
+                 "--repeats", "1", "-s", "batch_size=32"])
+    assert code == 0
+    table = pd.read_csv(study_file.parent / "input_pipeline.csv")
+    assert table["measurement"].tolist() == ["compute only", "pipeline alone", "training"]
+    assert table["examples_per_s"].to_numpy() == pytest.approx(
+        32 / table["seconds_per_step"].to_numpy())
+    assert table["fraction_of_compute"][0] == 1.0
+    assert "Training is " in capsys.readouterr().out
+
+
+def test_pipeline_check_bad_arguments_fail_before_any_measurement(pk, study_file, tmp_path,
+                                                                 capsys, fake_pipeline_timing):
+    from playbook_kit.cli import main
+
+    assert main(["pipeline-check", str(study_file), "--tolerance", "0", "--output",
+                 str(tmp_path)]) == 2
+    assert "tolerance=0.0 is not allowed; use a number > 0.0" in capsys.readouterr().err
+    assert main(["pipeline-check", str(tmp_path / "missing.yaml")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert fake_pipeline_timing == {} and list(tmp_path.iterdir()) == []
