@@ -21,6 +21,7 @@ import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_powers_of_two,
                             check_workload, is_power_of_two)
+from .style import detach
 from .validation import check_choice, check_int, check_number, not_allowed
 
 SCALING_THRESHOLD = 1.8
@@ -97,7 +98,7 @@ class BatchSizeScan(RecipeResult):
                          f"{self.numbers['target']:g}",
                   title="Time to result (best learning rate)")
         right.set_xscale("log", base=2)
-        return ax.figure
+        return detach(ax.figure)
 
 
 def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .recipe_result import RecipeResult
+from .style import detach
 from .validation import check_number, not_allowed
 
 PERCENTILE = 90.0
@@ -62,7 +63,7 @@ class ClippingThreshold(RecipeResult):
         right.set(xlabel="global gradient norm", ylabel="evaluations",
                   title="Histogram of gradient norms")
         right.legend(fontsize="small")
-        return fig
+        return detach(fig)
 
 
 def _norm_curves(source, trial_id):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import RecipeResult, check_increasing, check_workload
+from .style import detach
 from .validation import check_int, check_number, not_allowed
 
 RISE_TOLERANCE = 0.10
@@ -80,7 +81,8 @@ def _run_rows(runs, rise_tolerance, key, values):
 
 def plot_runs(runs, labels, unstable, title: str):
     """Training loss and global gradient norm against step, one line per run (unstable
-    runs dashed); returns the Figure (two panels)."""
+    runs dashed); returns the Figure (two panels, closed in pyplot so that a notebook
+    shows it once)."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9), layout="constrained")
@@ -96,7 +98,7 @@ def plot_runs(runs, labels, unstable, title: str):
     right.set(xlabel="step", ylabel="global gradient norm (before clipping)", yscale="log",
               title=f"{title}: gradient norm")
     left.legend(fontsize="small")
-    return fig
+    return detach(fig)
 
 
 @dataclass
