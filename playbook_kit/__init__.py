@@ -35,6 +35,13 @@ _EXPORTS = {
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
+    "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
+    "initial_training_length": "training_length", "TrainingLength": "training_length",
+    "instability_probe": "stability", "InstabilityProbe": "stability",
+    "warmup_sweep": "stability", "WarmupSweep": "stability",
+    "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
+    "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
+    "file_pipeline": "input_pipeline",
 }
 
 

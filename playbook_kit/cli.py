@@ -87,6 +87,82 @@ def _audit(args) -> int:
     return 1 if args.strict and (report.checks["status"] == "fail").any() else 0
 
 
+def _spec_and_folder(source: str):
+    """A study's spec and the folder beside it: from a study YAML file (its folder) or a
+    stored study directory (the directory itself)."""
+    from pathlib import Path
+    from .search.study import StudySpec
+    from .store import STUDY_FILE, read_study_spec
+
+    path = Path(source)
+    if path.is_dir():
+        if not (path / STUDY_FILE).exists():
+            raise ValueError(f"study={source!r} is not allowed: the directory has no "
+                             f"{STUDY_FILE}; give a playbook-kit study or a study YAML file")
+        return read_study_spec(path, build=StudySpec.from_dict), path
+    if not path.is_file():
+        raise ValueError(f"study={source!r} is not allowed: no such file or directory")
+    return StudySpec.from_yaml(path), path.parent
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be integers separated by commas")
+
+
+def _report(result, folder) -> None:
+    paths = result.save(folder)
+    print(result.table.to_string(index=False))
+    print(str(result))
+    print(f"table written to {paths['table']}\nfigure written to {paths['figure']}")
+
+
+def _batch_size(args) -> int:
+    from pathlib import Path
+    from .batch_size import batch_size_scan
+    from .runtime import setup
+
+    spec, folder = _spec_and_folder(args.study)
+    setup(seed=spec.seed, threads=args.threads)
+    workload = spec.workload()
+    scan = batch_size_scan(workload, dict(args.set or []), batch_sizes=args.batch_sizes,
+                           start=args.start, max_batch_size=args.max_batch_size,
+                           steps=args.steps, warmup_steps=args.warmup_steps,
+                           repeats=args.repeats, seed=spec.seed, progress=not args.no_progress)
+    _report(scan, Path(args.output) if args.output else folder)
+    return 0
+
+
+def _pipeline_check(args) -> int:
+    from pathlib import Path
+    from .input_pipeline import trainer_pipeline_check
+    from .runtime import setup
+
+    spec, folder = _spec_and_folder(args.study)
+    setup(seed=spec.seed, threads=args.threads)
+    workload = spec.workload()
+    result = trainer_pipeline_check(workload, dict(args.set or []), steps=args.steps,
+                                    warmup_steps=args.warmup_steps, repeats=args.repeats,
+                                    tolerance=args.tolerance, seed=spec.seed)
+    _report(result, Path(args.output) if args.output else folder)
+    return 0
+
+
+def _clip_norm(args) -> int:
+    from pathlib import Path
+    from .clipping import clipping_threshold
+    from .results import load_study
+    from .runtime import setup
+
+    setup(seed=0)
+    study = load_study(args.study)
+    result = clipping_threshold(study, args.trial, percentile=args.percentile)
+    _report(result, Path(args.output) if args.output else Path(study.path))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playbook-kit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"playbook-kit {__version__}")
@@ -120,6 +196,51 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--output", default=None, help="report folder (default: <study>/audit)")
     audit.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
     audit.set_defaults(handler=_audit)
+    scan = commands.add_parser("batch-size", help="scan batch sizes (powers of two) for "
+                               "training throughput and recommend the largest that scales")
+    scan.add_argument("study", help="study YAML file or stored study directory: its data "
+                      "and defaults are the workload")
+    scan.add_argument("--batch-sizes", dest="batch_sizes", type=_int_list, default=None,
+                      help="consecutive powers of two, e.g. 16,32,64 (default: from --start "
+                      "doubling up to --max-batch-size)")
+    scan.add_argument("--start", type=int, default=8)
+    scan.add_argument("--max-batch-size", dest="max_batch_size", type=int, default=None,
+                      help="ceiling (default: the training split's size)")
+    scan.add_argument("--steps", type=int, default=20, help="timed steps per chunk")
+    scan.add_argument("--warmup-steps", dest="warmup_steps", type=int, default=5,
+                      help="untimed steps first (tracing)")
+    scan.add_argument("--repeats", type=int, default=5, help="timed chunks (fastest counts)")
+    scan.add_argument("-s", "--set", type=_parse_parameter, action="append",
+                      help="config override name=value (YAML value)")
+    scan.add_argument("--output", default=None, help="folder for batch_size_scan.csv/.png "
+                      "(default: beside the study)")
+    scan.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+    scan.add_argument("--no-progress", dest="no_progress", action="store_true")
+    scan.set_defaults(handler=_batch_size)
+    pipe = commands.add_parser("pipeline-check", help="is a study's training input-bound? "
+                               "compute only vs the input pipeline alone vs training")
+    pipe.add_argument("study", help="study YAML file or stored study directory: its data "
+                      "and defaults are the workload")
+    pipe.add_argument("--steps", type=int, default=20, help="timed steps per chunk")
+    pipe.add_argument("--warmup-steps", dest="warmup_steps", type=int, default=None,
+                      help="untimed steps first (default: one epoch + 1, to fill the cache)")
+    pipe.add_argument("--repeats", type=int, default=3, help="timed chunks (fastest counts)")
+    pipe.add_argument("--tolerance", type=float, default=0.10,
+                      help="input-bound when training is this much slower than compute only")
+    pipe.add_argument("-s", "--set", type=_parse_parameter, action="append",
+                      help="config override name=value (YAML value), e.g. batch_size=128")
+    pipe.add_argument("--output", default=None, help="folder for input_pipeline.csv/.png "
+                      "(default: beside the study)")
+    pipe.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+    pipe.set_defaults(handler=_pipeline_check)
+    clip = commands.add_parser("clip-norm", help="recommend a gradient-clipping threshold "
+                               "from a stored study's recorded gradient norms")
+    clip.add_argument("study", help="study directory")
+    clip.add_argument("--trial", default=None, help="trial id (default: the best trial)")
+    clip.add_argument("--percentile", type=float, default=90.0)
+    clip.add_argument("--output", default=None, help="folder for clip_norm.csv/.png "
+                      "(default: the study directory)")
+    clip.set_defaults(handler=_clip_norm)
     return parser
 
 

@@ -12,6 +12,18 @@ class GhostBatchNormalization(keras.layers.Layer):
     The playbook (section 7) notes that statistics over about 64 examples often work
     better and decouple normalization from the gradient batch size. A batch that the ghost
     size does not divide is normalized as one batch. Inference uses moving averages.
+
+    When the batch size or the device count changes: the ghost size fixes the
+    *statistics* batch while the *gradient* batch grows, so a larger batch (found with
+    :func:`~playbook_kit.batch_size_scan`) leaves normalization unchanged as long as each
+    device's batch is a multiple of ``virtual_batch_size``. Under
+    ``tf.distribute.MirroredStrategy`` each device normalizes its own slice of the global
+    batch: with ghost batch norm that keeps the statistics batch at the ghost size on any
+    number of devices; plain batch norm would use ``global batch / devices`` examples,
+    so the model changes with the device count, unless it is
+    ``keras.layers.BatchNormalization(synchronized=True)`` (statistics over the whole
+    global batch). Either way, the moving averages must agree across devices before
+    evaluating or checkpointing (playbook section 7).
     """
 
     def __init__(self, virtual_batch_size: int = 64, momentum: float = 0.99,

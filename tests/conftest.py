@@ -3,7 +3,17 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import sys
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures a test leaves open in pyplot do not leak into the next test's count."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 @pytest.fixture(scope="session")

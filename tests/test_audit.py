@@ -232,3 +232,26 @@ def test_cli_audit_strict_exits_1_only_when_a_check_fails(pk, digits_workload, t
     assert statuses("diverging", "--strict") == (1, ["fail", "pass", "skip"])
     assert "infeasible fraction   fail 2 of 2 finished trials infeasible" in \
         capsys.readouterr().out
+
+
+def test_instability_findings_name_the_probe_and_warmup_recipes():
+    """Where the audit finds instability (an unstable edge, too many diverged trials, a
+    rising training loss), its action names pk.instability_probe and pk.warmup_sweep;
+    where it finds none, no action mentions them."""
+    from playbook_kit.insight.audit import STABILITY_RECIPES
+
+    assert "pk.instability_probe" in STABILITY_RECIPES
+    assert "pk.warmup_sweep" in STABILITY_RECIPES
+    unstable = sampled_study([hp("learning_rate", "log", 1e-4, 1.0)],
+                             lambda v: np.log10(v["learning_rate"]), n=30,
+                             status_fn=lambda v: v["learning_rate"] > 10 ** -1.5)
+    actions = audit(unstable, figures=False).checks.set_index("check")["action"]
+    assert actions["instability"].endswith("; " + STABILITY_RECIPES)
+    assert actions["infeasible fraction"].endswith("make them trainable: " + STABILITY_RECIPES)
+    rising = audit(curves_study({"ok": "saturate", "rise": ("saturate", True)}),
+                   figures=False).checks.set_index("check")["action"]
+    assert rising["optimization problems (all trials)"].endswith(
+        "if it rises early, the learning rate is unstable: " + STABILITY_RECIPES)
+    calm = audit(sampled_study([hp("learning_rate", "log", 1e-4, 1e-1)],
+                               lambda v: np.log10(v["learning_rate"]), n=30), figures=False)
+    assert not calm.checks["action"].str.contains("pk.instability_probe", regex=False).any()

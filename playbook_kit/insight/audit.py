@@ -45,6 +45,13 @@ GOOD_FRACTION = 0.25
 TOP_CURVES = 3
 """How many of the best trials' curves the report shows and checks."""
 
+STABILITY_RECIPES = ("find the learning rate where training becomes unstable with "
+                     "pk.instability_probe, then the shortest warmup that makes a higher rate "
+                     "stable with pk.warmup_sweep (gradient clipping: pk.clipping_threshold; "
+                     "notebook 06_instability_warmup_clipping)")
+"""The audit's pointer to the stability recipes, added wherever it finds instability:
+infeasible (diverged) trials, an instability edge, a training loss that rises."""
+
 CURVE_CHECK_NAMES = ("optimization problems (all trials)", "training length (best trials)",
                      "best trials' curves")
 
@@ -179,11 +186,12 @@ def _check_infeasible(study: StudyResults) -> dict:
     if fraction > INFEASIBLE_FAIL or len(bad) == len(trials):
         return _row("infeasible fraction", "fail", reason,
                     "reshape the search space (shrink the ranges where the red crosses sit "
-                    "on the axis plots) or look for a bug before reading anything else")
+                    "on the axis plots) or look for a bug before reading anything else; if "
+                    "they diverged: " + STABILITY_RECIPES)
     if fraction > INFEASIBLE_WARN:
         return _row("infeasible fraction", "warn", reason,
                     "look where the infeasible trials sit on the axis plots and shrink those "
-                    "ranges, or make them trainable (warmup, gradient clipping)")
+                    "ranges, or make them trainable: " + STABILITY_RECIPES)
     return _row("infeasible fraction", "pass", reason)
 
 
@@ -233,7 +241,7 @@ def _boundary_rows(study, tables: dict) -> list[dict]:
     if len(unstable):
         row2 = _row("instability", "warn", "; ".join(
             f"{r.name}: {r.reason}" for r in unstable.itertuples()),
-            "; ".join(unstable["action"]))
+            "; ".join([*unstable["action"], STABILITY_RECIPES]))
     else:
         row2 = _row("instability", "pass",
                     "no hyperparameter has all trials beyond its best value infeasible")
@@ -298,7 +306,8 @@ def _curve_rows(study, thresholds: dict, tables: dict) -> list[dict]:
     if rising:
         problems.append(f"training loss rises in {len(rising)} trial(s): {', '.join(rising[:8])}")
         actions.append("training loss rising usually means a pipeline bug: check shuffling, "
-                       "augmentation, labels and the learning-rate schedule")
+                       "augmentation, labels and the learning-rate schedule; if it rises "
+                       "early, the learning rate is unstable: " + STABILITY_RECIPES)
     rows.append(_row(names[0], "warn" if problems else "pass",
                      "; ".join(problems) or f"no overfitting or rising training loss in "
                      f"{len(checked)} trials", "; ".join(actions)))

@@ -1,0 +1,253 @@
+"""Recipe: is training input-bound, by how much, and which fix applies (playbook
+section 7: profile first; prefetch; drop unused features early; preprocess offline).
+
+:func:`input_pipeline_check` measures, side by side, with the trainer's own compiled
+step: *compute only* (the same batches held in memory), the *pipeline alone* (iterating
+it without training) and *real training* from the pipeline; with ``fixed=`` it also
+trains from a fixed pipeline, to show the effect of the fix.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .recipe_result import RecipeResult, check_workload
+from .validation import check_int, check_number, not_allowed
+
+SLOWDOWN_TOLERANCE = 0.10
+"""Training is input-bound when its step takes more than 10% longer than the compute-only
+step (toolkit's choice; the playbook gives no number): the pipeline then costs more than
+timing noise, and a fixed pipeline reaches at least about 0.9 of compute-only speed."""
+
+FIX_PARALLEL = ("parallelize the map (num_parallel_calls=tf.data.AUTOTUNE), cache the "
+                "decoded examples if they fit in memory (.cache() after the map), drop "
+                "unused features before the costly step, or preprocess offline once")
+FIX_PREFETCH = ("add .prefetch(tf.data.AUTOTUNE) at the end of the pipeline so that the "
+                "next batch is prepared while the current one trains")
+
+
+@dataclass
+class PipelineCheck(RecipeResult):
+    """Result of :func:`input_pipeline_check`: ``table`` has one row per measurement
+    (``measurement``, ``seconds_per_step``, ``examples_per_s``, ``fraction_of_compute``:
+    throughput as a fraction of compute-only throughput)."""
+
+    goal = "find whether training is input-bound and fix the input pipeline"
+    name = "input_pipeline"
+
+    @property
+    def input_bound(self) -> bool:
+        return self.numbers["input_bound"]
+
+    def decision(self) -> str:
+        return "input-bound: fix the pipeline" if self.input_bound else "not input-bound"
+
+    def plot(self, ax=None):
+        """Throughput of each measurement, compute only first; returns the Axes."""
+        from .insight._plotting import _new_axes
+
+        ax = _new_axes(ax)
+        colors = ["C2", "C0", "C3" if self.input_bound else "C0", "C1"]
+        ax.barh(self.table["measurement"], self.table["examples_per_s"],
+                color=colors[:len(self.table)])
+        for y, fraction in enumerate(self.table["fraction_of_compute"]):
+            ax.text(0, y, f" {fraction:.0%} of compute", va="center", color="white")
+        ax.invert_yaxis()
+        ax.set(xlabel="examples per second", title="Input pipeline: "
+               + ("input-bound" if self.input_bound else "not input-bound"))
+        return ax
+
+
+def _time_training(workload, config, datasets: dict, steps, warmup_steps, repeats, seed):
+    """Seconds per training step from each dataset, with the trainer's compiled loop:
+    one model, one compiled loop per dataset, timed chunks interleaved (so that load
+    from other processes hits every measurement alike), the fastest chunk kept (noise
+    only adds time)."""
+    import keras
+    import tensorflow as tf
+
+    from .runtime import seed_everything
+    from .trainer import _Compiled
+    from .workload import build_model, build_optimizer, learning_rate_schedule
+
+    keras.backend.clear_session()
+    seed_everything(seed)
+    total = (warmup_steps + steps * repeats) * len(datasets)
+    schedule = learning_rate_schedule(config, total)
+    model = build_model(config, workload.dataset.input_shape, workload.dataset.num_classes)
+    optimizer = build_optimizer(config, total, schedule)
+    optimizer.build(model.trainable_variables)
+    loops = {name: _Compiled(model, optimizer, config["clip_norm"], iter(dataset)).train_steps
+             for name, dataset in datasets.items()}
+    for loop in loops.values():
+        int(loop(tf.constant(warmup_steps))[0])
+    times = {name: [] for name in loops}
+    for _ in range(repeats):
+        for name, loop in loops.items():
+            start = time.perf_counter()
+            done = int(loop(tf.constant(steps))[0])
+            times[name].append((time.perf_counter() - start) / max(done, 1))
+    return {name: float(np.min(values)) for name, values in times.items()}
+
+
+def _time_iteration(dataset, steps, warmup_steps, repeats):
+    iterator = iter(dataset)
+    for _ in range(warmup_steps):
+        next(iterator)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            next(iterator)
+        times.append((time.perf_counter() - start) / steps)
+    return float(np.min(times))
+
+
+def _check_timing(steps, warmup_steps, repeats, tolerance) -> tuple:
+    return (check_int("steps", steps, minimum=1),
+            check_int("warmup_steps", warmup_steps, minimum=1),
+            check_int("repeats", repeats, minimum=1),
+            check_number("tolerance", tolerance, low=0.0, low_inclusive=False))
+
+
+def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixed=None,
+                         steps: int = 20, warmup_steps: int = 5, repeats: int = 3,
+                         tolerance: float = SLOWDOWN_TOLERANCE,
+                         seed: int = 0) -> PipelineCheck:
+    """Measure compute only, the pipeline alone and real training; say whether training
+    is input-bound, by how much, and which fix applies.
+
+    ``pipeline``: a ``tf.data.Dataset`` of ``(features, labels)`` batches the model of
+    ``config`` accepts, long enough for ``warmup_steps + steps * repeats`` batches
+    (``.repeat()`` it). *Compute only* trains on the first ``warmup_steps + steps``
+    batches held in memory. Each measurement skips ``warmup_steps`` (tracing, filling
+    caches: with ``.cache()`` in a pipeline, make it at least one epoch of batches) and
+    keeps the fastest of ``repeats`` chunks of ``steps`` steps; the training chunks of all
+    pipelines are interleaved on one model, so that load from other processes hits them
+    alike.
+
+    Rules: input-bound when training is more than ``tolerance`` (10%, toolkit's choice,
+    :data:`SLOWDOWN_TOLERANCE`) slower per step than compute only; the *input share*
+    is the fraction of the training step spent waiting for input, ``1 - compute /
+    training``. The fix: when the pipeline alone is slower than a compute-only step, the
+    pipeline itself must get faster (:data:`FIX_PARALLEL`); otherwise it is fast enough
+    but does not overlap with training (:data:`FIX_PREFETCH`). ``fixed``: a fixed
+    pipeline, trained from too, to show the effect.
+    """
+    import tensorflow as tf
+
+    check_workload(workload)
+    config = workload.config(config)
+    for name, value in (("pipeline", pipeline), ("fixed", fixed)):
+        if value is not None and not isinstance(value, tf.data.Dataset):
+            raise not_allowed(name, value, "use a tf.data.Dataset of (features, labels) "
+                              "batches")
+    if pipeline is None:
+        raise not_allowed("pipeline", None, "use a tf.data.Dataset of (features, labels) "
+                          "batches")
+    steps, warmup_steps, repeats, tolerance = _check_timing(steps, warmup_steps, repeats,
+                                                            tolerance)
+    batches = list(pipeline.take(warmup_steps + steps))
+    batch = int(batches[0][1].shape[0])
+    held = tf.data.Dataset.from_tensor_slices(
+        (tf.stack([b[0] for b in batches]), tf.stack([b[1] for b in batches])))
+    held = held.repeat().prefetch(tf.data.AUTOTUNE)
+    datasets = {"compute only": held, "training": pipeline}
+    if fixed is not None:
+        datasets["training (fixed pipeline)"] = fixed
+    timed = _time_training(workload, config, datasets, steps, warmup_steps, repeats, seed)
+    measured = {"compute only": timed["compute only"],
+                "pipeline alone": _time_iteration(pipeline, steps, warmup_steps, repeats),
+                **{k: v for k, v in timed.items() if k != "compute only"}}
+    compute = measured["compute only"]
+    table = pd.DataFrame({"measurement": list(measured),
+                          "seconds_per_step": list(measured.values())})
+    table["examples_per_s"] = batch / table["seconds_per_step"]
+    table["fraction_of_compute"] = compute / table["seconds_per_step"]
+    training = measured["training"]
+    share = max(0.0, 1.0 - compute / training)
+    bound = training > (1.0 + tolerance) * compute
+    slow_pipeline = measured["pipeline alone"] > compute
+    numbers = {"input_bound": bool(bound), "input_share": share,
+               "slowdown": training / compute, "tolerance": tolerance,
+               "batch_size": int(batch),
+               "pipeline_slower_than_compute": bool(slow_pipeline),
+               **{key.replace(" ", "_").replace("(", "").replace(")", "") + "_s": value
+                  for key, value in measured.items()}}
+    if fixed is not None:
+        numbers["fixed_fraction_of_compute"] = compute / measured["training (fixed pipeline)"]
+    if bound:
+        fix = FIX_PARALLEL if slow_pipeline else FIX_PREFETCH
+        text = (f"Training is input-bound: a step takes {training / compute:.2f}x the "
+                f"compute-only step, so {share:.0%} of it waits for input. The pipeline "
+                f"alone delivers a batch in {measured['pipeline alone'] * 1e3:.3g} ms "
+                f"against {compute * 1e3:.3g} ms of compute: {fix}.")
+    else:
+        text = (f"Training is not input-bound: a step takes {training / compute:.2f}x the "
+                f"compute-only step (within {tolerance:.0%}).")
+    if fixed is not None:
+        text += (f" The fixed pipeline trains at "
+                 f"{numbers['fixed_fraction_of_compute']:.0%} of compute-only throughput.")
+    return PipelineCheck(table, text, numbers, [])
+
+
+def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int = 20,
+                           warmup_steps: int | None = None, repeats: int = 3,
+                           tolerance: float = SLOWDOWN_TOLERANCE,
+                           seed: int = 0) -> PipelineCheck:
+    """:func:`input_pipeline_check` of the pipeline the trainer itself feeds a trial of
+    ``config`` (:func:`playbook_kit.data.train_pipeline`: cached, shuffled, prefetched),
+    so that a study's own training can be checked without writing a pipeline.
+
+    That pipeline caches, so ``warmup_steps`` defaults to one epoch of batches plus one
+    (the first epoch fills the cache and would count as input time otherwise).
+    """
+    from .data import train_pipeline
+
+    check_workload(workload)
+    config = workload.config(config)
+    data = workload.dataset
+    epoch = -(-len(data.y_train) // config["batch_size"])
+    _check_timing(steps, epoch + 1 if warmup_steps is None else warmup_steps, repeats,
+                  tolerance)
+    warmup_steps = epoch + 1 if warmup_steps is None else warmup_steps
+    pipeline = train_pipeline(data.x_train, data.y_train, config["batch_size"], seed)
+    return input_pipeline_check(workload, pipeline, config, steps=steps,
+                                warmup_steps=warmup_steps, repeats=repeats,
+                                tolerance=tolerance, seed=seed)
+
+
+def file_pipeline(paths, labels, decode, batch_size: int, *, seed: int = 0,
+                  parallel: bool = False, cache: bool = False, prefetch: bool = False):
+    """Training batches decoded from files by a Python function, with the fixes as
+    switches: ``parallel`` map, ``cache`` of the decoded examples, ``prefetch``.
+
+    ``decode(path) -> np.ndarray`` runs in ``tf.numpy_function`` (Python, so the slow,
+    realistic case); ``labels`` are integers, one per path. The output repeats and
+    shuffles the file order each epoch.
+    """
+    import tensorflow as tf
+
+    paths, labels = list(map(str, paths)), np.asarray(labels, dtype=np.int32)
+    if len(paths) != len(labels) or not paths:
+        raise ValueError(f"paths and labels must be non-empty and match; got {len(paths)} "
+                         f"paths and {len(labels)} labels")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    example = np.asarray(decode(paths[0]), dtype=np.float32)
+
+    def load(path, label):
+        x = tf.numpy_function(lambda p: np.asarray(decode(p.decode()), np.float32),
+                              [path], tf.float32)
+        return tf.ensure_shape(x, example.shape), label
+
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) if parallel \
+        else ds.map(load)
+    if cache:
+        ds = ds.cache()
+    ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
