@@ -34,6 +34,7 @@ _EXPORTS = {
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
+    "run_batch": "batch", "export_tensorboard": "tracking",
 }
 
 

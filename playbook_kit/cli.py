@@ -98,6 +98,17 @@ def _audit(args) -> int:
     return 1 if args.strict and (report.checks["status"] == "fail").any() else 0
 
 
+def _tensorboard(args) -> int:
+    from .results import load_study
+    from .tracking import export_tensorboard
+
+    study = load_study(args.study)
+    folder = export_tensorboard(study, args.logdir, overwrite=args.overwrite)
+    print(f"{len(study.trials)} trials of study {study.name} written to {folder}; "
+          f"view with: tensorboard --logdir {args.logdir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playbook-kit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"playbook-kit {__version__}")
@@ -142,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--output", default=None, help="report folder (default: <study>/audit)")
     audit.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
     audit.set_defaults(handler=_audit)
+    board = commands.add_parser("tensorboard", help="export a stored study's curves and "
+                                "hyperparameters (HParams) to a TensorBoard log folder")
+    board.add_argument("study", help="study directory (the one holding oracle.json)")
+    board.add_argument("logdir", help="TensorBoard log folder; the study goes to LOGDIR/<name>")
+    board.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier export of this study")
+    board.set_defaults(handler=_tensorboard)
     return parser
 
 
