@@ -175,11 +175,14 @@ def run_batch(sweep: str | Path | dict, output: str | Path | None = None, jobs: 
     todo = [r for r in runs if not is_finished(folder / r.name)]
     echo(f"{len(runs)} runs, {len(runs) - len(todo)} already completed, {len(todo)} to run "
          f"with {jobs} job(s) into {folder}")
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(_execute, run, folder / run.name, kernel): run for run in todo}
         for done, future in enumerate(as_completed(futures), 1):
             status, seconds = future.result()
             echo(f"[{done}/{len(todo)}] {futures[future].name}: {status} in {seconds:.0f} s")
+    finally:  # interrupted: start no queued run; a run without run.json reruns next time
+        pool.shutdown(wait=True, cancel_futures=True)
     table = collect_runs(folder)
     write_summary(folder, table)
     return table

@@ -8,7 +8,7 @@ import papermill
 import pytest
 import yaml
 
-from playbook_kit.batch import BatchRun, expand_sweep, grid_points, run_batch
+from playbook_kit.batch import BatchRun, expand_sweep, grid_points, load_sweep, run_batch
 from playbook_kit.cli import main
 from playbook_kit.notebooks import NOTEBOOK_DIR, collect_runs
 
@@ -73,6 +73,15 @@ def test_grid_expands_to_the_product_in_file_order():
         "00_quickstart/learning_rate=0.001,width=16", "00_quickstart/learning_rate=0.001,width=32",
         "00_quickstart/learning_rate=0.01,width=16", "00_quickstart/learning_rate=0.01,width=32"]
     assert runs[0].parameters == {"max_train_steps": 25, "learning_rate": 1.0e-3, "width": 16}
+
+
+def test_the_example_sweep_expands_to_six_checked_runs(no_kernel):
+    path = NOTEBOOK_DIR / "sweeps" / "quickstart_lr.yaml"
+    runs = expand_sweep(load_sweep(path), path.parent)
+    assert [r.notebook for r in runs] == [QUICKSTART] * 6
+    assert [(r.own["learning_rate"], r.own["width"]) for r in runs] == [
+        (1.0e-3, 32), (1.0e-3, 128), (3.0e-3, 32), (3.0e-3, 128), (1.0e-2, 32), (1.0e-2, 128)]
+    assert {r.shared["max_train_steps"] for r in runs} == {100}
 
 
 def test_run_names_are_stable_safe_and_cover_shared_parameters():

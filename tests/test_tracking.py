@@ -1,7 +1,10 @@
 """A stored study exported to TensorBoard: every trial's hyperparameters and curves."""
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from insight_fixtures import curve_rows, hp, make_study, make_trials
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 from tensorboard.util import tensor_util
@@ -77,6 +80,34 @@ def test_our_study_exports_every_trial_hyperparameters_and_curves(pk, study, tmp
                                            for s, v in zip(frame["step"], frame["value"])]
         assert [s for s, _ in read_events(trial_dir / "validation")[0]["accuracy"]] == [
             0, 10, 20]
+
+
+def test_seeds_are_averaged_and_an_infeasible_trial_keeps_its_hyperparameters(pk, tmp_path):
+    trials = make_trials({"learning_rate": [1.0e-3, 1.0e-1], "momentum": [0.9, np.nan],
+                          "optimizer": ["momentum", "adam"]},
+                         [0.8, np.nan], ["completed", "infeasible"], best_step=[20, pd.NA])
+    curves = pd.concat([curve_rows("t000", [10, 20], [0.2, 0.7], "validation", "accuracy", 0),
+                        curve_rows("t000", [10, 20], [0.4, 0.9], "validation", "accuracy", 1),
+                        curve_rows("t001", [10], [np.inf], "train", "loss", 0)])
+    study = make_study(trials, [hp("learning_rate", "log", 1.0e-3, 1.0e-1),
+                                hp("momentum", "linear", 0.0, 0.99),
+                                hp("optimizer", "categorical", values=["adam", "momentum"])],
+                       curves=curves, name="synthetic")
+    folder = pk.export_tensorboard(study, tmp_path)
+    scalars, hparams = read_events(folder / "trial_t000")
+    assert session_values(hparams) == {"learning_rate": 1.0e-3, "momentum": 0.9,
+                                       "optimizer": "momentum"}
+    assert scalars == {"val_accuracy": [(20, pytest.approx(0.8))]}
+    assert read_events(folder / "trial_t000" / "validation")[0] == {
+        "accuracy": [(10, pytest.approx(0.3)), (20, pytest.approx(0.8))]}
+    scalars, hparams = read_events(folder / "trial_t001")
+    assert session_values(hparams) == {"learning_rate": 1.0e-1, "optimizer": "adam"}
+    assert scalars == {}
+    assert read_events(folder / "trial_t001" / "train")[0] == {"loss": [(10, np.inf)]}
+    config = read_events(folder)[1][metadata.EXPERIMENT_TAG].experiment
+    domains = {h.name: h for h in config.hparam_infos}
+    assert [v.string_value for v in domains["optimizer"].domain_discrete.values] == [
+        "adam", "momentum"]
 
 
 def test_an_earlier_export_is_kept_unless_overwritten(pk, study, tmp_path):
