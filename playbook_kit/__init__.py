@@ -42,6 +42,7 @@ _EXPORTS = {
     "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
     "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
     "file_pipeline": "input_pipeline",
+    "run_batch": "batch", "export_tensorboard": "tracking",
 }
 
 

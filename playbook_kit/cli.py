@@ -37,6 +37,17 @@ def _run(args) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    from pathlib import Path
+    from .batch import run_batch
+
+    table = run_batch(args.sweep, args.output, jobs=args.jobs, max_runs=args.max_runs)
+    counts = table["status"].value_counts().to_dict()
+    print(f"{len(table)} runs {counts}; summary in "
+          f"{Path(table['run'].iloc[0]).parents[1] / 'index.html'}")
+    return 1 if (table["status"] != "completed").any() else 0
+
+
 def _study(args) -> int:
     from .runtime import setup
     from .search.study import StudySpec, launch_workers, run_spec
@@ -163,6 +174,17 @@ def _clip_norm(args) -> int:
     return 0
 
 
+def _tensorboard(args) -> int:
+    from .results import load_study
+    from .tracking import export_tensorboard
+
+    study = load_study(args.study)
+    folder = export_tensorboard(study, args.logdir, overwrite=args.overwrite)
+    print(f"{len(study.trials)} trials of study {study.name} written to {folder}; "
+          f"view with: tensorboard --logdir {args.logdir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playbook-kit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"playbook-kit {__version__}")
@@ -178,6 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", type=_parse_parameter, action="append",
                      help="name=value; YAML value, write floats as 1.0e-3")
     run.set_defaults(handler=_run)
+    batch = commands.add_parser("batch", help="run notebooks over parameter sets from a "
+                                "sweep file, in parallel, resuming finished runs")
+    batch.add_argument("sweep", help="sweep file: notebooks, parameters, grid or runs, "
+                       "max_runs (see the README)")
+    batch.add_argument("--jobs", type=int, default=1, help="runs at once, one kernel each")
+    batch.add_argument("--output", default=None, help="batch folder (default: "
+                       "runs/<sweep file name>)")
+    batch.add_argument("--max-runs", dest="max_runs", type=int, default=None,
+                       help="refuse sweeps with more runs than this (default: the file's "
+                       "max_runs, else 64)")
+    batch.set_defaults(handler=_batch)
     study = commands.add_parser("study", help="run or resume a study from a YAML file")
     study.add_argument("spec", help="study file: name, data, defaults, space, algorithm, "
                        "max_trials, max_train_steps, eval_every, seed, repeats")
@@ -241,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     clip.add_argument("--output", default=None, help="folder for clip_norm.csv/.png "
                       "(default: the study directory)")
     clip.set_defaults(handler=_clip_norm)
+    board = commands.add_parser("tensorboard", help="export a stored study's curves and "
+                                "hyperparameters (HParams) to a TensorBoard log folder")
+    board.add_argument("study", help="study directory (the one holding oracle.json)")
+    board.add_argument("logdir", help="TensorBoard log folder; the study goes to LOGDIR/<name>")
+    board.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier export of this study")
+    board.set_defaults(handler=_tensorboard)
     return parser
 
 

@@ -30,12 +30,13 @@ def notebook_parameters(path: str | Path) -> dict:
     return {name: (info["inferred_type_name"], info["default"]) for name, info in found.items()}
 
 
-def check_parameters(path: str | Path, parameters: dict) -> None:
+def check_parameters(path: str | Path, parameters: dict, declared: dict | None = None) -> None:
     """Reject unknown names and values of the wrong type before a kernel starts.
 
     ``True`` is no int here (Python's bool is a subclass of int); an int is a float.
+    ``declared`` is the notebook's :func:`notebook_parameters` when already read.
     """
-    declared = notebook_parameters(path)
+    declared = notebook_parameters(path) if declared is None else declared
     for name, value in parameters.items():
         if name not in declared:
             raise ValueError(f"{Path(path).name}: parameter {name!r} is unknown; "
@@ -115,15 +116,48 @@ def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
 
 
 def collect_runs(folder: str | Path):
-    """Every ``metrics.json`` below ``folder`` as one DataFrame row (with its run folder)."""
+    """Every ``metrics.json`` below ``folder`` as one DataFrame row (with its run folder).
+
+    A batch folder (``playbook-kit batch``, holding ``batch.json``) gives one row per
+    planned run, failed and not yet run ones included: ``notebook``, ``run`` (its folder),
+    ``status`` ("completed", "failed" or "not run"), ``error`` ("ename: evalue"), the
+    run's parameters, then its ``metrics.json`` entries (``metric.<key>`` where a key is
+    also a parameter or one of these columns).
+    """
     import pandas as pd
 
+    folder = Path(folder)
+    if (folder / BATCH_FILE).exists():
+        return pd.DataFrame([_batch_row(folder, run) for run in
+                             json.loads((folder / BATCH_FILE).read_text())["runs"]])
     rows = []
-    for path in sorted(Path(folder).rglob("metrics.json")):
+    for path in sorted(folder.rglob("metrics.json")):
         row = json.loads(path.read_text())
         row["run"] = str(path.parent)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+BATCH_FILE, RUN_FILE, ERROR_FILE = "batch.json", "run.json", "error.json"
+_RUN_COLUMNS = ("notebook", "run", "status", "error")
+
+
+def _batch_row(folder: Path, run: dict) -> dict:
+    """One planned run of a batch: its status, error, parameters and metrics."""
+    run_dir = folder / run["name"]
+    marker = _read_json(run_dir / RUN_FILE)
+    error = _read_json(run_dir / ERROR_FILE)
+    row = {"notebook": Path(run["notebook"]).stem, "run": str(run_dir),
+           "status": marker.get("status", "not run"),
+           "error": f"{error['ename']}: {error['evalue']}" if error else ""}
+    row.update(run["parameters"])
+    for key, value in _read_json(run_dir / "metrics.json").items():
+        row[f"metric.{key}" if key in row else key] = value
+    return row
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def save_metrics(output_dir: str | Path, metrics: dict, curves=None) -> Path:

@@ -336,30 +336,42 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
 class _Progress:
     """tqdm bar (trial i of n, best so far, infeasible so far) and, with ``live``, a
     figure of every trial's objective updated in place through a display handle, so the
-    saved notebook keeps the final state."""
+    saved notebook keeps the final state.
+
+    The bar opens at the first call, at the trials already finished: a notebook saves
+    the bar as first drawn, so a resumed study must start at 12/12, not 0/12."""
 
     def __init__(self, spec: StudySpec, direction: str, enabled: bool, live: bool = False):
-        from tqdm.auto import tqdm
-
         self.direction, self.spec = direction, spec
-        self.bar = tqdm(total=spec.max_trials, desc=spec.name, unit="trial",
-                        disable=not enabled)
+        self.enabled = enabled
+        self.bar = None
         self.seen = 0
         self.handle = None
         self.live = live
+
+    def _open(self, done: int, postfix: dict | None = None):
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.spec.max_trials, initial=done, desc=self.spec.name,
+                            unit="trial", postfix=postfix, disable=not self.enabled)
+            self.seen = done
 
     def __call__(self, oracle):
         from .oracle_base import is_infeasible
 
         if not hasattr(oracle, "trials"):
+            self._open(0)
             return  # a worker's proxy to the chief oracle: the chief keeps the count
         finished = [t for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
         scores = [t.score for t in finished if t.status == "COMPLETED" and t.score is not None]
         infeasible = sum(is_infeasible(t) for t in finished)
         best = rules.best_value(scores, self.direction)
+        postfix = {"best": f"{best:.4f}", "infeasible": infeasible}
+        self._open(len(finished), postfix)
         self.bar.update(len(finished) - self.seen)
         self.seen = len(finished)
-        self.bar.set_postfix(best=f"{best:.4f}", infeasible=infeasible)
+        self.bar.set_postfix(postfix)
         if self.live and finished:
             self._draw(finished)
 
@@ -397,7 +409,8 @@ class _Progress:
             self.handle.update(fig)
 
     def close(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def execute_spec(spec: StudySpec, directory: str | Path = "studies",
