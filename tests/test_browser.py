@@ -57,8 +57,8 @@ def find_browser() -> tuple[str, str] | str:
     return chromium, driver
 
 
-@pytest.fixture(scope="module")
-def browser_paths():
+def require_browser() -> tuple[str, str]:
+    """The browser's paths; without one, skip saying how to install it, or fail in CI."""
     found = find_browser()
     if isinstance(found, str):
         message = f"no headless browser for the notebook checks ({found}); install: {INSTALL}"
@@ -66,6 +66,11 @@ def browser_paths():
             pytest.fail(f"CI must run the browser checks: {message}")
         pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="module")
+def browser_paths():
+    return require_browser()
 
 
 def free_port() -> int:
@@ -163,6 +168,26 @@ def chromium(browser_paths, tmp_path_factory):
     driver.set_script_timeout(60)
     yield driver
     driver.quit()
+
+
+@pytest.mark.parametrize("ci", ["", "false"])
+def test_without_a_browser_the_check_is_skipped_with_the_install_command(monkeypatch, ci):
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        require_browser()
+    assert str(skipped.value) == (
+        "no headless browser for the notebook checks (chromium=None, chromedriver=None); "
+        "install: " + INSTALL)
+
+
+def test_without_a_browser_the_check_fails_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match=r"^CI must run the browser checks: no "
+                       r"headless browser .*install: sudo apt-get install chromium "
+                       r"chromium-driver"):
+        require_browser()
 
 
 # Browser-side: the open notebook panel of `window.jupyterapp` (JupyterLab's application).
