@@ -6,6 +6,7 @@ the repository); Chromium, driven by selenium, opens each notebook in teaching o
 server (03 and 04 read the studies that 01 and 02 write), runs all cells and saves a
 full-notebook screenshot to runs/browser/<notebook>.png.
 """
+import ast
 import json
 import os
 import secrets
@@ -293,6 +294,13 @@ def screenshot(driver, name: str) -> Path:
     return path
 
 
+def shows_a_value(source: str) -> bool:
+    """Whether a cell ends in a bare name, attribute or subscript: Jupyter displays it."""
+    last = ast.parse(source).body[-1]
+    return isinstance(last, ast.Expr) and isinstance(last.value,
+                                                     (ast.Name, ast.Attribute, ast.Subscript))
+
+
 def problems_of(cells: list[dict]) -> list[str]:
     """Everything that a reader would see as broken, one line per problem."""
     problems = []
@@ -302,6 +310,10 @@ def problems_of(cells: list[dict]) -> list[str]:
         where = f"cell {cell['index']} ({cell['source'].splitlines()[0][:60]!r})"
         if cell["execution_count"] is None:
             problems.append(f"{where} did not run")
+        elif shows_a_value(cell["source"]) and not cell["rendered"]:
+            problems.append(f"{where} shows nothing")
+        elif "pk.plot_" in cell["source"] and not any(s["images"] for s in cell["rendered"]):
+            problems.append(f"{where} draws no figure")
         for output in cell["outputs"]:
             if output["output_type"] == "error":
                 problems.append(f"{where} raised {output['ename']}: {output['evalue']}")
@@ -322,8 +334,10 @@ def problems_of(cells: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_and_renders_in_jupyterlab(chromium, lab, notebook):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         cells = run_in_browser(chromium, lab, notebook.name)
+        (SCREENSHOTS / f"{notebook.stem}.json").write_text(json.dumps(cells, indent=1))
     finally:
         picture = screenshot(chromium, notebook.stem)
         lab.shut_down_kernels()
@@ -350,6 +364,7 @@ def test_the_check_reports_an_error_and_the_cells_it_stopped(chromium, lab):
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("A notebook that breaks"),
         nbformat.v4.new_code_cell("print('fine')"),
+        nbformat.v4.new_code_cell("nothing = None\nnothing"),
         nbformat.v4.new_code_cell("1 / 0"),
         nbformat.v4.new_code_cell("'never reached'"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -361,9 +376,10 @@ def test_the_check_reports_an_error_and_the_cells_it_stopped(chromium, lab):
     finally:
         lab.shut_down_kernels()
     assert cells[-1]["run_all"] == {"done": True, "ok": False}
-    assert [c["execution_count"] for c in cells[1:-1]] == [1, 2, None]
-    raised, shown, stopped = problems_of(cells)
-    assert raised == "cell 2 ('1 / 0') raised ZeroDivisionError: division by zero"
-    assert shown.startswith("cell 2 ('1 / 0') shows an error: ---")
+    assert [c["execution_count"] for c in cells[1:-1]] == [1, 2, 3, None]
+    empty, raised, shown, stopped = problems_of(cells)
+    assert empty == "cell 2 ('nothing = None') shows nothing"
+    assert raised == "cell 3 ('1 / 0') raised ZeroDivisionError: division by zero"
+    assert shown.startswith("cell 3 ('1 / 0') shows an error: ---")
     assert shown.endswith("\nZeroDivisionError: division by zero")
-    assert stopped == "cell 3 (\"'never reached'\") did not run"
+    assert stopped == "cell 4 (\"'never reached'\") did not run"
