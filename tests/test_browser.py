@@ -240,11 +240,13 @@ return panel.content.widgets.map((cell, index) => {
 """
 
 CONTENT_HEIGHT = PANEL + """
+if (!panel || !panel.content) return 0;
 const inner = panel.content.node.querySelector('.jp-WindowedPanel-inner') || panel.content.node;
 return inner.scrollHeight + panel.content.node.getBoundingClientRect().top + 200;
 """
 
 TO_TOP = PANEL + """
+if (!panel || !panel.content) return;
 panel.content.activeCellIndex = 0;
 panel.content.deselectAll();
 for (const node of [panel.node, ...panel.node.querySelectorAll('*')]) {
