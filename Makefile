@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh clone with only python3:
 #   make tour   - create .venv, install, execute every guided notebook into runs/
 #   make test   - create .venv, install, run unit tests and nbval over the notebooks
+#                 (and the notebooks in JupyterLab in headless Chromium, when installed)
 #   make mutation - mutation testing of the playbook's rules (see README)
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: tour test lab bench mutation install clean
+.PHONY: tour test browser lab bench mutation install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ tour: $(STAMP)
 test: $(STAMP)
 	rm -rf runs/notebooks
 	$(BIN)/python -m pytest tests --nbval-lax notebooks
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
