@@ -6,14 +6,16 @@ TensorFlow lazily.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import os
 import random
 import sys
 
 import numpy as np
 
-_STATE: dict = {"threads": None, "deterministic": False}
+_STATE: dict = {"threads": None, "deterministic": False, "exit_hook": False}
 
 
 def _tensorflow_started() -> bool:
@@ -56,6 +58,9 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
         except RuntimeError:
             pass  # TensorFlow already ran: the first setup's thread counts stay.
         tf.config.list_logical_devices()
+    if not _STATE["exit_hook"]:
+        atexit.register(_skip_final_collection)
+        _STATE["exit_hook"] = True
     seed_everything(seed)
     if deterministic and not _STATE["deterministic"]:
         tf.config.experimental.enable_op_determinism()
@@ -66,6 +71,13 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     return {"seed": int(seed), "threads": _STATE["threads"],
             "deterministic": _STATE["deterministic"], "tensorflow": tf.__version__,
             "keras": keras.__version__}
+
+
+def _skip_final_collection() -> None:
+    """At exit, Python's last garbage collection walks every object TensorFlow and Keras
+    made: about 1.5 s of CPU after a study, paid by every worker and notebook kernel.
+    Freezing them first skips that walk; the process is ending, so nothing is lost."""
+    gc.freeze()
 
 
 @contextlib.contextmanager
