@@ -18,6 +18,7 @@ its time between trials, and the time from the last trial's end to the command's
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -42,18 +43,22 @@ def study_file(path: Path, trials: int, steps: int) -> Path:
     return path
 
 
-def run(spec: Path, directory: Path, workers: int) -> tuple[float, float]:
-    """Run the study command; returns (start, end) as wall-clock times."""
+def run(spec: Path, directory: Path, workers: int) -> tuple[float, float, float]:
+    """Run the study command; returns (start, end) as wall-clock times and the CPU
+    seconds its processes used (a figure the other load on a shared machine moves less)."""
     command = [sys.executable, "-m", "playbook_kit.cli", "study", str(spec),
                "--directory", str(directory), "--no-progress"]
     if workers:
         command += ["--workers", str(workers)]
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     end = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return start, end
+    return start, end, cpu
 
 
 def timeline(project: Path, start: float, end: float) -> dict:
@@ -91,10 +96,11 @@ def main():
         spec = study_file(tmp / "workers.yaml", trials, steps)
         for label, workers in (("one process", 0), (f"{WORKERS} workers", WORKERS)):
             directory = tmp / label.replace(" ", "-")
-            start, end = run(spec, directory, workers)
+            start, end, cpu = run(spec, directory, workers)
             wall = end - start
             rates[label] = trials / wall * 3600
-            print(f"{label:>12}: {wall:6.1f} s  {rates[label]:7.0f} trials/hour")
+            print(f"{label:>12}: {wall:6.1f} s  {rates[label]:7.0f} trials/hour  "
+                  f"({cpu:5.1f} CPU s in all its processes)")
             for tuner, t in timeline(directory / "workers", start, end).items():
                 print(f"{'':>14}{tuner}: {t['trials']:2d} trials, start-up "
                       f"{t['startup_s']:5.2f} s, in trials {t['in_trials_s']:5.2f} s, between "

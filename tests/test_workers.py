@@ -64,7 +64,8 @@ def test_launcher_gives_each_process_its_threads_over_inherited_settings(monkeyp
         return real_popen([sys.executable, "-c", "pass"], env=env, **kwargs)
 
     monkeypatch.setenv("OMP_NUM_THREADS", "8")  # as left by a notebook's setup()
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})  # 4 of 16 cores
     monkeypatch.setattr(study_module, "_gpu_count", lambda: 0)
     monkeypatch.setattr(study_module.subprocess, "Popen", popen)
     codes = study_module.launch_workers(tmp_path / "s.yaml", tmp_path, workers=2)

@@ -490,12 +490,13 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
     """The environment variables of the chief (first) and of each worker.
 
     Each worker gets ``threads_per_worker`` TensorFlow threads, by default an equal share
-    of the CPU cores (``cores // workers``, at least 1), set both as variables and by its
+    of the CPU cores this process may use (``cores // workers``, at least 1), set both as variables and by its
     ``setup``, so that a setting the launching process inherited (``OMP_NUM_THREADS``
     from a notebook's ``setup``, say) cannot oversubscribe the cores; with GPUs, worker
     ``i`` sees GPU ``i % gpus`` only. The chief only serves the oracle: one thread, no
     GPU (a TensorFlow process that sees a GPU reserves memory on it).
     """
+    from ..runtime import available_cores
     from ._keras_tuner import WORKERS_VARIABLE
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -504,7 +505,7 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
                                            or threads_per_worker < 1):
         raise ValueError(f"threads_per_worker={threads_per_worker!r} is not allowed; use an "
                          "integer >= 1 or None (an equal share of the CPU cores)")
-    threads = threads_per_worker or max(1, (cores or os.cpu_count() or 1) // workers)
+    threads = threads_per_worker or max(1, (cores or available_cores()) // workers)
     base = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
             "TF_CPP_MIN_LOG_LEVEL": "2", WORKERS_VARIABLE: str(workers)}
 
