@@ -224,3 +224,35 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
     assert math.isnan(result.objective) and result.steps_completed == steps_completed
     assert calls == calls_made
     assert sorted(result.curves["step"].unique()) == curve_steps
+
+
+def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_workload, tmp_path,
+                                                                  monkeypatch):
+    from playbook_kit import trainer
+    from playbook_kit.trainer import evaluate_model
+
+    written, real_save = [], trainer._CheckpointKeeper._save
+
+    def save(self, path):
+        written.append(Path(path).name)
+        real_save(self, path)
+
+    monkeypatch.setattr(trainer._CheckpointKeeper, "_save", save)
+    result = pk.train_trial(digits_workload, {}, max_train_steps=100, eval_every=10,
+                            checkpoint_dir=tmp_path, keep_best=3)
+    accuracy = result.curve("validation", "accuracy").drop(index=0)
+    loss = result.curve("validation", "loss").drop(index=0)
+    rank = lambda s: (-accuracy[s], loss[s], s)  # better accuracy, then lower loss, then earlier
+    best = sorted(accuracy.index, key=rank)[:3]
+    entered = sum(rank(s) <= sorted(map(rank, accuracy.index[:i + 1]))[:3][-1]
+                  for i, s in enumerate(accuracy.index))
+    assert entered > 4  # writing on entry would have written more than best 3 + last
+    expected = sorted([f"step-{s:08d}.weights.h5" for s in best] + ["last.weights.h5"])
+    assert sorted(written) == expected
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == expected
+    assert sorted(result.checkpoints) == sorted([f"step-{s}" for s in best] + ["last"])
+    last = pk.restore_checkpoint(digits_workload, result, which="last")
+    assert evaluate_model(digits_workload, last)["accuracy"] == pytest.approx(
+        result.final_metrics["val_accuracy"])
+    kept = pk.restore_checkpoint(digits_workload, result)
+    assert evaluate_model(digits_workload, kept)["accuracy"] == pytest.approx(result.objective)

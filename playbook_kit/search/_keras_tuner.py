@@ -3,18 +3,26 @@
 keras-tuner 1.4 exports most of what we use through public paths
 (``keras_tuner.engine.base_tuner.BaseTuner``, ``keras_tuner.engine.trial.TrialStatus``,
 ``keras_tuner.engine.hyperparameters``, ``keras_tuner.oracles``), and the rest of the
-package uses only those. Three things have no public path: whether this process is a
+package uses only those. Four things have no public path: whether this process is a
 chief/worker participant (``keras_tuner.src.distribute.utils``), the ``DEBUG`` switch
 that makes keras-tuner print a traceback for every failed (here: infeasible) trial
-(``keras_tuner.src.config``), and the oracle's retry queue (``Oracle._retry_queue``),
-through which a trial with a damaged record runs again. They are reached here only, so
-that a keras-tuner upgrade that moves them breaks one module.
+(``keras_tuner.src.config``), the oracle's retry queue (``Oracle._retry_queue``),
+through which a trial with a damaged record runs again, and the chief's gRPC service
+(``keras_tuner.src.distribute.oracle_chief``, ``keras_tuner.src.protos``), which
+:func:`serve_chief` runs with a shorter wait than keras-tuner's own loop. They are
+reached here only, so that a keras-tuner upgrade that moves them breaks one module.
 """
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 
-__all__ = ["is_worker", "quiet_failed_trials", "retry_trial"]
+__all__ = ["CHIEF_POLL_S", "WORKERS_VARIABLE", "is_chief", "is_worker",
+           "quiet_failed_trials", "retry_trial", "serve_chief"]
+
+CHIEF_POLL_S = 0.05
+WORKERS_VARIABLE = "PLAYBOOK_KIT_WORKERS"
 
 
 def is_worker() -> bool:
@@ -23,6 +31,13 @@ def is_worker() -> bool:
     from keras_tuner.src.distribute import utils
 
     return utils.has_chief_oracle() and not utils.is_chief_oracle()
+
+
+def is_chief() -> bool:
+    """Whether this process is the chief oracle of a chief/worker study."""
+    from keras_tuner.src.distribute import utils
+
+    return utils.is_chief_oracle()
 
 
 @contextlib.contextmanager
@@ -46,3 +61,53 @@ def retry_trial(oracle, trial_id: str) -> None:
     if trial_id not in oracle._retry_queue:
         oracle._retry_queue.append(trial_id)
     oracle.end_order = [t for t in oracle.end_order if t != trial_id]
+
+
+def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S,
+                sleep=time.sleep) -> None:
+    """Serve ``oracle`` to the workers over gRPC until the study has ended.
+
+    keras-tuner's own loop (``oracle_chief.start_server``) looks once a second whether
+    a worker has been told to stop, and after that only every 20 s whether the others
+    are done, so its chief outlives the last trial by up to 20 s. Here the check runs
+    every ``poll_s`` seconds (sleeping in between, so the chief uses next to no CPU).
+    The study has ended when no trial is running and every worker asked for a trial
+    and was told to stop: with ``workers`` given (the launcher sets
+    ``PLAYBOOK_KIT_WORKERS``), that many distinct workers, so a worker that starts
+    late is not left waiting on a chief that has already gone.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+    from keras_tuner.src.engine import trial as trial_module
+
+    class Servicer(oracle_chief.OracleServicer):
+        """keras-tuner's service, noting which workers were told to stop."""
+
+        def __init__(self, oracle):
+            super().__init__(oracle)
+            self.stopped: set[str] = set()
+
+        def CreateTrial(self, request, context):
+            trial = self.oracle.create_trial(request.tuner_id)
+            if trial.status == trial_module.TrialStatus.STOPPED:
+                self.stop_triggered = True
+                self.stopped.add(request.tuner_id)
+            return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+
+    if workers is None and os.environ.get(WORKERS_VARIABLE):
+        workers = int(os.environ[WORKERS_VARIABLE])
+    servicer = Servicer(oracle)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:"
+                             f"{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and len(servicer.stopped) >= (workers or 1)
+                   and oracle_chief.exit_chief(oracle)):
+            sleep(poll_s)
+    finally:
+        server.stop(grace=None)
