@@ -66,7 +66,6 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     (a :class:`~playbook_kit.journal.Journal`) the result is appended to it.
     """
     from .trainer import evaluate_model
-    from .workload import build_model
 
     if not isinstance(study, StudyResults):
         study = load_study(study)
@@ -85,8 +84,7 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     if checkpoint is None or not Path(checkpoint).exists():
         raise ValueError(f"trial {trial_id!r}: best checkpoint {checkpoint!r} is missing")
     workload = workload or spec.workload()
-    model = build_model(record["config"], workload.dataset.input_shape,
-                        workload.dataset.num_classes)
+    model = workload.build_model(record["config"])
     model.load_weights(checkpoint)
     metrics = {f"test_{k}": v for k, v in evaluate_model(workload, model, "test").items()}
     metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model).items()})

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .data import Dataset
+from .objectives import WorkloadError, importable_path, resolve_callable
+
 
 MODELS = ("mlp", "cnn", "resnet")
 NORMALIZATIONS = ("none", "batch", "layer", "ghost_batch")
@@ -68,23 +69,98 @@ def register_model(name: str, build: Callable) -> None:
 
 @dataclass
 class Workload:
-    """Data, default config and objective shared by every trial of a study."""
+    """Data, model, loss, metrics, default config and objective shared by every trial.
 
-    dataset: Dataset
+    Args:
+        dataset: a :class:`~playbook_kit.data.Dataset` (arrays) or a
+            :class:`~playbook_kit.data.PipelineDataset` (``tf.data``, streamed files).
+        defaults: config values every trial starts from.
+        objective: ``val_loss`` or ``val_<metric>`` for one of ``metrics``.
+        extra_keys: config fields of the user's own (a builder's hyperparameters).
+        model: ``None`` for the config's registered family (``config["model"]``), a
+            builder ``build(config) -> keras.Model``, or its importable
+            ``"module:function"`` path (what a study stores so that workers rebuild it).
+        loss: ``None`` (families' logits, integer labels), a name
+            (:data:`~playbook_kit.objectives.LOSS_NAMES`), a ``keras.losses.Loss`` or a
+            callable returning one loss per example.
+        metrics: names or ``keras.metrics.Metric`` objects; ``None`` means
+            ``["accuracy"]`` with the default loss, none otherwise.
+        direction: ``"min"`` / ``"max"``; inferred from the objective's name when unset.
+    """
+
+    dataset: object
     defaults: dict = field(default_factory=dict)
     objective: str = "val_accuracy"
     extra_keys: tuple = ()
+    model: object = None
+    loss: object = None
+    metrics: object = None
+    direction: str | None = None
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective={self.objective!r} is not allowed; use one of "
-                             f"{', '.join(OBJECTIVES)}")
+        from .objectives import Loss, make_metrics, objective_direction
+
         self.defaults = dict(self.defaults)
+        self.extra_keys = tuple(self.extra_keys)
+        if self.model is not None and not (callable(self.model) or isinstance(self.model, str)):
+            raise WorkloadError(f"model={self.model!r} is not allowed; use None (a registered "
+                                "family), a builder build(config) -> keras.Model or its "
+                                "'module:function' path")
+        self.builder = resolve_callable(self.model, "model") if self.model is not None else None
+        self._loss = Loss(self.loss)
+        if self.metrics is None:
+            self.metrics = ["accuracy"] if self.loss is None else []
+        self.metrics = list(self.metrics)
+        names = list(make_metrics(self.metrics, self._loss))
+        recorded = ["val_loss"] + [f"val_{n}" for n in names]
+        if self.objective not in recorded:
+            raise WorkloadError(f"objective={self.objective!r} is not among the recorded "
+                                f"validation metrics; use one of {', '.join(recorded)}")
+        self.direction = objective_direction(self.objective, self.direction)
         resolve_config(self.defaults, extra_keys=self.extra_keys)
 
     @property
-    def direction(self) -> str:
-        return OBJECTIVES[self.objective]
+    def metric_names(self) -> list[str]:
+        """The recorded metrics besides ``loss``, in order."""
+        from .objectives import make_metrics
+
+        return list(make_metrics(self.metrics, self._loss))
+
+    def make_loss(self):
+        """The workload's :class:`~playbook_kit.objectives.Loss`."""
+        return self._loss
+
+    def make_metrics(self) -> dict:
+        """Fresh metric objects by name (zero state), one set per trial."""
+        from .objectives import make_metrics
+
+        return make_metrics(self.metrics, self._loss)
+
+    def build_model(self, config: dict):
+        """The trial's model: the builder's, or the config's registered family."""
+        import keras
+
+        if self.builder is None:
+            return build_model(config, self.dataset.input_shape, self.dataset.num_classes)
+        model = self.builder(config)
+        if not isinstance(model, keras.Model):
+            raise WorkloadError(f"model builder {_callable_name(self.builder)} returned "
+                                f"{type(model).__name__}; it must return a keras.Model")
+        return model
+
+    def spec(self) -> dict:
+        """How to rebuild the model, loss and metrics in another process (JSON-ready).
+
+        A builder defined in a notebook or ``__main__`` has no importable path: it is
+        stored as ``None`` with ``model_importable=False``, and rebuilding fails clearly.
+        """
+        from .objectives import serialize
+
+        model = self.model if isinstance(self.model, str) else (
+            importable_path(self.builder) if self.builder is not None else None)
+        return {"model": model, "model_importable": self.builder is None or model is not None,
+                "loss": serialize(self.loss), "metrics": [serialize(m) for m in self.metrics],
+                "direction": self.direction}
 
     def config(self, overrides: dict | None = None) -> dict:
         """The workload defaults updated with ``overrides``, validated.
@@ -146,6 +222,10 @@ def _coerce(name, value, kind, allowed):
     elif isinstance(value, str):
         return value
     raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+
+
+def _callable_name(function) -> str:
+    return getattr(function, "__qualname__", None) or repr(function)
 
 
 # --- models -------------------------------------------------------------------------
