@@ -148,14 +148,17 @@ class Workload:
                                 f"{type(model).__name__}; it must return a keras.Model")
         return model
 
-    def spec(self) -> dict:
-        """How to rebuild the model, loss and metrics in another process (JSON-ready).
+    def spec(self) -> dict | None:
+        """How to rebuild the model, loss and metrics in another process (JSON-ready;
+        None for a registered family with the default loss and metrics).
 
         A builder defined in a notebook or ``__main__`` has no importable path: it is
         stored as ``None`` with ``model_importable=False``, and rebuilding fails clearly.
         """
         from .objectives import serialize
 
+        if self.builder is None and self.loss is None and self.metrics == ["accuracy"]:
+            return None  # a registered family with the default loss: nothing to store
         model = self.model if isinstance(self.model, str) else (
             importable_path(self.builder) if self.builder is not None else None)
         return {"model": model, "model_importable": self.builder is None or model is not None,
@@ -222,6 +225,25 @@ def _coerce(name, value, kind, allowed):
     elif isinstance(value, str):
         return value
     raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+
+
+def rebuild_parts(parts: dict | None, study: str = "") -> dict:
+    """:class:`Workload` arguments from a stored :meth:`Workload.spec` (None: defaults).
+
+    A model builder that was defined in a notebook has no importable path: rebuilding
+    it in another process (a worker, a later session) raises, naming the study."""
+    from .objectives import deserialize
+
+    if not parts:
+        return {}
+    if not parts.get("model_importable", True):
+        raise WorkloadError(f"study {study!r} was run with a model builder defined in a "
+                            "notebook or __main__, which this process cannot import; pass "
+                            "workload= in the process that defined it, or define the builder "
+                            "in a module and give it as 'module:function'")
+    return {"model": parts.get("model"), "loss": deserialize(parts.get("loss"), "loss"),
+            "metrics": [deserialize(m, "metric") for m in parts.get("metrics") or []],
+            "direction": parts.get("direction")}
 
 
 def _callable_name(function) -> str:

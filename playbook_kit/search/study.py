@@ -62,6 +62,9 @@ class StudySpec:
     objective: str = "val_accuracy"
     warm_start: str | None = None
     extra_keys: list = field(default_factory=list)
+    parts: dict | None = None
+    """How to rebuild the workload's model, loss and metrics (:meth:`Workload.spec`);
+    None for a registered family with the default loss."""
 
     def __post_init__(self):
         from ..trainer import _check_steps
@@ -97,7 +100,8 @@ class StudySpec:
                 "seed": int(self.seed), "repeats": int(self.repeats),
                 "keep_best": int(self.keep_best), "configs": self.configs,
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
-                "warm_start": self.warm_start, "extra_keys": list(self.extra_keys)}
+                "warm_start": self.warm_start, "extra_keys": list(self.extra_keys),
+                "parts": self.parts}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -127,8 +131,11 @@ class StudySpec:
         if self.data is None:
             raise ValueError(f"study {self.name!r} was run on data given in memory (no data "
                              "spec stored); pass its workload= explicitly")
+        from ..workload import rebuild_parts
+
+        parts = rebuild_parts(self.parts, self.name)
         return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective,
-                        extra_keys=tuple(self.extra_keys))
+                        extra_keys=tuple(self.extra_keys), **parts)
 
 
 def _trial_config(workload: Workload, space: SearchSpace, values: dict) -> dict:
@@ -359,8 +366,11 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     only when they are not already stored with the oracle. Users call
     :func:`run_study`, which returns the loaded results.
     """
+    from ..trainer import dry_run
+
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
+    dry_run(workload, _trial_config(workload, spec.space, {}))
     project = Path(directory) / spec.name
     stored = None
     if project.is_dir() and not overwrite:
@@ -370,7 +380,7 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     if stored is not None:
         mine = plain_json(spec.to_dict())
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
-                    "objective", "configs", "defaults", "warm_start", "data"):
+                    "objective", "configs", "defaults", "warm_start", "data", "parts"):
             if stored.get(key) != mine.get(key):
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
@@ -441,7 +451,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         defaults=dict(workload.defaults) if workload is not None else {},
         objective=workload.objective if workload is not None else "val_accuracy",
         warm_start=warm_start,
-        extra_keys=list(workload.extra_keys) if workload is not None else [])
+        extra_keys=list(workload.extra_keys) if workload is not None else [],
+        parts=workload.spec() if workload is not None else None)
     return run_spec(spec, directory, workload=workload, progress=progress,
                     overwrite=overwrite, warm_start=warm_start, live=live)
 

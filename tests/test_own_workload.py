@@ -1,0 +1,258 @@
+"""The user's own workload: model builders, losses, metrics, objectives and data pipelines."""
+import re
+
+import numpy as np
+import pytest
+
+from own_workload_models import binary_logit, not_a_model, regression_mlp, two_inputs
+
+
+@pytest.fixture(scope="module")
+def diabetes(pk):
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    return pk.split_arrays("diabetes", (x - x.mean(0)) / x.std(0), (y - y.mean()) / y.std(),
+                           task="regression")
+
+
+@pytest.fixture(scope="module")
+def cancer(pk):
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    return pk.split_arrays("cancer", (x - x.mean(0)) / x.std(0), y)
+
+
+def regression_workload(pk, data, **kw):
+    return pk.Workload(data, defaults={"width": 16, "dropout": 0.1, "learning_rate": 3.0e-3},
+                       model=regression_mlp, loss="mse", metrics=["mae"],
+                       objective=kw.pop("objective", "val_mae"), **kw)
+
+
+def test_regression_split_keeps_labels_and_does_not_stratify(pk, diabetes):
+    assert diabetes.task == "regression" and diabetes.num_classes == 1
+    assert diabetes.y_train.dtype == np.float32
+    assert len(np.unique(diabetes.y_train)) > 100  # not re-encoded as classes
+    assert (len(diabetes.y_train), len(diabetes.y_val)) == (264, 89)
+
+
+@pytest.mark.parametrize("objective, direction", [
+    ("val_loss", "min"), ("val_mae", "min"), ("val_mean_squared_error", "min"),
+    ("val_root_mean_squared_error", "min"), ("val_accuracy", "max"), ("val_auc", "max"),
+    ("val_precision", "max"), ("val_recall", "max"), ("val_binary_accuracy", "max")])
+def test_direction_is_inferred_from_the_metric_name(pk, objective, direction):
+    from playbook_kit.objectives import objective_direction
+
+    assert objective_direction(objective) == direction
+
+
+def test_an_ambiguous_objective_needs_a_direction(pk, diabetes):
+    from playbook_kit.objectives import objective_direction
+
+    with pytest.raises(ValueError, match=r"^objective='val_r_squared_like': its direction "
+                       r"cannot be inferred from the name; give direction='min' or "):
+        objective_direction("val_r_squared_like")
+    assert objective_direction("val_r_squared_like", "max") == "max"
+
+
+def test_regression_trial_with_batch_norm_dropout_and_l2_trains(pk, diabetes):
+    workload = regression_workload(pk, diabetes)
+    assert workload.direction == "min"
+    result = pk.train_trial(workload, {}, max_train_steps=60, eval_every=20)
+    assert result.status == "completed"
+    assert sorted(result.curves["metric"].unique()) == [
+        "clipped_fraction", "grad_norm_max", "grad_norm_mean", "learning_rate", "loss", "mae",
+        "minibatch_loss"]
+    val_mae = result.curve("validation", "mae")
+    assert result.objective == val_mae.min() == result.best_metrics["val_mae"]
+    assert val_mae.iloc[-1] < val_mae.iloc[0]
+    # the minibatch loss adds the L2 penalty (model.losses) to the data loss
+    model = pk.restore_checkpoint(workload, result)
+    assert len(model.losses) == 1 and float(model.losses[0]) > 0
+
+
+def test_several_inputs_train(pk):
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(400, 3)), "b": rng.normal(size=(400, 2))}
+    y = x["a"][:, 0] - 2 * x["b"][:, 1]
+    data = pk.split_arrays("two", x, y, task="regression")
+    assert data.input_shape == {"a": (3,), "b": (2,)}
+    workload = pk.Workload(data, defaults={"width": 8, "learning_rate": 1.0e-2},
+                           model=two_inputs, loss="mse", objective="val_loss")
+    result = pk.train_trial(workload, {}, max_train_steps=60, eval_every=30)
+    assert result.status == "completed"
+    loss = result.curve("validation", "loss")
+    assert loss.iloc[-1] < 0.5 * loss.iloc[0]
+
+
+def test_binary_auc_equals_scikit_learns_on_the_same_predictions(pk, cancer):
+    import keras
+    from sklearn.metrics import roc_auc_score
+
+    workload = pk.Workload(cancer, defaults={"width": 8}, model=binary_logit,
+                           loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                           metrics=[keras.metrics.AUC(num_thresholds=20001, from_logits=True),
+                                    "accuracy"], objective="val_auc")
+    result = pk.train_trial(workload, {}, max_train_steps=20, eval_every=10)
+    model = pk.restore_checkpoint(workload, result)
+    measured = pk.evaluate_model(workload, model)
+    logits = model.predict(cancer.x_val, verbose=0)[:, 0]
+    assert measured["examples"] == len(cancer.y_val) == 114
+    assert measured["auc"] == pytest.approx(roc_auc_score(cancer.y_val, logits), abs=1e-4)
+    assert measured["accuracy"] == pytest.approx(np.mean((logits > 0) == cancer.y_val), abs=1e-6)
+
+
+def test_padded_evaluation_batches_give_the_unpadded_metrics(pk, cancer):
+    import keras
+
+    workload = pk.Workload(cancer, defaults={"width": 8}, model=binary_logit,
+                           loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                           metrics=["auc", "accuracy", "precision"], objective="val_auc")
+    model = binary_logit({"width": 8})
+    whole = pk.evaluate_model(workload, model, batch_size=114)  # one batch, no padding
+    padded = pk.evaluate_model(workload, model, batch_size=50)  # 150 rows, 36 padded
+    assert whole["examples"] == padded["examples"] == 114
+    for key in ("auc", "accuracy", "precision"):
+        assert padded[key] == whole[key]
+    assert padded["loss"] == pytest.approx(whole["loss"], rel=1e-6)
+
+
+def test_one_hot_and_multilabel_losses(pk):
+    import keras
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 10)).astype(np.float32)
+    classes = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
+    one_hot = np.eye(3, dtype=np.float32)[classes]
+    data = pk.split_arrays("onehot", x, one_hot, task="other")
+    workload = pk.Workload(data, defaults={"width": 16}, loss=keras.losses.CategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"], objective="val_accuracy")
+    assert workload.make_metrics()["accuracy"].__class__.__name__ == "CategoricalAccuracy"
+    assert pk.dry_run(workload)["accuracy"] >= 0
+    labels = np.stack([x[:, 0] > 0, x[:, 1] > 0], 1).astype(np.float32)
+    multilabel = pk.split_arrays("multi", x, labels, task="multilabel")
+    workload = pk.Workload(multilabel, defaults={"width": 16, "learning_rate": 1.0e-2},
+                           loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                           metrics=["accuracy"], objective="val_accuracy")
+    result = pk.train_trial(workload, {}, max_train_steps=80, eval_every=40)
+    assert workload.make_metrics()["accuracy"].__class__.__name__ == "BinaryAccuracy"
+    assert result.status == "completed" and result.objective > 0.9
+
+
+# -- checked before any work (issue 10, item 7) ----------------------------------------
+
+def test_a_builder_that_returns_no_model_raises(pk, diabetes):
+    workload = pk.Workload(diabetes, model=not_a_model, loss="mse", objective="val_loss")
+    message = (r"^model builder not_a_model returned str; it must return a keras\.Model$")
+    with pytest.raises(pk.WorkloadError, match=message):
+        pk.dry_run(workload)
+    with pytest.raises(pk.WorkloadError, match=message):
+        pk.train_trial(workload, {}, max_train_steps=10, eval_every=10)
+
+
+def test_labels_that_do_not_fit_the_output_raise(pk, diabetes, cancer):
+    three = pk.split_arrays("three", diabetes.x_train[:200],
+                            np.tile(diabetes.y_train[:200, None], (1, 3)), task="regression")
+    workload = regression_workload(pk, three)
+    with pytest.raises(pk.WorkloadError, match=re.escape(
+            "labels of shape (8, 3) do not fit the model's output of shape (8, 1) for loss "
+            "'mean_squared_error': make the last layer output (3,) per example")):
+        pk.dry_run(workload)
+    digits_like = pk.Workload(cancer, defaults={"width": 8}, model=binary_logit,
+                              objective="val_accuracy")  # sparse CE on one logit
+    with pytest.raises(pk.WorkloadError, match=re.escape(
+            "labels (shape (8,), values 0..1) do not fit the model's output of shape (8, 1) "
+            "for loss 'sparse_categorical_crossentropy': use integer classes 0..0")):
+        pk.dry_run(digits_like)
+
+
+def test_unknown_metric_and_missing_objective_raise_at_construction(pk, diabetes):
+    with pytest.raises(ValueError, match=r"^metrics entry 'maee' is not a metric Keras knows; "
+                       r"use a Keras metric name \(accuracy, auc"):
+        pk.Workload(diabetes, model=regression_mlp, loss="mse", metrics=["maee"],
+                    objective="val_loss")
+    with pytest.raises(pk.WorkloadError, match=r"^objective='val_accuracy' is not among the "
+                       r"recorded validation metrics; use one of val_loss, val_mae$"):
+        pk.Workload(diabetes, model=regression_mlp, loss="mse", metrics=["mae"])
+    with pytest.raises(ValueError, match=r"^loss='hubber' is not allowed; use one of "
+                       r"sparse_categorical_crossentropy, categorical_crossentropy"):
+        pk.Workload(diabetes, model=regression_mlp, loss="hubber", objective="val_loss")
+
+
+def test_nan_labels_raise(pk):
+    import tensorflow as tf
+
+    x = np.ones((32, 10), np.float32)
+    y = np.ones((32, 1), np.float32)
+    y[3] = np.nan
+    with pytest.raises(ValueError, match=r"^dataset 'nan': labels contain NaN or Inf"):
+        pk.split_arrays("nan", x, y[:, 0], task="regression")
+    split = tf.data.Dataset.from_tensor_slices((x, y))
+    data = pk.from_tf_data(split, split, split, task="regression")
+    workload = pk.Workload(data, defaults={"width": 4, "dropout": 0.0}, model=regression_mlp,
+                           loss="mse", objective="val_loss")
+    with pytest.raises(pk.WorkloadError, match=r"^labels contain NaN or Inf \(in the first "
+                       r"training batch\); clean them"):
+        pk.dry_run(workload)
+
+
+def test_a_loss_that_is_not_per_example_raises(pk, diabetes):
+    import tensorflow as tf
+
+    def batch_mean(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true[:, None] - y_pred))
+
+    workload = pk.Workload(diabetes, defaults={"width": 4}, model=regression_mlp,
+                           loss=batch_mean, objective="val_loss")
+    with pytest.raises(pk.WorkloadError, match=re.escape(
+            "loss 'batch_mean' returned shape (); it must return one value per example, "
+            "shape (8,)")):
+        pk.dry_run(workload)
+
+
+# -- data pipelines (issue 10, item 4) ---------------------------------------------------
+
+def test_batched_tf_data_splits_are_rebatched_and_validation_is_covered(pk, diabetes):
+    import tensorflow as tf
+
+    split = lambda x, y, b: tf.data.Dataset.from_tensor_slices((x, y[:, None])).batch(b)
+    data = pk.from_tf_data(split(diabetes.x_train, diabetes.y_train, 7),
+                           split(diabetes.x_val, diabetes.y_val, 13),
+                           split(*diabetes.test(), 5), task="regression")
+    assert data.input_shape == (10,) and data.n_train is None  # unbatching loses the count
+    workload = regression_workload(pk, data)
+    result = pk.train_trial(workload, {"batch_size": 32}, max_train_steps=40, eval_every=20)
+    assert result.status == "completed"
+    model = pk.restore_checkpoint(workload, result)
+    assert pk.evaluate_model(workload, model)["examples"] == 89
+    assert data.test_reads == 0
+    assert pk.evaluate_model(workload, model, "test")["examples"] == 89
+    assert data.test_reads == 1
+    with pytest.raises(AttributeError):
+        data.x_test
+
+
+def test_a_streamed_dataset_is_never_materialized(pk):
+    """An endless generator: training, evaluation on declared batches and the dry run
+    read a bounded number of examples (caching or a full pass would never end)."""
+    import tensorflow as tf
+
+    produced = [0]
+
+    def endless():
+        rng = np.random.default_rng(0)
+        while True:
+            produced[0] += 1
+            x = rng.normal(size=10).astype(np.float32)
+            yield x, np.float32([x[0]])
+
+    signature = (tf.TensorSpec((10,), tf.float32), tf.TensorSpec((1,), tf.float32))
+    stream = lambda: tf.data.Dataset.from_generator(endless, output_signature=signature)
+    data = pk.from_tf_data(stream(), stream(), stream(), task="regression", shuffle_buffer=16,
+                           eval_batches=2, train_sample_size=32)
+    assert data.n_train is None
+    workload = regression_workload(pk, data, objective="val_loss")
+    result = pk.train_trial(workload, {"batch_size": 8}, max_train_steps=20, eval_every=10)
+    assert result.status == "completed"
+    assert produced[0] < 2000
