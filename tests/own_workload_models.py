@@ -33,3 +33,12 @@ def binary_logit(config):
 
 def not_a_model(config):
     return "a string"
+
+
+def binary_logit_4(config):
+    """Four features -> one probability (sigmoid), for string losses."""
+    import keras
+
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(config["width"], activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))

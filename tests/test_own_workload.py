@@ -256,3 +256,128 @@ def test_a_streamed_dataset_is_never_materialized(pk):
     result = pk.train_trial(workload, {"batch_size": 8}, max_train_steps=20, eval_every=10)
     assert result.status == "completed"
     assert produced[0] < 2000
+
+
+# -- files streamed from disk ------------------------------------------------------------
+
+def _write_csv(path, rng, n):
+    import pandas as pd
+
+    x = rng.normal(size=(n, 4))
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "d": x[:, 3],
+                  "target": (x[:, 0] + x[:, 1] > 0).astype(int)}).to_csv(path, index=False)
+
+
+def test_csv_files_stream_and_rebuild_from_their_spec(pk, tmp_path):
+    rng = np.random.default_rng(0)
+    paths = {split: tmp_path / f"{split}.csv" for split in ("train", "validation", "test")}
+    for split, n in (("train", 300), ("validation", 101), ("test", 50)):
+        _write_csv(paths[split], rng, n)
+    data = pk.stream_csv(paths["train"], paths["validation"], paths["test"], label="target")
+    assert data.input_shape == (4,) and data.num_classes is None
+    workload = pk.Workload(data, defaults={"width": 16, "learning_rate": 1.0e-2, "batch_size": 32},
+                           model="own_workload_models:binary_logit_4",
+                           loss="binary_crossentropy", metrics=["accuracy"])
+    result = pk.train_trial(workload, {}, max_train_steps=60, eval_every=30)
+    assert result.status == "completed" and result.objective > 0.85
+    from playbook_kit.data import load_data
+
+    again = load_data(data.source)
+    model = pk.restore_checkpoint(workload, result)
+    assert pk.evaluate_model(pk.Workload(again, defaults=workload.defaults, model=workload.model,
+                                         loss="binary_crossentropy", metrics=["accuracy"]),
+                             model)["examples"] == 101
+    assert data.test_reads == again.test_reads == 0
+
+
+def test_an_image_folder_streams_with_its_classes(pk, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 12), ("validation", 6), ("test", 4)):
+        for label, level in (("dark", 40), ("light", 210)):
+            folder = tmp_path / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = np.clip(rng.normal(level, 20, (8, 8, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    data = pk.stream_images(tmp_path / "train", tmp_path / "validation", tmp_path / "test",
+                            image_size=(8, 8))
+    assert (data.input_shape, data.num_classes) == ((8, 8, 3), 2)
+    workload = pk.Workload(data, defaults={"width": 8, "batch_size": 8, "learning_rate": 1.0e-2})
+    result = pk.train_trial(workload, {}, max_train_steps=30, eval_every=15)
+    assert result.status == "completed" and result.objective == 1.0
+    model = pk.restore_checkpoint(workload, result)
+    assert pk.evaluate_model(workload, model)["examples"] == 12
+
+
+def test_tfrecord_files_stream(pk, tmp_path):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    paths = {}
+    for split, n in (("train", 200), ("validation", 60), ("test", 40)):
+        paths[split] = tmp_path / f"{split}.tfrecord"
+        with tf.io.TFRecordWriter(str(paths[split])) as writer:
+            for _ in range(n):
+                x = rng.normal(size=10).astype(np.float32)
+                feature = {"x": tf.train.Feature(float_list=tf.train.FloatList(value=x)),
+                           "y": tf.train.Feature(float_list=tf.train.FloatList(value=[x[0]]))}
+                writer.write(tf.train.Example(features=tf.train.Features(
+                    feature=feature)).SerializeToString())
+    data = pk.stream_tfrecord(paths["train"], paths["validation"], paths["test"],
+                              features={"x": [[10], "float32"], "y": [[1], "float32"]},
+                              label="y", task="regression")
+    workload = regression_workload(pk, data, objective="val_loss")
+    result = pk.train_trial(workload, {"batch_size": 16}, max_train_steps=40, eval_every=20)
+    assert result.status == "completed"
+    model = pk.restore_checkpoint(workload, result)
+    assert pk.evaluate_model(workload, model)["examples"] == 60
+
+
+# -- studies on own workloads ------------------------------------------------------------
+
+def test_a_regression_study_minimizes_and_resumes_from_the_stored_parts(pk, diabetes, tmp_path):
+    space = pk.SearchSpace().add("learning_rate", "nuisance", 1.0e-4, 3.0e-2, scale="log")
+    workload = pk.Workload(diabetes, defaults={"width": 16, "dropout": 0.1},
+                           model="own_workload_models:regression_mlp", loss="mse",
+                           metrics=["mae"], objective="val_loss")
+    study = pk.run_study(workload, space, max_trials=4, max_train_steps=40, eval_every=20,
+                         directory=tmp_path, name="reg", progress=False)
+    assert study.direction == "min"
+    trials = study.trials
+    best = study.best_trials(1).iloc[0]
+    assert best["objective"] == trials["objective"].min()
+    lowest = study.curves.query("split == 'validation' and metric == 'loss'")["value"].min()
+    assert best["objective"] == pytest.approx(lowest, rel=1e-6)
+    assert trials["objective"].nunique() == 4
+    from playbook_kit.store import read_study_spec
+
+    assert read_study_spec(tmp_path / "reg")["parts"] == {
+        "model": "own_workload_models:regression_mlp", "model_importable": True,
+        "loss": "mse", "metrics": ["mae"], "direction": "min"}
+    from playbook_kit.workload import rebuild_parts
+
+    rebuilt = pk.Workload(diabetes, **rebuild_parts(read_study_spec(tmp_path / "reg")["parts"]),
+                          defaults={"width": 16, "dropout": 0.1}, objective="val_loss")
+    assert (rebuilt.builder, rebuilt.metric_names) == (regression_mlp, ["mae"])
+    resumed = pk.run_study(rebuilt, space, max_trials=5, max_train_steps=40, eval_every=20,
+                           directory=tmp_path, name="reg", progress=False)
+    assert len(resumed.trials) == 5
+    assert resumed.trials.set_index("trial_id")["objective"].iloc[:4].tolist() == \
+        trials.set_index("trial_id")["objective"].tolist()
+
+
+def test_a_notebook_builder_fails_clearly_where_another_process_needs_it(pk, diabetes):
+    def local_builder(config):
+        return regression_mlp(config)
+
+    workload = pk.Workload(diabetes, defaults={"width": 16}, model=local_builder, loss="mse",
+                           objective="val_loss")
+    parts = workload.spec()
+    assert parts["model"] is None and parts["model_importable"] is False
+    from playbook_kit.workload import rebuild_parts
+
+    with pytest.raises(pk.WorkloadError, match=r"^study 'reg' was run with a model builder "
+                       r"defined in a notebook or __main__, which this process cannot import"):
+        rebuild_parts(parts, "reg")
