@@ -119,6 +119,58 @@ class Workload:
         self.direction = objective_direction(self.objective, self.direction)
         resolve_config(self.defaults, extra_keys=self.extra_keys)
 
+    @classmethod
+    def from_hypermodel(cls, hypermodel, dataset, *, roles: dict | None = None,
+                        defaults: dict | None = None, objective: str | None = None,
+                        loss=None, metrics=None, direction: str | None = None):
+        """A keras-tuner hypermodel used as it is: ``(workload, search space)``.
+
+        Args:
+            hypermodel: a ``build(hp)`` function, a ``keras_tuner.HyperModel`` or its
+                importable ``"module:name"`` path (what lets workers rebuild it).
+            roles: playbook roles by hyperparameter name (``scientific``, ``nuisance``,
+                ``fixed``); unnamed ones are nuisance (``hp.Fixed``: fixed).
+            defaults, loss, metrics, objective, direction: as for :class:`Workload`;
+                when the hypermodel compiles its model, its loss and metrics are used
+                unless given, and its optimizer's type and learning rate become
+                defaults that the space (or ``defaults``) overrides.
+        """
+        from .hypermodel import HypermodelBuilder
+        from .search.space import SearchSpace
+
+        builder = HypermodelBuilder(hypermodel)
+        compiled = builder.compiled()
+        loss = loss if loss is not None else compiled.get("loss")
+        if loss is None:
+            raise WorkloadError("the hypermodel does not compile its model with a loss; give "
+                                "loss= (a name, a keras.losses.Loss or a callable)")
+        metrics = list(metrics) if metrics is not None else compiled.get("metrics", [])
+        start = {k: compiled[k] for k in ("optimizer", "learning_rate", "momentum")
+                 if k in compiled}
+        names = builder.config_names
+        space = SearchSpace.from_keras_tuner(builder.hyperparameters)
+        entries = space.to_dict()
+        for entry in entries["hyperparameters"]:
+            entry["name"] = names[entry["name"]]
+            if entry.get("parent") is not None:
+                entry["parent"] = names[entry["parent"]]
+            if roles and entry["name"] in roles and "value" not in entry:
+                entry["role"] = roles[entry["name"]]
+        unknown = sorted(set(roles or {}) - set(names.values()))
+        if unknown:
+            raise WorkloadError(f"roles name {unknown[0]!r}, which the hypermodel does not "
+                                f"declare; it declares {', '.join(names.values())}")
+        space = SearchSpace.from_dict(entries)
+        if objective is None:
+            probe = cls(dataset, {**start, **(defaults or {})}, "val_loss",
+                        [n for n in names.values() if n not in CONFIG_FIELDS], builder,
+                        loss, metrics, "min")
+            objective = "val_accuracy" if "accuracy" in probe.metric_names else "val_loss"
+        workload = cls(dataset, {**start, **(defaults or {})}, objective,
+                       [n for n in names.values() if n not in CONFIG_FIELDS], builder, loss,
+                       metrics, direction)
+        return workload, space
+
     @property
     def metric_names(self) -> list[str]:
         """The recorded metrics besides ``loss``, in order."""
@@ -161,7 +213,11 @@ class Workload:
             return None  # a registered family with the default loss: nothing to store
         model = self.model if isinstance(self.model, str) else (
             importable_path(self.builder) if self.builder is not None else None)
-        return {"model": model, "model_importable": self.builder is None or model is not None,
+        importable = self.builder is None or model is not None
+        if hasattr(self.builder, "hyperparameters"):  # a keras-tuner hypermodel
+            model = self.builder.spec()
+            importable = model["hypermodel"] is not None
+        return {"model": model, "model_importable": importable,
                 "loss": serialize(self.loss), "metrics": [serialize(m) for m in self.metrics],
                 "direction": self.direction}
 
@@ -241,7 +297,12 @@ def rebuild_parts(parts: dict | None, study: str = "") -> dict:
                             "notebook or __main__, which this process cannot import; pass "
                             "workload= in the process that defined it, or define the builder "
                             "in a module and give it as 'module:function'")
-    return {"model": parts.get("model"), "loss": deserialize(parts.get("loss"), "loss"),
+    model = parts.get("model")
+    if isinstance(model, dict):
+        from .hypermodel import HypermodelBuilder
+
+        model = HypermodelBuilder(model["hypermodel"], model.get("aliases"))
+    return {"model": model, "loss": deserialize(parts.get("loss"), "loss"),
             "metrics": [deserialize(m, "metric") for m in parts.get("metrics") or []],
             "direction": parts.get("direction")}
 

@@ -42,3 +42,33 @@ def binary_logit_4(config):
     inputs = keras.Input((4,))
     x = keras.layers.Dense(config["width"], activation="relu")(inputs)
     return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+def cancer_hypermodel(hp):
+    """A keras-tuner build(hp) as users write it: compiles with its own learning rate."""
+    import keras
+
+    model = keras.Sequential([keras.Input((30,))])
+    for i in range(hp.Int("layers", 1, 3)):
+        model.add(keras.layers.Dense(hp.Int("units", 8, 64, step=8), activation="relu"))
+    if hp.Boolean("use_dropout"):
+        with hp.conditional_scope("use_dropout", [True]):
+            model.add(keras.layers.Dropout(hp.Float("rate", 0.1, 0.5)))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-1, sampling="log")),
+                  loss="binary_crossentropy", metrics=["accuracy", "auc"])
+    return model
+
+
+def _hypermodel_class():
+    import keras_tuner as kt
+
+    class Cancer(kt.HyperModel):
+        def build(self, hp):
+            return cancer_hypermodel(hp)
+
+    return Cancer
+
+
+CancerHyperModel = _hypermodel_class()
+cancer_hyper_instance = CancerHyperModel()

@@ -381,3 +381,51 @@ def test_a_notebook_builder_fails_clearly_where_another_process_needs_it(pk, dia
     with pytest.raises(pk.WorkloadError, match=r"^study 'reg' was run with a model builder "
                        r"defined in a notebook or __main__, which this process cannot import"):
         rebuild_parts(parts, "reg")
+
+
+# -- keras-tuner hypermodels used as they are ----------------------------------------
+
+def test_a_hypermodels_hyperparameters_appear_with_ranges_scales_and_roles(pk, cancer):
+    from own_workload_models import cancer_hypermodel
+
+    workload, space = pk.Workload.from_hypermodel(cancer_hypermodel, cancer,
+                                                  roles={"layers": "scientific"})
+    table = space.to_frame().set_index("name")
+    assert list(table.index) == ["layers", "units", "use_dropout", "learning_rate", "rate"]
+    assert table.loc["layers", ["role", "scale", "low", "high"]].tolist() == [
+        "scientific", "integer", 1, 3]
+    assert table.loc["units", "values"] == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert table.loc["learning_rate", ["role", "scale", "low", "high"]].tolist() == [
+        "nuisance", "log", 1.0e-4, 0.1]
+    assert table.loc["rate", ["scale", "low", "high", "parent"]].tolist() == [
+        "linear", 0.1, 0.5, "use_dropout"]
+    assert table.loc["use_dropout", "values"] == [False, True]
+    # compiled loss, metrics, optimizer type and learning rate become the defaults
+    assert workload.defaults == {"optimizer": "adam", "learning_rate": 1.0e-4}
+    assert (workload.loss, workload.metric_names, workload.objective) == (
+        "binary_crossentropy", ["accuracy", "auc"], "val_accuracy")
+    assert workload.builder.aliases == {"learning_rate": "lr"}
+    with pytest.raises(pk.WorkloadError, match=r"^roles name 'depth', which the hypermodel "
+                       r"does not declare; it declares layers, units, use_dropout, "):
+        pk.Workload.from_hypermodel(cancer_hypermodel, cancer, roles={"depth": "scientific"})
+
+
+def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, cancer, tmp_path):
+    from playbook_kit.store import read_study_spec
+    from playbook_kit.workload import rebuild_parts
+
+    workload, space = pk.Workload.from_hypermodel("own_workload_models:cancer_hyper_instance",
+                                                  cancer)
+    study = pk.run_study(workload, space, max_trials=3, max_train_steps=20, eval_every=10,
+                         directory=tmp_path, name="hm", progress=False)
+    assert (study.trials["status"] == "completed").all()
+    assert study.direction == "max"
+    parts = read_study_spec(tmp_path / "hm")["parts"]
+    assert parts["model"] == {"hypermodel": "own_workload_models:cancer_hyper_instance",
+                              "aliases": {"learning_rate": "lr"}}
+    rebuilt = rebuild_parts(parts)["model"]
+    config = study.trials.iloc[0]
+    model = rebuilt({"layers": int(config["layers"]), "units": int(config["units"]),
+                     "use_dropout": False})
+    assert len(model.layers) == int(config["layers"]) + 1
+    assert model.layers[0].units == int(config["units"])
