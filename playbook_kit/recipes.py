@@ -86,8 +86,11 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     workload = workload or spec.workload()
     model = workload.build_model(record["config"])
     model.load_weights(checkpoint)
-    metrics = {f"test_{k}": v for k, v in evaluate_model(workload, model, "test").items()}
-    metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model).items()})
+    config = record["config"]
+    metrics = {f"test_{k}": v
+               for k, v in evaluate_model(workload, model, "test", config=config).items()}
+    metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model,
+                                                             config=config).items()})
     result = {"study": study.name, "trial_id": str(trial_id), "checkpoint": checkpoint,
               "seed": run["seed"], "best_step": run["best_step"], "config": record["config"],
               "metrics": metrics}

@@ -157,16 +157,17 @@ def make_evaluator(model, loss=None, metrics=None):
 
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
-                   batch_size: int | None = None) -> dict:
+                   batch_size: int | None = None, config: dict | None = None) -> dict:
     """Loss, the workload's metrics and the example count of ``model`` on one split.
 
     ``split="test"`` reads the held-out test split (counted by the dataset): do that only
-    in the explicit final evaluation.
+    in the explicit final evaluation. ``config``: the trial's, when a data builder makes
+    its data (default: the workload's defaults).
     """
-    data = workload.dataset
+    data = workload.data_for(workload.config(config))
     if split not in ("validation", "train", "test"):
         raise ValueError(f"split={split!r} is not allowed; use 'train', 'validation' or 'test'")
-    batch_size = batch_size or data.eval_size(workload.config()["batch_size"])
+    batch_size = batch_size or data.eval_size(workload.config(config)["batch_size"])
     batches = data.test_data(batch_size) if split == "test" else data.eval_data(split, batch_size)
     loss, metrics, count = make_evaluator(model, workload.make_loss(),
                                           workload.make_metrics())(batches)
@@ -230,7 +231,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
 
     config = workload.config(config)
     _check_steps(max_train_steps, eval_every, keep_best, divergence_factor)
-    data = workload.dataset
+    data = workload.data_for(config)
     batch_size = config["batch_size"]
     if data.n_train is not None and batch_size > data.n_train:
         raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
@@ -436,7 +437,7 @@ def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -
     except Exception as error:
         raise WorkloadError(f"the model builder failed for the default config: "
                             f"{type(error).__name__}: {error}") from None
-    x, y = workload.dataset.sample_batch(examples)
+    x, y = workload.data_for(config).sample_batch(examples)
     y = tf.convert_to_tensor(y)
     if y.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(y))):
         raise WorkloadError("labels contain NaN or Inf (in the first training batch); clean "

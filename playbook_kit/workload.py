@@ -72,8 +72,11 @@ class Workload:
     """Data, model, loss, metrics, default config and objective shared by every trial.
 
     Args:
-        dataset: a :class:`~playbook_kit.data.Dataset` (arrays) or a
-            :class:`~playbook_kit.data.PipelineDataset` (``tf.data``, streamed files).
+        dataset: a :class:`~playbook_kit.data.Dataset` (arrays), a
+            :class:`~playbook_kit.data.PipelineDataset` (``tf.data``, streamed files),
+            or a data builder ``data(config) -> dataset`` (or its ``"module:function"``
+            path) so that a study can tune a parameter of the input: each trial's data
+            is built from its config.
         defaults: config values every trial starts from.
         objective: ``val_loss`` or ``val_<metric>`` for one of ``metrics``.
         extra_keys: config fields of the user's own (a builder's hyperparameters).
@@ -102,6 +105,11 @@ class Workload:
 
         self.defaults = dict(self.defaults)
         self.extra_keys = tuple(self.extra_keys)
+        self.data_builder = None
+        if callable(self.dataset) or isinstance(self.dataset, str):
+            self.data_builder = resolve_callable(self.dataset, "data")
+            self._data_cache: dict = {}
+            self.dataset = self.data_for(resolve_config(self.defaults, self.extra_keys))
         if self.model is not None and not (callable(self.model) or isinstance(self.model, str)):
             raise WorkloadError(f"model={self.model!r} is not allowed; use None (a registered "
                                 "family), a builder build(config) -> keras.Model or its "
@@ -171,6 +179,23 @@ class Workload:
                        metrics, direction)
         return workload, space
 
+    def data_for(self, config: dict):
+        """The trial's dataset: the data builder's for this config (the last one kept),
+        else the workload's dataset."""
+        if self.data_builder is None:
+            return self.dataset
+        key = repr(sorted(config.items()))
+        if key not in self._data_cache:
+            self._data_cache.clear()
+            self._data_cache[key] = self.data_builder(dict(config))
+        return self._data_cache[key]
+
+    @property
+    def data_source(self) -> dict | None:
+        """The data's loader spec as a study stores it (None with a data builder: the
+        study stores the builder's path in its parts)."""
+        return None if self.data_builder is not None else getattr(self.dataset, "source", None)
+
     @property
     def metric_names(self) -> list[str]:
         """The recorded metrics besides ``loss``, in order."""
@@ -193,7 +218,8 @@ class Workload:
         import keras
 
         if self.builder is None:
-            return build_model(config, self.dataset.input_shape, self.dataset.num_classes)
+            data = self.data_for(config)
+            return build_model(config, data.input_shape, data.num_classes)
         model = self.builder(config)
         if not isinstance(model, keras.Model):
             raise WorkloadError(f"model builder {_callable_name(self.builder)} returned "
@@ -209,7 +235,8 @@ class Workload:
         """
         from .objectives import serialize
 
-        if self.builder is None and self.loss is None and self.metrics == ["accuracy"]:
+        if self.builder is None and self.loss is None and self.metrics == ["accuracy"] \
+                and self.data_builder is None:
             return None  # a registered family with the default loss: nothing to store
         model = self.model if isinstance(self.model, str) else (
             importable_path(self.builder) if self.builder is not None else None)
@@ -217,7 +244,11 @@ class Workload:
         if hasattr(self.builder, "hyperparameters"):  # a keras-tuner hypermodel
             model = self.builder.spec()
             importable = model["hypermodel"] is not None
-        return {"model": model, "model_importable": importable,
+        data = {}
+        if self.data_builder is not None:
+            path = importable_path(self.data_builder)
+            data = {"data": path, "data_importable": path is not None}
+        return {**data, "model": model, "model_importable": importable,
                 "loss": serialize(self.loss), "metrics": [serialize(m) for m in self.metrics],
                 "direction": self.direction}
 
@@ -286,23 +317,26 @@ def _coerce(name, value, kind, allowed):
 def rebuild_parts(parts: dict | None, study: str = "") -> dict:
     """:class:`Workload` arguments from a stored :meth:`Workload.spec` (None: defaults).
 
-    A model builder that was defined in a notebook has no importable path: rebuilding
-    it in another process (a worker, a later session) raises, naming the study."""
+    A model or data builder that was defined in a notebook has no importable path:
+    rebuilding it in another process (a worker, a later session) raises, naming the
+    study. With a stored data builder the result holds ``dataset`` (its path)."""
     from .objectives import deserialize
 
     if not parts:
         return {}
-    if not parts.get("model_importable", True):
-        raise WorkloadError(f"study {study!r} was run with a model builder defined in a "
-                            "notebook or __main__, which this process cannot import; pass "
-                            "workload= in the process that defined it, or define the builder "
-                            "in a module and give it as 'module:function'")
+    for what in ("model", "data"):
+        if not parts.get(f"{what}_importable", True):
+            raise WorkloadError(f"study {study!r} was run with a {what} builder defined in a "
+                                "notebook or __main__, which this process cannot import; "
+                                "pass workload= in the process that defined it, or define "
+                                f"the builder in a module and give it as 'module:function'")
     model = parts.get("model")
     if isinstance(model, dict):
         from .hypermodel import HypermodelBuilder
 
         model = HypermodelBuilder(model["hypermodel"], model.get("aliases"))
-    return {"model": model, "loss": deserialize(parts.get("loss"), "loss"),
+    out = {"dataset": parts["data"]} if parts.get("data") else {}
+    return {**out, "model": model, "loss": deserialize(parts.get("loss"), "loss"),
             "metrics": [deserialize(m, "metric") for m in parts.get("metrics") or []],
             "direction": parts.get("direction")}
 

@@ -72,3 +72,20 @@ def _hypermodel_class():
 
 CancerHyperModel = _hypermodel_class()
 cancer_hyper_instance = CancerHyperModel()
+
+
+def noisy_diabetes(config):
+    """A data builder: diabetes with Gaussian label noise of std ``config["label_noise"]``
+    added to the training split only (a data hyperparameter)."""
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    import playbook_kit as pk
+
+    x, y = load_diabetes(return_X_y=True)
+    data = pk.split_arrays("diabetes", (x - x.mean(0)) / x.std(0), (y - y.mean()) / y.std(),
+                           task="regression")
+    rng = np.random.default_rng(0)
+    data.y_train = data.y_train + np.float32(config["label_noise"]) * rng.normal(
+        size=data.y_train.shape).astype(np.float32)
+    return data

@@ -429,3 +429,25 @@ def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, can
                      "use_dropout": False})
     assert len(model.layers) == int(config["layers"]) + 1
     assert model.layers[0].units == int(config["units"])
+
+
+def test_a_data_builder_tunes_a_data_hyperparameter(pk, tmp_path):
+    from playbook_kit.store import read_study_spec
+
+    workload = pk.Workload("own_workload_models:noisy_diabetes",
+                           defaults={"width": 16, "dropout": 0.0, "label_noise": 0.0,
+                                     "learning_rate": 1.0e-2},
+                           extra_keys=("label_noise",), model=regression_mlp, loss="mse",
+                           objective="val_loss")
+    assert workload.data_source is None
+    space = pk.SearchSpace().add("label_noise", "scientific", values=[0.0, 3.0])
+    study = pk.run_study(workload, space, max_trials=2, max_train_steps=60, eval_every=30,
+                         directory=tmp_path, name="noise", progress=False, algorithm="list",
+                         configs=[{"label_noise": 0.0}, {"label_noise": 3.0}])
+    by_noise = study.trials.set_index("label_noise")["objective"]
+    assert by_noise[3.0] > by_noise[0.0]
+    spec = pk.StudySpec.from_dict(read_study_spec(tmp_path / "noise"))
+    assert spec.data is None and spec.parts["data"] == "own_workload_models:noisy_diabetes"
+    rebuilt = spec.workload()
+    assert rebuilt.data_for(rebuilt.config({"label_noise": 3.0})).y_train[0] == \
+        workload.data_for(workload.config({"label_noise": 3.0})).y_train[0]

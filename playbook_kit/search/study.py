@@ -127,14 +127,14 @@ class StudySpec:
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
         from ..data import load_data
-
-        if self.data is None:
-            raise ValueError(f"study {self.name!r} was run on data given in memory (no data "
-                             "spec stored); pass its workload= explicitly")
         from ..workload import rebuild_parts
 
         parts = rebuild_parts(self.parts, self.name)
-        return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective,
+        if self.data is None and "dataset" not in parts:
+            raise ValueError(f"study {self.name!r} was run on data given in memory (no data "
+                             "spec stored); pass its workload= explicitly")
+        dataset = parts.pop("dataset") if "dataset" in parts else load_data(self.data)
+        return Workload(dataset, defaults=self.defaults, objective=self.objective,
                         extra_keys=tuple(self.extra_keys), **parts)
 
 
@@ -447,7 +447,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         name=name, space=space, max_trials=max_trials, max_train_steps=max_train_steps,
         eval_every=eval_every, algorithm=algorithm, seed=seed, repeats=repeats,
         keep_best=keep_best, configs=configs,
-        data=data if data is not None else workload.dataset.source,
+        data=data if data is not None else workload.data_source,
         defaults=dict(workload.defaults) if workload is not None else {},
         objective=workload.objective if workload is not None else "val_accuracy",
         warm_start=warm_start,
