@@ -417,6 +417,7 @@ class PipelineDataset:
         self.shuffle_buffer, self.eval_batches = shuffle_buffer, eval_batches
         self.train_sample_size = train_sample_size
         self.test_reads = 0
+        self._held: dict = {}
         features, label = self.train.element_spec
         self.input_shape = _nest(lambda s: tuple(s.shape), _spec_tree(features))
         self.num_classes = num_classes if num_classes is not None else \
@@ -443,10 +444,20 @@ class PipelineDataset:
         return max(batch_size, 256)
 
     def eval_data(self, split: str, batch_size: int):
-        if split == "validation":
-            ds = self.validation.batch(batch_size)
-            return _weighted(ds.take(self.eval_batches) if self.eval_batches else ds)
-        return _weighted(self.train.take(self.train_sample_size).batch(batch_size))
+        """The training sample, and the validation split's first ``eval_batches`` batches
+        when declared, are read once and held as padded batches (bounded in size, and a
+        pipeline restart per evaluation costs more than the pass); a whole validation
+        split is streamed at each evaluation."""
+        if split == "validation" and not self.eval_batches:
+            return _weighted(self.validation.batch(batch_size))
+        key = (split, batch_size)
+        if key not in self._held:
+            source = self.validation.take(self.eval_batches * batch_size) \
+                if split == "validation" else self.train.take(self.train_sample_size)
+            x, y = next(iter(source.batch(1 << 30)))
+            self._held[key] = eval_batches(_nest(lambda t: t.numpy(), _spec_tree(x)),
+                                           y.numpy(), batch_size)
+        return self._held[key]
 
     def test(self):
         """The test pipeline (unbatched); each call is counted in ``test_reads``."""

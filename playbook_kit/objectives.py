@@ -67,7 +67,7 @@ _LABELS = {"SparseCategoricalCrossentropy": "sparse", "CategoricalCrossentropy":
            "BinaryCrossentropy": "binary"}
 MINIMIZED = ("loss", "error", "mae", "mse", "rmse", "mape", "msle", "crossentropy", "hinge",
              "divergence", "huber")
-MAXIMIZED = ("accuracy", "auc", "precision", "recall", "f1", "iou", "r2")
+MAXIMIZED = ("accuracy", "acc", "auc", "precision", "recall", "f1", "iou", "r2")
 
 
 def objective_direction(objective: str, direction: str | None = None) -> str:

@@ -364,6 +364,12 @@ def test_a_regression_study_minimizes_and_resumes_from_the_stored_parts(pk, diab
     resumed = pk.run_study(rebuilt, space, max_trials=5, max_train_steps=40, eval_every=20,
                            directory=tmp_path, name="reg", progress=False)
     assert len(resumed.trials) == 5
+    reads = diabetes.test_reads
+    final = pk.final_evaluation(resumed, best["trial_id"], workload=rebuilt)
+    assert sorted(final["metrics"]) == ["test_examples", "test_loss", "test_mae",
+                                        "val_examples", "val_loss", "val_mae"]
+    assert (final["metrics"]["test_examples"], diabetes.test_reads) == (89, reads + 1)
+    assert final["metrics"]["val_loss"] == pytest.approx(best["objective"], rel=1e-5)
     assert resumed.trials.set_index("trial_id")["objective"].iloc[:4].tolist() == \
         trials.set_index("trial_id")["objective"].tolist()
 
