@@ -50,7 +50,7 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
         max_train_steps=spec.max_train_steps, eval_every=spec.eval_every, algorithm="list",
         seed=spec.seed + 1, repeats=seeds, keep_best=spec.keep_best, configs=[config],
         data=spec.data, defaults=spec.defaults, objective=spec.objective,
-        extra_keys=spec.extra_keys)
+        extra_keys=spec.extra_keys, parts=spec.parts)
     directory = directory if directory is not None else Path(study.path).parent
     return run_spec(retrain_spec, directory, workload=workload, progress=progress)
 

@@ -1,5 +1,6 @@
 """The user's own workload: model builders, losses, metrics, objectives and data pipelines."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -457,3 +458,38 @@ def test_a_data_builder_tunes_a_data_hyperparameter(pk, tmp_path):
     rebuilt = spec.workload()
     assert rebuilt.data_for(rebuilt.config({"label_noise": 3.0})).y_train[0] == \
         workload.data_for(workload.config({"label_noise": 3.0})).y_train[0]
+
+
+def test_the_cli_runs_a_study_of_an_own_workload_with_a_worker_and_retrains_it(
+        pk, tmp_path, monkeypatch):
+    """A study file names the user's code by path: the chief and a worker process
+    rebuild the same workload (model builder, loss, metrics, CSV data)."""
+    import os
+
+    import pandas as pd
+    import yaml
+
+    from playbook_kit.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 10))
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(10)]).assign(target=x[:, 0] - x[:, 1])
+    frame.to_csv(tmp_path / "reg.csv", index=False)
+    tests = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]))
+    spec = {"name": "cli_reg", "max_trials": 2, "max_train_steps": 20, "eval_every": 10,
+            "space": {"learning_rate": {"role": "nuisance", "low": 1.0e-3, "high": 1.0e-2,
+                                        "scale": "log"}},
+            "data": {"name": "csv", "path": str(tmp_path / "reg.csv"), "target": "target",
+                     "task": "regression"},
+            "defaults": {"width": 8, "dropout": 0.0}, "objective": "val_mae",
+            "parts": {"model": "own_workload_models:regression_mlp", "loss": "mse",
+                      "metrics": ["mae"]}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(spec))
+    assert main(["study", str(tmp_path / "study.yaml"), "--directory", str(tmp_path / "s"),
+                 "--workers", "1"]) == 0
+    study = pk.load_study(tmp_path / "s" / "cli_reg")
+    assert study.direction == "min" and list(study.trials["status"]) == ["completed"] * 2
+    assert set(study.curves["metric"]) >= {"loss", "mae"}
+    retrained = pk.retrain(study, study.trials["trial_id"].iloc[0], seeds=2, progress=False)
+    assert len(retrained.runs) == 2 and retrained.direction == "min"
