@@ -122,7 +122,9 @@ def make_evaluator(model, loss=None, metrics=None):
     logits); ``metrics``: metric objects by name (default: accuracy). The batches are
     stacked tensors ``(xs, ys, weights)`` (see :func:`~playbook_kit.data.eval_batches`)
     or a ``tf.data.Dataset`` of ``(x, y, weight)``; padding examples carry zero weight,
-    so each real example counts exactly once in the loss and in every metric.
+    so each real example counts exactly once in the loss and in every metric. The loss
+    is the data loss: regularization losses (``model.losses``) count in training steps
+    only, so that validation losses compare across penalty strengths.
     """
     import tensorflow as tf
 
