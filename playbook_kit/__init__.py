@@ -10,7 +10,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "setup": "runtime", "seed_everything": "runtime",
     "Dataset": "data", "load_digits": "data", "make_synthetic": "data",
-    "load_npz": "data", "load_csv": "data",
+    "load_npz": "data", "load_csv": "data", "split_arrays": "data",
+    "PipelineDataset": "data", "from_tf_data": "data", "stream_csv": "data",
+    "stream_images": "data", "stream_tfrecord": "data", "WorkloadError": "workload",
+    "dry_run": "trainer", "write_shapes_folder": "examples",
     "Workload": "workload", "resolve_config": "workload", "register_model": "workload",
     "build_model": "workload", "build_optimizer": "workload",
     "learning_rate_schedule": "workload", "GhostBatchNormalization": "layers",

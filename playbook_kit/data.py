@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_number
+from .validation import check_choice, check_number
 
 DEFAULT_TRAIN_SAMPLE = 512
 
@@ -51,6 +51,9 @@ class Dataset:
     num_classes: int
     train_sample_index: np.ndarray = field(repr=False)
     test_reads: int = 0
+    task: str = "classification"
+    """``"classification"`` (integer classes, stratified splits) or ``"regression"`` /
+    ``"multilabel"`` / ``"other"`` (labels kept as given, plain splits)."""
     source: dict | None = None
     """How to load this dataset again (``{"name": "digits", ...}``; None for arrays given
     in memory): stored with a study so that workers, retraining and the final evaluation
@@ -69,13 +72,40 @@ class Dataset:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
-    def input_shape(self) -> tuple:
-        return tuple(self.x_train.shape[1:])
+    def input_shape(self):
+        """One input's shape; a dict or tuple of shapes for several inputs."""
+        return _nest(lambda a: tuple(a.shape[1:]), self.x_train)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
 
     @property
     def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The fixed subset of the training split used for training curves."""
-        return self.x_train[self.train_sample_index], self.y_train[self.train_sample_index]
+        index = self.train_sample_index
+        return _nest(lambda a: a[index], self.x_train), self.y_train[index]
+
+    # -- what the trainer consumes ------------------------------------------------------
+    def train_stream(self, batch_size: int, seed: int):
+        """Shuffled (with the trial's seed), repeating, batched, prefetched batches."""
+        return train_pipeline(self.x_train, self.y_train, batch_size, seed)
+
+    def eval_size(self, batch_size: int) -> int:
+        return eval_batch_size(batch_size, max(len(self.y_val), len(self.train_sample_index)))
+
+    def eval_data(self, split: str, batch_size: int):
+        """``"validation"`` or the fixed ``"train"`` sample as zero-weight-padded batches."""
+        x, y = (self.x_val, self.y_val) if split == "validation" else self.train_sample
+        return eval_batches(x, y, batch_size)
+
+    def test_data(self, batch_size: int):
+        """The test split as evaluation batches (a counted read, see :meth:`test`)."""
+        return eval_batches(*self.test(), batch_size)
+
+    def sample_batch(self, n: int = 8):
+        """A few training examples for the workload's dry run."""
+        return _nest(lambda a: a[:n], self.x_train), self.y_train[:n]
 
     def test(self) -> tuple[np.ndarray, np.ndarray]:
         """The held-out test split; each call is counted in ``test_reads``."""
@@ -83,40 +113,86 @@ class Dataset:
         return self._test_split._x, self._test_split._y
 
     def summary(self) -> dict:
-        return {"name": self.name, "train": len(self.y_train), "validation": len(self.y_val),
+        return {"name": self.name, "task": self.task, "train": len(self.y_train), "validation": len(self.y_val),
                 "test": len(self._test_split._y), "train_sample": len(self.train_sample_index),
                 "input_shape": self.input_shape, "num_classes": self.num_classes}
 
 
-def split_arrays(name: str, x: np.ndarray, y: np.ndarray, seed: int = 0,
+TASKS = ("classification", "regression", "multilabel", "other")
+
+
+def split_arrays(name: str, x, y, seed: int = 0,
                  validation_fraction: float = 0.2, test_fraction: float = 0.2,
-                 train_sample_size: int = DEFAULT_TRAIN_SAMPLE) -> Dataset:
-    """Split arrays into stratified train / validation / test with a fixed seed."""
+                 train_sample_size: int = DEFAULT_TRAIN_SAMPLE,
+                 task: str = "classification") -> Dataset:
+    """Split arrays (NumPy or pandas) into train / validation / test with a fixed seed.
+
+    ``task="classification"`` re-encodes labels as classes 0..k-1 and stratifies;
+    any other task (``"regression"``, ``"multilabel"``, ``"other"``) keeps the labels
+    as given (float32) and splits at random. ``x`` may be a dict of arrays (several
+    named inputs).
+    """
     from sklearn.model_selection import train_test_split
 
     for field_name, fraction in (("validation_fraction", validation_fraction),
                                  ("test_fraction", test_fraction)):
         check_number(field_name, fraction, 0, 0.5, low_inclusive=False, high_inclusive=False)
-    x = np.asarray(x, dtype=np.float32)
+    check_choice("task", task, TASKS)
+    x = _nest(lambda a: np.asarray(a, dtype=np.float32), _frame_to_arrays(x))
     y = np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"features have {len(x)} rows but labels have {len(y)}; they must match")
-    if not np.all(np.isfinite(x)):
+    rows = {len(a) for a in _leaves(x)}
+    if rows != {len(y)}:
+        raise ValueError(f"features have {sorted(rows)} rows but labels have {len(y)}; "
+                         "they must match")
+    if not all(np.all(np.isfinite(a)) for a in _leaves(x)):
         raise ValueError(f"dataset {name!r}: features contain NaN or Inf; clean them first")
-    classes, y = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"dataset {name!r}: labels have {len(classes)} class; need at least 2")
-    y = y.astype(np.int32)
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=test_fraction, random_state=seed, stratify=y)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=validation_fraction / (1 - test_fraction),
-        random_state=seed + 1, stratify=y_rest)
+    if task == "classification":
+        classes, y = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"dataset {name!r}: labels have {len(classes)} class; need at "
+                             "least 2")
+        y, num_classes, stratify = y.astype(np.int32), int(len(classes)), y
+    else:
+        y = y.astype(np.float32)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"dataset {name!r}: labels contain NaN or Inf; clean them first")
+        num_classes, stratify = int(np.prod(y.shape[1:], dtype=int)), None
+    index = np.arange(len(y))
+    rest, test = train_test_split(index, test_size=test_fraction, random_state=seed,
+                                  stratify=stratify)
+    train, val = train_test_split(
+        rest, test_size=validation_fraction / (1 - test_fraction), random_state=seed + 1,
+        stratify=stratify[rest] if stratify is not None else None)
     rng = np.random.default_rng(seed + 2)
-    sample = np.sort(rng.choice(len(y_train), size=min(train_sample_size, len(y_train)),
+    sample = np.sort(rng.choice(len(train), size=min(train_sample_size, len(train)),
                                 replace=False))
-    return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test,
-                   int(len(classes)), sample)
+    take = lambda idx: _nest(lambda a: a[idx], x)
+    return Dataset(name, take(train), y[train], take(val), y[val], take(test), y[test],
+                   num_classes, sample, task=task)
+
+
+def _frame_to_arrays(x):
+    """A pandas DataFrame becomes its numeric array; other values pass unchanged."""
+    if hasattr(x, "to_numpy") and hasattr(x, "columns"):
+        return x.to_numpy(np.float32)
+    return x
+
+
+def _leaves(x) -> list:
+    if isinstance(x, dict):
+        return [a for v in x.values() for a in _leaves(v)]
+    if isinstance(x, (list, tuple)):
+        return [a for v in x for a in _leaves(v)]
+    return [x]
+
+
+def _nest(function, x):
+    """``function`` applied to every array of one input, or of several (dict / tuple)."""
+    if isinstance(x, dict):
+        return {k: _nest(function, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return tuple(_nest(function, v) for v in x)
+    return function(x)
 
 
 def load_digits(seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2,
@@ -202,12 +278,14 @@ def load_csv(path: str | Path, target: str, **split) -> Dataset:
 
 
 LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",
-           "csv": "load_csv"}
+           "csv": "load_csv", "csv_stream": "stream_csv", "image_folder": "stream_images",
+           "tfrecord": "stream_tfrecord"}
 
 
-def load_data(spec: dict) -> Dataset:
+def load_data(spec: dict):
     """A dataset from its spec (a :attr:`Dataset.source`, or a study file's ``data``):
-    ``{"name": "digits" | "synthetic" | "npz" | "csv", <the loader's arguments>}``."""
+    ``{"name": "digits" | "synthetic" | "npz" | "csv" | "csv_stream" | "image_folder" |
+    "tfrecord", <the loader's arguments>}``."""
     import inspect
 
     if not isinstance(spec, dict):
@@ -221,8 +299,10 @@ def load_data(spec: dict) -> Dataset:
     parameters = inspect.signature(loader).parameters
     takes_split = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     allowed = [p for p in parameters if parameters[p].kind is not inspect.Parameter.VAR_KEYWORD]
-    if takes_split:
-        allowed += ["seed", "validation_fraction", "test_fraction", "train_sample_size"]
+    if takes_split and name in ("csv_stream", "image_folder", "tfrecord"):
+        allowed += ["shuffle_buffer", "eval_batches", "train_sample_size", "batched"]
+    elif takes_split:
+        allowed += ["seed", "validation_fraction", "test_fraction", "train_sample_size", "task"]
     unknown = [key for key in spec if key not in allowed]
     if unknown:
         raise ValueError(f"data field {unknown[0]!r} is not allowed for {name!r}; allowed "
@@ -258,13 +338,258 @@ def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
     weights = np.zeros(padded, np.float32)
     weights[:n] = 1.0
     pad = padded - n
-    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    yp = np.concatenate([y, np.zeros(pad, y.dtype)]) if pad else y
     shape = (padded // batch_size, batch_size)
-    return (tf.constant(xp.reshape(shape + x.shape[1:])), tf.constant(yp.reshape(shape)),
-            tf.constant(weights.reshape(shape)))
+
+    def stack(a):
+        a = np.asarray(a)
+        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
+        return tf.constant(a.reshape(shape + a.shape[1:]))
+
+    return _nest(stack, x), stack(y), tf.constant(weights.reshape(shape))
 
 
 def eval_batch_size(train_batch_size: int, n_examples: int, cap: int = 2048) -> int:
     """At least the training batch; the whole split in one batch when it fits ``cap``."""
     return max(train_batch_size, min(n_examples, cap))
+
+
+# -- tf.data pipelines and files streamed from disk -------------------------------------
+
+class _TestStream:
+    """The test pipeline, kept out of the attributes like :class:`_TestSplit`."""
+
+    __slots__ = ("_dataset",)
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+
+    def __repr__(self) -> str:
+        return "<test split: read it with PipelineDataset.test()>"
+
+
+class PipelineDataset:
+    """Train / validation / test as ``tf.data.Dataset`` pipelines, never loaded whole.
+
+    Each split may be batched or not (a batched one is unbatched, so that the config's
+    ``batch_size`` decides). Training reads the train pipeline through a
+    ``shuffle_buffer``-element buffer reshuffled with the trial's seed, repeating, so a
+    fixed number of steps is well defined; each evaluation covers the whole validation
+    split, or its first ``eval_batches`` batches when given. Training curves are
+    measured on the first ``train_sample_size`` training examples. The test pipeline is
+    reached only through the counted :meth:`test`.
+
+    Args:
+        train, validation, test: ``tf.data.Dataset`` of ``(features, label)``.
+        batched: whether the splits are batched; ``None`` infers it (every component's
+            leading dimension unknown, as ``.batch()`` leaves it).
+    """
+
+    def __init__(self, train, validation, test, *, name: str = "pipeline",
+                 batched: bool | None = None, shuffle_buffer: int = 1024,
+                 eval_batches: int | None = None, train_sample_size: int = DEFAULT_TRAIN_SAMPLE,
+                 task: str = "classification", num_classes: int | None = None,
+                 source: dict | None = None):
+        import tensorflow as tf
+
+        for split, value in (("train", train), ("validation", validation), ("test", test)):
+            if not isinstance(value, tf.data.Dataset):
+                raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
+                                 "tf.data.Dataset of (features, label)")
+            if not isinstance(value.element_spec, tuple) or len(value.element_spec) != 2:
+                raise ValueError(f"{split} yields {value.element_spec}; use a dataset of "
+                                 "(features, label) pairs")
+        for field_name, value in (("shuffle_buffer", shuffle_buffer),
+                                  ("train_sample_size", train_sample_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{field_name}={value!r} is not allowed; use an integer >= 1")
+        if eval_batches is not None and (not isinstance(eval_batches, int) or eval_batches < 1):
+            raise ValueError(f"eval_batches={eval_batches!r} is not allowed; use None (the "
+                             "whole validation split) or an integer >= 1")
+        if task not in TASKS:
+            raise ValueError(f"task={task!r} is not allowed; use one of {', '.join(TASKS)}")
+        unbatch = lambda d: d.unbatch() if (_is_batched(d) if batched is None else batched) else d
+        self.name, self.task, self.source = name, task, source
+        self.train, self.validation = unbatch(train), unbatch(validation)
+        self._test_split = _TestStream(unbatch(test))
+        self.shuffle_buffer, self.eval_batches = shuffle_buffer, eval_batches
+        self.train_sample_size = train_sample_size
+        self.test_reads = 0
+        self._held: dict = {}
+        features, label = self.train.element_spec
+        self.input_shape = _nest(lambda s: tuple(s.shape), _spec_tree(features))
+        self.num_classes = num_classes if num_classes is not None else \
+            int(np.prod(label.shape, dtype=int)) if label.shape.rank else None
+
+    def __repr__(self) -> str:
+        return f"PipelineDataset({self.name!r}, task={self.task!r})"
+
+    @property
+    def n_train(self) -> int | None:
+        """The training split's size when the pipeline knows it (else None)."""
+        n = int(self.train.cardinality())
+        return n if n >= 0 else None
+
+    def train_stream(self, batch_size: int, seed: int):
+        import tensorflow as tf
+
+        ds = self.train.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        return ds.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+    def eval_size(self, batch_size: int) -> int:
+        return max(batch_size, 256)
+
+    def eval_data(self, split: str, batch_size: int):
+        """The training sample, and the validation split's first ``eval_batches`` batches
+        when declared, are read once and held as padded batches (bounded in size, and a
+        pipeline restart per evaluation costs more than the pass); a whole validation
+        split is streamed at each evaluation."""
+        if split == "validation" and not self.eval_batches:
+            return _weighted(self.validation.batch(batch_size))
+        key = (split, batch_size)
+        if key not in self._held:
+            source = self.validation.take(self.eval_batches * batch_size) \
+                if split == "validation" else self.train.take(self.train_sample_size)
+            x, y = next(iter(source.batch(1 << 30)))
+            self._held[key] = eval_batches(_nest(lambda t: t.numpy(), _spec_tree(x)),
+                                           y.numpy(), batch_size)
+        return self._held[key]
+
+    def test(self):
+        """The test pipeline (unbatched); each call is counted in ``test_reads``."""
+        self.test_reads += 1
+        return self._test_split._dataset
+
+    def test_data(self, batch_size: int):
+        return _weighted(self.test().batch(batch_size))
+
+    def sample_batch(self, n: int = 8):
+        batch = next(iter(self.train.batch(n).take(1)))
+        return batch[0], batch[1]
+
+    def summary(self) -> dict:
+        return {"name": self.name, "task": self.task, "train": self.n_train,
+                "input_shape": self.input_shape, "num_classes": self.num_classes,
+                "shuffle_buffer": self.shuffle_buffer, "eval_batches": self.eval_batches}
+
+
+def _spec_tree(spec):
+    if isinstance(spec, dict):
+        return {k: _spec_tree(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return tuple(_spec_tree(v) for v in spec)
+    return spec
+
+
+def _is_batched(dataset) -> bool:
+    import tensorflow as tf
+
+    shapes = [s.shape for s in tf.nest.flatten(dataset.element_spec)]
+    return all(s.rank and s.rank >= 1 and s[0] is None for s in shapes)
+
+
+def _weighted(batches):
+    """Evaluation batches ``(x, y, weight 1 per example)`` for the compiled evaluator."""
+    import tensorflow as tf
+
+    def add(x, y):
+        return x, y, tf.ones(tf.shape(y)[:1], tf.float32)
+
+    return batches.map(add).prefetch(tf.data.AUTOTUNE)
+
+
+def from_tf_data(train, validation, test, **options) -> PipelineDataset:
+    """A :class:`PipelineDataset` from the user's ``tf.data`` pipelines (see its args)."""
+    return PipelineDataset(train, validation, test, **options)
+
+
+def _split_paths(train, validation, test):
+    for split, value in (("train", train), ("validation", validation), ("test", test)):
+        paths = [value] if isinstance(value, (str, Path)) else list(value)
+        for path in paths:
+            if not Path(path).exists():
+                raise FileNotFoundError(f"{split} path {str(path)!r} does not exist")
+    return train, validation, test
+
+
+def stream_csv(train, validation, test, label: str, task: str = "classification",
+               read_batch: int = 256, **options) -> PipelineDataset:
+    """CSV files streamed with ``tf.data.experimental.make_csv_dataset`` (one pass, no
+    shuffle there: the trainer shuffles with the trial's seed); the numeric feature
+    columns are stacked into one float32 vector, ``label`` is the target column."""
+    import tensorflow as tf
+
+    _split_paths(train, validation, test)
+
+    def read(path):
+        ds = tf.data.experimental.make_csv_dataset(
+            str(path), batch_size=read_batch, label_name=label, num_epochs=1, shuffle=False)
+        return ds.map(lambda f, y: (tf.stack([tf.cast(v, tf.float32) for v in f.values()], -1),
+                                    y)).unbatch()
+
+    source = {"name": "csv_stream", "train": str(train), "validation": str(validation),
+              "test": str(test), "label": label, "task": task, "read_batch": read_batch,
+              **options}
+    return PipelineDataset(read(train), read(validation), read(test), name=Path(train).stem,
+                           batched=False, task=task, source=source, **options)
+
+
+def stream_images(train, validation, test, image_size=(32, 32), color_mode: str = "rgb",
+                  scale: float = 1 / 255, **options) -> PipelineDataset:
+    """Image folders (one subfolder per class) streamed with
+    ``keras.utils.image_dataset_from_directory``, pixel values times ``scale``."""
+    import tensorflow as tf
+    import keras
+
+    _split_paths(train, validation, test)
+    classes = []
+
+    def read(path):
+        ds = keras.utils.image_dataset_from_directory(
+            str(path), image_size=tuple(image_size), color_mode=color_mode, batch_size=64,
+            shuffle=False, verbose=False)
+        classes.append(len(ds.class_names))
+        return ds.map(lambda x, y: (tf.cast(x, tf.float32) * scale, y)).unbatch()
+
+    splits = [read(p) for p in (train, validation, test)]
+    source = {"name": "image_folder", "train": str(train), "validation": str(validation),
+              "test": str(test), "image_size": list(image_size), "color_mode": color_mode,
+              "scale": scale, **options}
+    return PipelineDataset(*splits, name=Path(train).name, batched=False,
+                           num_classes=classes[0], source=source, **options)
+
+
+def stream_tfrecord(train, validation, test, features: dict, label: str,
+                    task: str = "classification", **options) -> PipelineDataset:
+    """TFRecord files of ``tf.train.Example``: ``features`` maps each feature name to
+    ``[shape, dtype]`` (``label`` among them); the other features are stacked into one
+    float32 vector when they are all scalars or vectors, else kept as a dict."""
+    import tensorflow as tf
+
+    _split_paths(train, validation, test)
+    if label not in features:
+        raise ValueError(f"label={label!r} is not among the features {sorted(features)}")
+    parse_spec = {k: tf.io.FixedLenFeature(tuple(shape), dtype)
+                  for k, (shape, dtype) in features.items()}
+    inputs = [k for k in features if k != label]
+
+    def read(paths):
+        paths = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
+
+        def parse(record):
+            example = tf.io.parse_single_example(record, parse_spec)
+            x = tf.concat([tf.reshape(tf.cast(example[k], tf.float32), [-1]) for k in inputs],
+                          0)
+            return x, example[label]
+
+        return tf.data.TFRecordDataset(paths).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+
+    source = {"name": "tfrecord", "train": _jsonable_paths(train),
+              "validation": _jsonable_paths(validation), "test": _jsonable_paths(test),
+              "features": {k: [list(s), d] for k, (s, d) in features.items()},
+              "label": label, "task": task, **options}
+    return PipelineDataset(read(train), read(validation), read(test), name="tfrecord",
+                           batched=False, task=task, source=source, **options)
+
+
+def _jsonable_paths(paths):
+    return str(paths) if isinstance(paths, (str, Path)) else [str(p) for p in paths]

@@ -53,7 +53,7 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
         max_train_steps=spec.max_train_steps, eval_every=spec.eval_every, algorithm="list",
         seed=spec.seed + 1, repeats=seeds, keep_best=spec.keep_best, configs=[config],
         data=spec.data, defaults=spec.defaults, objective=spec.objective,
-        extra_keys=spec.extra_keys)
+        extra_keys=spec.extra_keys, parts=spec.parts)
     directory = directory if directory is not None else Path(study.path).parent
     return run_spec(retrain_spec, directory, workload=workload, progress=progress)
 
@@ -69,7 +69,6 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     (a :class:`~playbook_kit.journal.Journal`) the result is appended to it.
     """
     from .trainer import evaluate_model
-    from .workload import build_model
 
     if not isinstance(study, StudyResults):
         study = load_study(study)
@@ -88,11 +87,13 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     if checkpoint is None or not Path(checkpoint).exists():
         raise ValueError(f"trial {trial_id!r}: best checkpoint {checkpoint!r} is missing")
     workload = workload or spec.workload()
-    model = build_model(record["config"], workload.dataset.input_shape,
-                        workload.dataset.num_classes)
+    model = workload.build_model(record["config"])
     model.load_weights(checkpoint)
-    metrics = {f"test_{k}": v for k, v in evaluate_model(workload, model, "test").items()}
-    metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model).items()})
+    config = record["config"]
+    metrics = {f"test_{k}": v
+               for k, v in evaluate_model(workload, model, "test", config=config).items()}
+    metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model,
+                                                             config=config).items()})
     result = {"study": study.name, "trial_id": str(trial_id), "checkpoint": checkpoint,
               "seed": run["seed"], "best_step": run["best_step"], "config": record["config"],
               "metrics": metrics}

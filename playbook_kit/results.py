@@ -246,12 +246,10 @@ def load_study(path: str | Path) -> StudyResults:
 def _spec_and_space(spec: dict):
     """A stored spec and its search space, the objective checked (a hand-edited spec
     fails here, not halfway through loading)."""
+    from .objectives import objective_direction
     from .search.space import SearchSpace
-    from .workload import OBJECTIVES
 
-    if spec["objective"] not in OBJECTIVES:
-        raise ValueError(f"objective={spec['objective']!r} is not one of "
-                         f"{', '.join(OBJECTIVES)}")
+    objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))
     return spec, SearchSpace.from_dict(spec["space"])
 
 
@@ -262,10 +260,10 @@ def _damaged(error: StoreError) -> str:
 
 
 def _load_playbook_study(path: Path) -> StudyResults:
-    from .workload import OBJECTIVES
+    from .objectives import objective_direction
 
     spec, space = read_study_spec(path, build=_spec_and_space)
-    direction = OBJECTIVES[spec["objective"]]
+    direction = objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))
     rows, runs, curves = [], [], []
     for trial_dir in trial_dirs(path):
         try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import rules
 from .results import StudyResults, load_study
 
 EVENT_GLOB = "events.out.tfevents.*"
@@ -70,7 +71,7 @@ def export_tensorboard(study: StudyResults | str | Path, logdir: str | Path,
         values = {k: v for k, v in values.items() if v is not None}
         summaries = [(0, hparams_summary.hparams_pb(
             values, trial_id=f"{study.name}/trial_{trial['trial_id']}", start_time_secs=now))]
-        if trial["status"] == "completed" and _finite(trial["objective"]):
+        if rules.is_feasible(trial["status"], trial["objective"]):
             step = 0 if pd.isna(trial["best_step"]) else int(trial["best_step"])
             summaries.append((step, _scalar(study.objective, float(trial["objective"]))))
         _write(trial_dir, summaries, now)

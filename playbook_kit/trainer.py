@@ -26,10 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
-from .data import eval_batch_size, eval_batches, train_pipeline
 from .runtime import seed_everything
 from .validation import check_int, not_allowed
-from .workload import Workload, build_model, build_optimizer, learning_rate_schedule
+from .workload import Workload, WorkloadError, build_optimizer, learning_rate_schedule
 
 DIVERGENCE_FACTOR = 5.0
 
@@ -125,66 +124,76 @@ def clip_gradients(grads, clip_norm):
     return clipped, norm, tf.cast(norm > clip_norm, tf.float32)
 
 
-def make_evaluator(model):
-    """A compiled pass over padded evaluation batches: (mean loss, accuracy, example count).
+def make_evaluator(model, loss=None, metrics=None):
+    """A compiled pass over evaluation batches: ``(mean loss, {metric: value}, count)``.
 
-    Padding examples carry zero weight, so each real example counts exactly once.
+    ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
+    logits); ``metrics``: metric objects by name (default: accuracy). The batches are
+    stacked tensors ``(xs, ys, weights)`` (see :func:`~playbook_kit.data.eval_batches`)
+    or a ``tf.data.Dataset`` of ``(x, y, weight)``; padding examples carry zero weight,
+    so each real example counts exactly once in the loss and in every metric. The loss
+    is the data loss: regularization losses (``model.losses``) count in training steps
+    only, so that validation losses compare across penalty strengths.
     """
     import tensorflow as tf
-    import keras
 
-    per_example = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    from .objectives import Loss, make_metrics
+
+    loss = loss or Loss()
+    metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
+
+    def step(x, y, w, loss_sum, count):
+        outputs = model(x, training=False)
+        for metric in metrics.values():
+            metric.update_state(y, outputs, sample_weight=w)
+        return loss_sum + tf.reduce_sum(loss.per_example(y, outputs) * w), \
+            count + tf.reduce_sum(w)
 
     @tf.function(reduce_retracing=True)
     def evaluate(batches):
-        xs, ys, ws = batches
-        loss_sum = tf.constant(0.0)
-        correct = tf.constant(0.0)
-        count = tf.constant(0.0)
-        for i in tf.range(tf.shape(ys)[0]):
-            x, y, w = xs[i], ys[i], ws[i]
-            logits = model(x, training=False)
-            loss_sum += tf.reduce_sum(per_example(y, logits) * w)
-            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=y.dtype), y), tf.float32)
-            correct += tf.reduce_sum(hits * w)
-            count += tf.reduce_sum(w)
-        return loss_sum / count, correct / count, count
+        for metric in metrics.values():
+            metric.reset_state()
+        loss_sum, count = tf.constant(0.0), tf.constant(0.0)
+        if isinstance(batches, tf.data.Dataset):
+            for x, y, w in batches:
+                loss_sum, count = step(x, y, w, loss_sum, count)
+        else:
+            xs, ys, ws = batches
+            for i in tf.range(tf.shape(ws)[0]):
+                x = tf.nest.map_structure(lambda t: t[i], xs)
+                loss_sum, count = step(x, ys[i], ws[i], loss_sum, count)
+        return loss_sum / count, {n: m.result() for n, m in metrics.items()}, count
 
     return evaluate
 
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
-                   batch_size: int | None = None) -> dict:
-    """Loss, accuracy and example count of ``model`` on one split.
+                   batch_size: int | None = None, config: dict | None = None) -> dict:
+    """Loss, the workload's metrics and the example count of ``model`` on one split.
 
     ``split="test"`` reads the held-out test split (counted by the dataset): do that only
-    in the explicit final evaluation.
+    in the explicit final evaluation. ``config``: the trial's, when a data builder makes
+    its data (default: the workload's defaults).
     """
-    data = workload.dataset
-    if split == "validation":
-        x, y = data.x_val, data.y_val
-    elif split == "train":
-        x, y = data.train_sample
-    elif split == "test":
-        x, y = data.test()
-    else:
+    data = workload.data_for(workload.config(config))
+    if split not in ("validation", "train", "test"):
         raise ValueError(f"split={split!r} is not allowed; use 'train', 'validation' or 'test'")
-    batch_size = batch_size or eval_batch_size(workload.config()["batch_size"], len(y))
-    loss, accuracy, count = make_evaluator(model)(eval_batches(x, y, batch_size))
-    return {"loss": float(loss), "accuracy": float(accuracy), "examples": int(count)}
+    batch_size = batch_size or data.eval_size(workload.config(config)["batch_size"])
+    batches = data.test_data(batch_size) if split == "test" else data.eval_data(split, batch_size)
+    loss, metrics, count = make_evaluator(model, workload.make_loss(),
+                                          workload.make_metrics())(batches)
+    return {"loss": float(loss), **{k: float(v) for k, v in metrics.items()},
+            "examples": int(count)}
 
 
 class _Compiled:
     """The compiled train loop and evaluation pass for one model and optimizer."""
 
-    def __init__(self, model, optimizer, clip_norm, train_iterator):
+    def __init__(self, model, optimizer, clip_norm, train_iterator, loss, metrics):
         import tensorflow as tf
-        import keras
 
         self.model, self.optimizer = model, optimizer
         variables = model.trainable_variables
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="sum_over_batch_size")
 
         @tf.function(reduce_retracing=True)
         def train_steps(n):
@@ -197,22 +206,23 @@ class _Compiled:
             while done < n and finite:
                 x, y = next(train_iterator)
                 with tf.GradientTape() as tape:
-                    logits = model(x, training=True)
-                    loss = loss_fn(y, logits)
+                    outputs = model(x, training=True)
+                    value = tf.reduce_mean(loss.per_example(y, outputs))
                     if model.losses:
-                        loss += tf.add_n(model.losses)
-                grads = tape.gradient(loss, variables)
+                        value += tf.add_n(model.losses)
+                grads = tape.gradient(value, variables)
                 grads, norm, was_clipped = clip_gradients(grads, clip_norm)
                 clipped += was_clipped
                 optimizer.apply_gradients(zip(grads, variables))
-                finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
-                loss_sum += loss
+                finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
+                loss_sum += value
                 norm_sum += norm
                 norm_max = tf.maximum(norm_max, norm)
                 done += 1
             return done, loss_sum, norm_sum, norm_max, clipped, finite
 
-        self.train_steps, self.evaluate = train_steps, make_evaluator(model)
+        self.train_steps = train_steps
+        self.evaluate = make_evaluator(model, loss, metrics)
 
 
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
@@ -232,11 +242,11 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
 
     config = workload.config(config)
     _check_steps(max_train_steps, eval_every, keep_best, divergence_factor)
-    data = workload.dataset
+    data = workload.data_for(config)
     batch_size = config["batch_size"]
-    if batch_size > len(data.y_train):
+    if data.n_train is not None and batch_size > data.n_train:
         raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
-                         f"the {len(data.y_train)} training examples")
+                         f"the {data.n_train} training examples")
     result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
                          workload.objective, workload.direction)
     start = time.perf_counter()
@@ -245,18 +255,19 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     seed_everything(int(seed))
     schedule = learning_rate_schedule(config, max_train_steps)
     try:
-        model = build_model(config, data.input_shape, data.num_classes)
+        model = workload.build_model(config)
+    except WorkloadError:
+        raise
     except Exception as error:  # a user's model family may fail for some configs
         return _finish(result, start, "infeasible",
                        f"model build failed: {type(error).__name__}: {error}")
     optimizer = build_optimizer(config, max_train_steps, schedule)
     optimizer.build(model.trainable_variables)
-    iterator = iter(train_pipeline(data.x_train, data.y_train, batch_size, seed))
-    eval_size = eval_batch_size(batch_size, max(len(data.y_val), len(data.train_sample_index)))
-    x_sample, y_sample = data.train_sample
-    splits = {"validation": eval_batches(data.x_val, data.y_val, eval_size),
-              "train": eval_batches(x_sample, y_sample, eval_size)}
-    compiled = _Compiled(model, optimizer, config["clip_norm"], iterator)
+    iterator = iter(data.train_stream(batch_size, seed))
+    eval_size = data.eval_size(batch_size)
+    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
+    compiled = _Compiled(model, optimizer, config["clip_norm"], iterator, workload.make_loss(),
+                         workload.make_metrics())
     keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
     rows: list[tuple] = []
     metric_key = workload.objective.removeprefix("val_")
@@ -264,8 +275,8 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     def evaluate(step):
         measured = {}
         for split, dataset in splits.items():
-            loss, accuracy, _ = compiled.evaluate(dataset)
-            measured[split] = {"loss": float(loss), "accuracy": float(accuracy)}
+            loss, metrics, _ = compiled.evaluate(dataset)
+            measured[split] = {"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}
             rows.extend((step, split, m, v) for m, v in measured[split].items())
         rows.append((step, "optimizer", "learning_rate", float(schedule(step))))
         return measured
@@ -417,7 +428,7 @@ class _CheckpointKeeper:
 
 def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "best"):
     """Rebuild the trial's model and load its best (or ``"last"``) checkpoint."""
-    model = build_model(result.config, workload.dataset.input_shape, workload.dataset.num_classes)
+    model = workload.build_model(result.config)
     if which == "best":
         if result.checkpoints:
             model.load_weights(result.checkpoints[f"step-{result.best_step}"])
@@ -432,3 +443,89 @@ def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "be
     else:
         raise ValueError(f"which={which!r} is not allowed; use 'best' or 'last'")
     return model
+
+
+def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -> dict:
+    """Check a workload before any work: build the model for ``config`` (the defaults
+    when None) and run one batch of training data through the loss and every metric.
+
+    Raises :class:`~playbook_kit.workload.WorkloadError` naming the thing at fault and
+    what is allowed: a builder that fails or returns no Keras model, NaN or Inf labels,
+    labels whose shape or classes do not fit the model's output, a loss that does not
+    give one value per example, a metric that cannot be computed on the batch. Returns
+    the batch's loss and metrics.
+    """
+    import keras
+    import tensorflow as tf
+
+    config = workload.config(config)
+    try:
+        model = workload.build_model(config)
+    except WorkloadError:
+        raise
+    except Exception as error:
+        raise WorkloadError(f"the model builder failed for the default config: "
+                            f"{type(error).__name__}: {error}") from None
+    x, y = workload.data_for(config).sample_batch(examples)
+    y = tf.convert_to_tensor(y)
+    if y.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(y))):
+        raise WorkloadError("labels contain NaN or Inf (in the first training batch); clean "
+                            "them: every label must be a finite number")
+    try:
+        outputs = model(x, training=False)
+    except Exception as error:
+        raise WorkloadError(f"the model cannot take the data's features "
+                            f"({_shapes(x)}): {type(error).__name__}: {error}") from None
+    if not isinstance(outputs, tf.Tensor) and not keras.ops.is_tensor(outputs):
+        raise WorkloadError(f"the model returns {type(outputs).__name__}; it must have one "
+                            "output tensor")
+    loss = workload.make_loss()
+    _check_labels(loss, y, outputs)
+    try:
+        values = loss.per_example(y, outputs)
+    except Exception as error:
+        raise WorkloadError(f"loss {loss.name!r} fails on labels of shape {tuple(y.shape)} and "
+                            f"outputs of shape {tuple(outputs.shape)}: {error}") from None
+    if tuple(values.shape) != (int(y.shape[0]),):
+        raise WorkloadError(f"loss {loss.name!r} returned shape {tuple(values.shape)}; it must "
+                            f"return one value per example, shape ({int(y.shape[0])},)")
+    measured = {"loss": float(tf.reduce_mean(values))}
+    for name, metric in workload.make_metrics().items():
+        try:
+            metric.update_state(y, outputs)
+            measured[name] = float(metric.result())
+        except Exception as error:
+            raise WorkloadError(f"metric {name!r} fails on labels of shape {tuple(y.shape)} "
+                                f"and outputs of shape {tuple(outputs.shape)}: "
+                                f"{type(error).__name__}: {error}") from None
+    return measured
+
+
+def _shapes(x) -> str:
+    import tensorflow as tf
+
+    return str(tf.nest.map_structure(lambda t: tuple(t.shape), x))
+
+
+def _check_labels(loss, y, outputs) -> None:
+    """Labels that do not fit the output: integer classes beyond the output's width, or
+    label and output shapes that differ (a trailing 1 aside)."""
+    import numpy as np
+
+    out_shape = tuple(outputs.shape[1:])
+    label_shape = tuple(y.shape[1:])
+    if loss.kind == "sparse":
+        values = np.asarray(y)
+        width = out_shape[-1] if out_shape else 1
+        if label_shape not in ((), (1,)) or not np.all(values == np.round(values)) \
+                or values.min() < 0 or values.max() >= width:
+            raise WorkloadError(
+                f"labels (shape {tuple(y.shape)}, values {values.min():g}..{values.max():g}) "
+                f"do not fit the model's output of shape {tuple(outputs.shape)} for loss "
+                f"{loss.name!r}: use integer classes 0..{width - 1}, one per example")
+        return
+    squeeze = lambda shape: shape[:-1] if shape and shape[-1] == 1 else shape
+    if squeeze(label_shape) != squeeze(out_shape):
+        raise WorkloadError(f"labels of shape {tuple(y.shape)} do not fit the model's output "
+                            f"of shape {tuple(outputs.shape)} for loss {loss.name!r}: make the "
+                            f"last layer output {label_shape or (1,)} per example")

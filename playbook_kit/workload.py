@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .data import Dataset
+from .objectives import WorkloadError, importable_path, resolve_callable
+
 
 MODELS = ("mlp", "cnn", "resnet")
 NORMALIZATIONS = ("none", "batch", "layer", "ghost_batch")
@@ -68,23 +69,188 @@ def register_model(name: str, build: Callable) -> None:
 
 @dataclass
 class Workload:
-    """Data, default config and objective shared by every trial of a study."""
+    """Data, model, loss, metrics, default config and objective shared by every trial.
 
-    dataset: Dataset
+    Args:
+        dataset: a :class:`~playbook_kit.data.Dataset` (arrays), a
+            :class:`~playbook_kit.data.PipelineDataset` (``tf.data``, streamed files),
+            or a data builder ``data(config) -> dataset`` (or its ``"module:function"``
+            path) so that a study can tune a parameter of the input: each trial's data
+            is built from its config.
+        defaults: config values every trial starts from.
+        objective: ``val_loss`` or ``val_<metric>`` for one of ``metrics``.
+        extra_keys: config fields of the user's own (a builder's hyperparameters).
+        model: ``None`` for the config's registered family (``config["model"]``), a
+            builder ``build(config) -> keras.Model``, or its importable
+            ``"module:function"`` path (what a study stores so that workers rebuild it).
+        loss: ``None`` (families' logits, integer labels), a name
+            (:data:`~playbook_kit.objectives.LOSS_NAMES`), a ``keras.losses.Loss`` or a
+            callable returning one loss per example.
+        metrics: names or ``keras.metrics.Metric`` objects; ``None`` means
+            ``["accuracy"]`` with the default loss, none otherwise.
+        direction: ``"min"`` / ``"max"``; inferred from the objective's name when unset.
+    """
+
+    dataset: object
     defaults: dict = field(default_factory=dict)
     objective: str = "val_accuracy"
     extra_keys: tuple = ()
+    model: object = None
+    loss: object = None
+    metrics: object = None
+    direction: str | None = None
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective={self.objective!r} is not allowed; use one of "
-                             f"{', '.join(OBJECTIVES)}")
+        from .objectives import Loss, make_metrics, objective_direction
+
         self.defaults = dict(self.defaults)
+        self.extra_keys = tuple(self.extra_keys)
+        self.data_builder = None
+        if callable(self.dataset) or isinstance(self.dataset, str):
+            self.data_builder = resolve_callable(self.dataset, "data")
+            self._data_cache: dict = {}
+            self.dataset = self.data_for(resolve_config(self.defaults, self.extra_keys))
+        if self.model is not None and not (callable(self.model) or isinstance(self.model, str)):
+            raise WorkloadError(f"model={self.model!r} is not allowed; use None (a registered "
+                                "family), a builder build(config) -> keras.Model or its "
+                                "'module:function' path")
+        self.builder = resolve_callable(self.model, "model") if self.model is not None else None
+        self._loss = Loss(self.loss)
+        if self.metrics is None:
+            self.metrics = ["accuracy"] if self.loss is None else []
+        self.metrics = list(self.metrics)
+        names = list(make_metrics(self.metrics, self._loss))
+        recorded = ["val_loss"] + [f"val_{n}" for n in names]
+        if self.objective not in recorded:
+            raise WorkloadError(f"objective={self.objective!r} is not among the recorded "
+                                f"validation metrics; use one of {', '.join(recorded)}")
+        self.direction = objective_direction(self.objective, self.direction)
         resolve_config(self.defaults, extra_keys=self.extra_keys)
 
+    @classmethod
+    def from_hypermodel(cls, hypermodel, dataset, *, roles: dict | None = None,
+                        defaults: dict | None = None, objective: str | None = None,
+                        loss=None, metrics=None, direction: str | None = None):
+        """A keras-tuner hypermodel used as it is: ``(workload, search space)``.
+
+        Args:
+            hypermodel: a ``build(hp)`` function, a ``keras_tuner.HyperModel`` or its
+                importable ``"module:name"`` path (what lets workers rebuild it).
+            roles: playbook roles by hyperparameter name (``scientific``, ``nuisance``,
+                ``fixed``); unnamed ones are nuisance (``hp.Fixed``: fixed).
+            defaults, loss, metrics, objective, direction: as for :class:`Workload`;
+                when the hypermodel compiles its model, its loss and metrics are used
+                unless given, and its optimizer's type and learning rate become
+                defaults that the space (or ``defaults``) overrides.
+        """
+        from .hypermodel import HypermodelBuilder
+        from .search.space import SearchSpace
+
+        builder = HypermodelBuilder(hypermodel)
+        compiled = builder.compiled()
+        loss = loss if loss is not None else compiled.get("loss")
+        if loss is None:
+            raise WorkloadError("the hypermodel does not compile its model with a loss; give "
+                                "loss= (a name, a keras.losses.Loss or a callable)")
+        metrics = list(metrics) if metrics is not None else compiled.get("metrics", [])
+        start = {k: compiled[k] for k in ("optimizer", "learning_rate", "momentum")
+                 if k in compiled}
+        names = builder.config_names
+        space = SearchSpace.from_keras_tuner(builder.hyperparameters)
+        entries = space.to_dict()
+        for entry in entries["hyperparameters"]:
+            entry["name"] = names[entry["name"]]
+            if entry.get("parent") is not None:
+                entry["parent"] = names[entry["parent"]]
+            if roles and entry["name"] in roles and "value" not in entry:
+                entry["role"] = roles[entry["name"]]
+        unknown = sorted(set(roles or {}) - set(names.values()))
+        if unknown:
+            raise WorkloadError(f"roles name {unknown[0]!r}, which the hypermodel does not "
+                                f"declare; it declares {', '.join(names.values())}")
+        space = SearchSpace.from_dict(entries)
+        if objective is None:
+            probe = cls(dataset, {**start, **(defaults or {})}, "val_loss",
+                        [n for n in names.values() if n not in CONFIG_FIELDS], builder,
+                        loss, metrics, "min")
+            objective = "val_accuracy" if "accuracy" in probe.metric_names else "val_loss"
+        workload = cls(dataset, {**start, **(defaults or {})}, objective,
+                       [n for n in names.values() if n not in CONFIG_FIELDS], builder, loss,
+                       metrics, direction)
+        return workload, space
+
+    def data_for(self, config: dict):
+        """The trial's dataset: the data builder's for this config (the last one kept),
+        else the workload's dataset."""
+        if self.data_builder is None:
+            return self.dataset
+        key = repr(sorted(config.items()))
+        if key not in self._data_cache:
+            self._data_cache.clear()
+            self._data_cache[key] = self.data_builder(dict(config))
+        return self._data_cache[key]
+
     @property
-    def direction(self) -> str:
-        return OBJECTIVES[self.objective]
+    def data_source(self) -> dict | None:
+        """The data's loader spec as a study stores it (None with a data builder: the
+        study stores the builder's path in its parts)."""
+        return None if self.data_builder is not None else getattr(self.dataset, "source", None)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The recorded metrics besides ``loss``, in order."""
+        from .objectives import make_metrics
+
+        return list(make_metrics(self.metrics, self._loss))
+
+    def make_loss(self):
+        """The workload's :class:`~playbook_kit.objectives.Loss`."""
+        return self._loss
+
+    def make_metrics(self) -> dict:
+        """Fresh metric objects by name (zero state), one set per trial."""
+        from .objectives import make_metrics
+
+        return make_metrics(self.metrics, self._loss)
+
+    def build_model(self, config: dict):
+        """The trial's model: the builder's, or the config's registered family."""
+        import keras
+
+        if self.builder is None:
+            data = self.data_for(config)
+            return build_model(config, data.input_shape, data.num_classes)
+        model = self.builder(config)
+        if not isinstance(model, keras.Model):
+            raise WorkloadError(f"model builder {_callable_name(self.builder)} returned "
+                                f"{type(model).__name__}; it must return a keras.Model")
+        return model
+
+    def spec(self) -> dict | None:
+        """How to rebuild the model, loss and metrics in another process (JSON-ready;
+        None for a registered family with the default loss and metrics).
+
+        A builder defined in a notebook or ``__main__`` has no importable path: it is
+        stored as ``None`` with ``model_importable=False``, and rebuilding fails clearly.
+        """
+        from .objectives import serialize
+
+        if self.builder is None and self.loss is None and self.metrics == ["accuracy"] \
+                and self.data_builder is None:
+            return None  # a registered family with the default loss: nothing to store
+        model = self.model if isinstance(self.model, str) else (
+            importable_path(self.builder) if self.builder is not None else None)
+        importable = self.builder is None or model is not None
+        if hasattr(self.builder, "hyperparameters"):  # a keras-tuner hypermodel
+            model = self.builder.spec()
+            importable = model["hypermodel"] is not None
+        data = {}
+        if self.data_builder is not None:
+            path = importable_path(self.data_builder)
+            data = {"data": path, "data_importable": path is not None}
+        return {**data, "model": model, "model_importable": importable,
+                "loss": serialize(self.loss), "metrics": [serialize(m) for m in self.metrics],
+                "direction": self.direction}
 
     def config(self, overrides: dict | None = None) -> dict:
         """The workload defaults updated with ``overrides``, validated.
@@ -146,6 +312,37 @@ def _coerce(name, value, kind, allowed):
     elif isinstance(value, str):
         return value
     raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+
+
+def rebuild_parts(parts: dict | None, study: str = "") -> dict:
+    """:class:`Workload` arguments from a stored :meth:`Workload.spec` (None: defaults).
+
+    A model or data builder that was defined in a notebook has no importable path:
+    rebuilding it in another process (a worker, a later session) raises, naming the
+    study. With a stored data builder the result holds ``dataset`` (its path)."""
+    from .objectives import deserialize
+
+    if not parts:
+        return {}
+    for what in ("model", "data"):
+        if not parts.get(f"{what}_importable", True):
+            raise WorkloadError(f"study {study!r} was run with a {what} builder defined in a "
+                                "notebook or __main__, which this process cannot import; "
+                                "pass workload= in the process that defined it, or define "
+                                f"the builder in a module and give it as 'module:function'")
+    model = parts.get("model")
+    if isinstance(model, dict):
+        from .hypermodel import HypermodelBuilder
+
+        model = HypermodelBuilder(model["hypermodel"], model.get("aliases"))
+    out = {"dataset": parts["data"]} if parts.get("data") else {}
+    return {**out, "model": model, "loss": deserialize(parts.get("loss"), "loss"),
+            "metrics": [deserialize(m, "metric") for m in parts.get("metrics") or []],
+            "direction": parts.get("direction")}
+
+
+def _callable_name(function) -> str:
+    return getattr(function, "__qualname__", None) or repr(function)
 
 
 # --- models -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def test_test_split_is_not_an_attribute(pk, name):
         getattr(data, name)
     assert [key for key in vars(data) if not key.startswith("_")] == [
         "name", "x_train", "y_train", "x_val", "y_val", "num_classes", "train_sample_index",
-        "test_reads", "source"]
+        "test_reads", "task", "source"]
     assert data.test_reads == 0
 
 

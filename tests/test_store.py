@@ -135,9 +135,9 @@ def test_damaged_study_spec_is_one_line_from_load_and_resume(pk, digits_workload
                                                               study_copy):
     spec_path = study_copy / "playbook_study.json"
     spec = json.loads(spec_path.read_text())
-    spec_path.write_text(json.dumps({**spec, "objective": "val_acc"}))
-    message = (f"{spec_path}: is damaged: objective='val_acc' is not one of val_accuracy, "
-               f"val_loss; {RESTORE}")
+    spec_path.write_text(json.dumps({**spec, "objective": "val_foo"}))
+    message = (f"{spec_path}: is damaged: objective='val_foo': its direction cannot be "
+               f"inferred from the name; give direction='min' or direction='max'; {RESTORE}")
     with pytest.raises(StoreError) as error:
         pk.load_study(study_copy)
     assert str(error.value) == message

@@ -325,17 +325,25 @@ def test_a_crashing_trial_is_failed_with_its_error_not_running(pk, digits, tmp_p
     import keras
 
     def wrong_head(config, input_shape, num_classes):
+        """Too few outputs, except at the default width (where the dry run looks)."""
         inputs = keras.Input(input_shape)
-        return keras.Model(inputs, keras.layers.Dense(num_classes - 5)(
+        outputs = num_classes - (5 if config["width"] != 128 else 0)
+        return keras.Model(inputs, keras.layers.Dense(outputs)(
             keras.layers.Flatten()(inputs)))
 
     pk.register_model("wrong_head", wrong_head)
     workload = pk.Workload(digits, defaults={"model": "wrong_head"})
-    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e-2, scale="log")
+    space = pk.SearchSpace().nuisance("width", 16, 32, scale="integer")
     study = pk.run_study(workload, space, max_trials=1, max_train_steps=10, eval_every=5,
                          directory=tmp_path, name="crash", progress=False)
     row = study.trials.iloc[0]
     assert row["status"] == "failed" and "InvalidArgumentError" in row["reason"]
+    everywhere = pk.Workload(digits, defaults={"model": "wrong_head", "width": 16})
+    with pytest.raises(pk.WorkloadError, match=r"^labels \(shape \(8,\), values 1\.\.9\) do "
+                       r"not fit the model's output of shape \(8, 5\)"):
+        pk.run_study(everywhere, space, max_trials=1, max_train_steps=10, eval_every=5,
+                     directory=tmp_path, name="crash_everywhere", progress=False)
+    assert not (tmp_path / "crash_everywhere").exists()
 
 
 @pytest.mark.parametrize("declare,field", [

@@ -63,6 +63,9 @@ class StudySpec:
     objective: str = "val_accuracy"
     warm_start: str | None = None
     extra_keys: list = field(default_factory=list)
+    parts: dict | None = None
+    """How to rebuild the workload's model, loss and metrics (:meth:`Workload.spec`);
+    None for a registered family with the default loss."""
 
     def __post_init__(self):
         from ..trainer import _check_steps
@@ -98,7 +101,8 @@ class StudySpec:
                 "seed": int(self.seed), "repeats": int(self.repeats),
                 "keep_best": int(self.keep_best), "configs": self.configs,
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
-                "warm_start": self.warm_start, "extra_keys": list(self.extra_keys)}
+                "warm_start": self.warm_start, "extra_keys": list(self.extra_keys),
+                "parts": self.parts}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -161,12 +165,15 @@ class StudySpec:
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
         from ..data import load_data
+        from ..workload import rebuild_parts
 
-        if self.data is None:
+        parts = rebuild_parts(self.parts, self.name)
+        if self.data is None and "dataset" not in parts:
             raise ValueError(f"study {self.name!r} was run on data given in memory (no data "
                              "spec stored); pass its workload= explicitly")
-        return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective,
-                        extra_keys=tuple(self.extra_keys))
+        dataset = parts.pop("dataset") if "dataset" in parts else load_data(self.data)
+        return Workload(dataset, defaults=self.defaults, objective=self.objective,
+                        extra_keys=tuple(self.extra_keys), **parts)
 
 
 def _with_range(space: SearchSpace, name, value) -> SearchSpace:
@@ -431,8 +438,11 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     only when they are not already stored with the oracle. Users call
     :func:`run_study`, which returns the loaded results.
     """
+    from ..trainer import dry_run
+
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
+    dry_run(workload, _trial_config(workload, spec.space, {}))
     project = Path(directory) / spec.name
     stored = None
     if project.is_dir() and not overwrite:
@@ -442,7 +452,7 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     if stored is not None:
         mine = plain_json(spec.to_dict())
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
-                    "objective", "configs", "defaults", "warm_start", "data"):
+                    "objective", "configs", "defaults", "warm_start", "data", "parts"):
             if stored.get(key) != mine.get(key):
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
@@ -509,11 +519,12 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         name=name, space=space, max_trials=max_trials, max_train_steps=max_train_steps,
         eval_every=eval_every, algorithm=algorithm, seed=seed, repeats=repeats,
         keep_best=keep_best, configs=configs,
-        data=data if data is not None else workload.dataset.source,
+        data=data if data is not None else workload.data_source,
         defaults=dict(workload.defaults) if workload is not None else {},
         objective=workload.objective if workload is not None else "val_accuracy",
         warm_start=warm_start,
-        extra_keys=list(workload.extra_keys) if workload is not None else [])
+        extra_keys=list(workload.extra_keys) if workload is not None else [],
+        parts=workload.spec() if workload is not None else None)
     return run_spec(spec, directory, workload=workload, progress=progress,
                     overwrite=overwrite, warm_start=warm_start, live=live)
 
