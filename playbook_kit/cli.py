@@ -50,7 +50,8 @@ def _batch(args) -> int:
 
 def _study(args) -> int:
     from .runtime import setup
-    from .search.study import StudySpec, launch_workers, run_spec
+    from .search.study import StudySpec, run_spec
+    from .search.workers import launch_workers
 
     spec = StudySpec.from_yaml(args.spec)
     overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm")

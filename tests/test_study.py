@@ -191,7 +191,7 @@ def stand_in_processes(monkeypatch):
     ``behaviour`` maps a ``KERASTUNER_TUNER_ID`` to the stand-in's code; every process
     started is kept in ``started`` so a test can check that none is left running.
     """
-    from playbook_kit.search import study as study_module
+    from playbook_kit.search import workers as study_module
 
     real_popen, started, behaviour = subprocess.Popen, [], {}
 
@@ -210,7 +210,7 @@ SLEEP = "import time; time.sleep(120)"
 
 
 def test_launcher_stops_every_process_when_the_timeout_passes(stand_in_processes, tmp_path):
-    from playbook_kit.search.study import launch_workers
+    from playbook_kit.search.workers import launch_workers
 
     behaviour, started = stand_in_processes
     behaviour.update(chief=SLEEP, tuner0=SLEEP, tuner1=SLEEP)
@@ -222,7 +222,7 @@ def test_launcher_stops_every_process_when_the_timeout_passes(stand_in_processes
 
 def test_launcher_returns_when_the_chief_crashes_and_stops_the_waiting_workers(
         stand_in_processes, tmp_path):
-    from playbook_kit.search.study import launch_workers
+    from playbook_kit.search.workers import launch_workers
 
     behaviour, started = stand_in_processes
     behaviour.update(chief="import sys; sys.exit(3)", tuner0=SLEEP, tuner1=SLEEP)
@@ -233,7 +233,7 @@ def test_launcher_returns_when_the_chief_crashes_and_stops_the_waiting_workers(
 
 def test_study_command_fails_when_a_worker_fails(monkeypatch, tmp_path, capsys):
     from playbook_kit.cli import main
-    from playbook_kit.search import study as study_module
+    from playbook_kit.search import workers as study_module
 
     monkeypatch.setattr(study_module, "launch_workers", lambda *args, **kwargs: [0, 1, 0])
     spec = write_spec(tmp_path / "study.yaml", "failing", max_trials=2)

@@ -9,7 +9,7 @@ import pytest
 
 
 def test_each_worker_gets_an_equal_share_of_the_cores_and_the_chief_one_thread():
-    from playbook_kit.search.study import worker_environments
+    from playbook_kit.search.workers import worker_environments
 
     chief, *workers = worker_environments(2, port=5000, cores=8)
     assert {k: chief[k] for k in ("KERASTUNER_TUNER_ID", "TF_NUM_INTRAOP_THREADS",
@@ -25,7 +25,7 @@ def test_each_worker_gets_an_equal_share_of_the_cores_and_the_chief_one_thread()
 
 
 def test_on_two_cores_two_workers_get_one_thread_each():
-    from playbook_kit.search.study import worker_environments
+    from playbook_kit.search.workers import worker_environments
 
     envs = worker_environments(2, port=5000, cores=2)
     assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1", "1"]
@@ -33,7 +33,7 @@ def test_on_two_cores_two_workers_get_one_thread_each():
 
 
 def test_with_gpus_each_worker_sees_one_and_the_chief_none():
-    from playbook_kit.search.study import worker_environments
+    from playbook_kit.search.workers import worker_environments
 
     chief, *workers = worker_environments(3, threads_per_worker=2, port=5000, gpus=2, cores=16)
     assert chief["CUDA_VISIBLE_DEVICES"] == ""
@@ -47,7 +47,7 @@ def test_with_gpus_each_worker_sees_one_and_the_chief_none():
     (2, 0, "threads_per_worker=0 is not allowed; use an integer >= 1 or None"),
 ])
 def test_bad_worker_settings_are_refused(workers, threads, message):
-    from playbook_kit.search.study import worker_environments
+    from playbook_kit.search.workers import worker_environments
 
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         worker_environments(workers, threads, port=5000)
@@ -55,7 +55,7 @@ def test_bad_worker_settings_are_refused(workers, threads, message):
 
 def test_launcher_gives_each_process_its_threads_over_inherited_settings(monkeypatch,
                                                                           tmp_path):
-    from playbook_kit.search import study as study_module
+    from playbook_kit.search import workers as study_module
 
     real_popen, started = subprocess.Popen, []
 
@@ -77,7 +77,7 @@ def test_launcher_gives_each_process_its_threads_over_inherited_settings(monkeyp
 
 
 def test_a_worker_process_runs_tensorflow_with_its_thread_counts():
-    from playbook_kit.search.study import worker_environments
+    from playbook_kit.search.workers import worker_environments
 
     _, worker, _ = worker_environments(2, port=5000, cores=2)
     code = ("import os, playbook_kit as pk; pk.setup(threads=1, style=False); "
@@ -100,7 +100,7 @@ def test_chief_serves_until_every_worker_was_told_to_stop(pk, monkeypatch, tmp_p
 
     from playbook_kit.search._keras_tuner import CHIEF_POLL_S, serve_chief
     from playbook_kit.search.oracles import make_oracle
-    from playbook_kit.search.study import free_port
+    from playbook_kit.search.workers import free_port
 
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(free_port()))
