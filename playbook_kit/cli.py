@@ -117,6 +117,15 @@ def _spec_and_folder(source: str):
     return StudySpec.from_yaml(path), path.parent
 
 
+def _study_workload(args):
+    """The spec, its folder and its workload, TensorFlow set up with the spec's seed."""
+    from .runtime import setup
+
+    spec, folder = _spec_and_folder(args.study)
+    setup(seed=spec.seed, threads=args.threads)
+    return spec, folder, spec.workload()
+
+
 def _int_list(text: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",") if v.strip()]
@@ -134,11 +143,8 @@ def _report(result, folder) -> None:
 def _batch_size(args) -> int:
     from pathlib import Path
     from .batch_size import batch_size_scan
-    from .runtime import setup
 
-    spec, folder = _spec_and_folder(args.study)
-    setup(seed=spec.seed, threads=args.threads)
-    workload = spec.workload()
+    spec, folder, workload = _study_workload(args)
     scan = batch_size_scan(workload, dict(args.set or []), batch_sizes=args.batch_sizes,
                            start=args.start, max_batch_size=args.max_batch_size,
                            steps=args.steps, warmup_steps=args.warmup_steps,
@@ -150,11 +156,8 @@ def _batch_size(args) -> int:
 def _pipeline_check(args) -> int:
     from pathlib import Path
     from .input_pipeline import trainer_pipeline_check
-    from .runtime import setup
 
-    spec, folder = _spec_and_folder(args.study)
-    setup(seed=spec.seed, threads=args.threads)
-    workload = spec.workload()
+    spec, folder, workload = _study_workload(args)
     result = trainer_pipeline_check(workload, dict(args.set or []), steps=args.steps,
                                     warmup_steps=args.warmup_steps, repeats=args.repeats,
                                     tolerance=args.tolerance, seed=spec.seed)

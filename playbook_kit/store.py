@@ -310,6 +310,12 @@ def read_study_spec(study: str | Path, build=None):
     spec = read_json(path, RESTORE_SPEC)
     _check_version(path, spec, RESTORE_SPEC)
     _check_fields(path, spec, _SPEC_FIELDS, RESTORE_SPEC)
+    return _built(path, spec, build, "is damaged: ", RESTORE_SPEC)
+
+
+def _built(path: Path, spec: dict, build, problem: str, todo: str):
+    """``spec``, or ``build(spec)`` with its ValueError (a field not allowed) or a missing
+    key turned into a :class:`StoreError` naming the file."""
     if build is None:
         return spec
     try:
@@ -317,7 +323,7 @@ def read_study_spec(study: str | Path, build=None):
     except StoreError:
         raise
     except (ValueError, TypeError, KeyError) as error:
-        raise StoreError(path, f"is damaged: {_one_line(error)}", RESTORE_SPEC) from None
+        raise StoreError(path, problem + _one_line(error), todo) from None
 
 
 def _one_line(error) -> str:
@@ -353,14 +359,7 @@ def read_study_yaml(path: str | Path, build=None):
     if not isinstance(spec, dict):
         raise StoreError(path, f"a study file must be a YAML mapping, found "
                          f"{type(spec).__name__}", todo)
-    if build is None:
-        return spec
-    try:
-        return build(spec)
-    except StoreError:
-        raise
-    except (ValueError, TypeError) as error:
-        raise StoreError(path, _one_line(error), todo) from None
+    return _built(path, spec, build, "", todo)
 
 
 def write_study_yaml(path: str | Path, spec: dict) -> None:

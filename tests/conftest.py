@@ -32,3 +32,29 @@ def digits(pk):
 @pytest.fixture(scope="session")
 def digits_workload(pk, digits):
     return pk.Workload(digits, defaults={"width": 32, "learning_rate": 3.0e-3})
+
+
+@pytest.fixture
+def plain_keras_tuner(digits, tmp_path):
+    """Runs a plain keras-tuner ``RandomSearch`` (no playbook-kit files) into
+    ``tmp_path/plain`` and returns its tuner: a study as keras-tuner's own users have it."""
+    def run(max_trials=3, max_units=32, examples=None, epochs=2):
+        import keras
+        import keras_tuner as kt
+
+        def build(hp):
+            model = keras.Sequential([
+                keras.Input(digits.input_shape), keras.layers.Flatten(),
+                keras.layers.Dense(hp.Int("units", 8, max_units, step=8), activation="relu"),
+                keras.layers.Dense(10)])
+            model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+                          keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=["accuracy"])
+            return model
+
+        tuner = kt.RandomSearch(build, objective="val_accuracy", max_trials=max_trials,
+                                seed=1, directory=str(tmp_path), project_name="plain")
+        tuner.search(digits.x_train[:examples], digits.y_train[:examples], epochs=epochs,
+                     verbose=0, validation_data=(digits.x_val, digits.y_val))
+        return tuner
+    return run

@@ -241,24 +241,8 @@ def test_study_command_fails_when_a_worker_fails(monkeypatch, tmp_path, capsys):
     assert "chief and 2 workers finished; exit codes [0, 1, 0]" in capsys.readouterr().out
 
 
-def test_plain_keras_tuner_directory_loads(pk, digits, tmp_path):
-    import keras
-    import keras_tuner as kt
-
-    def build(hp):
-        model = keras.Sequential([keras.Input(digits.input_shape), keras.layers.Flatten(),
-                                  keras.layers.Dense(hp.Int("units", 8, 32, step=8),
-                                                     activation="relu"),
-                                  keras.layers.Dense(10)])
-        model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        return model
-
-    tuner = kt.RandomSearch(build, objective="val_accuracy", max_trials=3, seed=1,
-                            directory=str(tmp_path), project_name="plain")
-    tuner.search(digits.x_train, digits.y_train, epochs=2, verbose=0,
-                 validation_data=(digits.x_val, digits.y_val))
+def test_plain_keras_tuner_directory_loads(pk, tmp_path, plain_keras_tuner):
+    tuner = plain_keras_tuner(max_trials=3, max_units=32, epochs=2)
     study = pk.load_study(tmp_path / "plain")
     assert len(study.trials) == 3 and (study.trials["status"] == "completed").all()
     assert study.objective == "val_accuracy" and study.direction == "max"

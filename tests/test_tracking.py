@@ -120,24 +120,9 @@ def test_an_earlier_export_is_kept_unless_overwritten(pk, study, tmp_path):
     assert len(list((tmp_path / "depth").glob("events.*"))) == 1
 
 
-def test_a_plain_keras_tuner_study_exports_from_the_command_line(pk, digits, tmp_path, capsys):
-    import keras
-    import keras_tuner as kt
-
-    def build(hp):
-        model = keras.Sequential([keras.Input(digits.input_shape), keras.layers.Flatten(),
-                                  keras.layers.Dense(hp.Int("units", 8, 16, step=8),
-                                                     activation="relu"),
-                                  keras.layers.Dense(10)])
-        model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        return model
-
-    tuner = kt.RandomSearch(build, objective="val_accuracy", max_trials=2, seed=1,
-                            directory=str(tmp_path), project_name="plain")
-    tuner.search(digits.x_train[:256], digits.y_train[:256], epochs=1, verbose=0,
-                 validation_data=(digits.x_val, digits.y_val))
+def test_a_plain_keras_tuner_study_exports_from_the_command_line(pk, tmp_path, capsys,
+                                                               plain_keras_tuner):
+    tuner = plain_keras_tuner(max_trials=2, max_units=16, examples=256, epochs=1)
     assert main(["tensorboard", str(tmp_path / "plain"), str(tmp_path / "logs")]) == 0
     assert f"2 trials of study plain written to {tmp_path / 'logs' / 'plain'}" \
         in capsys.readouterr().out
