@@ -113,26 +113,25 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     import keras
     import tensorflow as tf
 
-    from .data import train_pipeline
     from .runtime import seed_everything
-    from .trainer import _Compiled
-    from .workload import build_model, build_optimizer, learning_rate_schedule
+    from .trainer import compiled_train_steps
+    from .workload import build_optimizer, learning_rate_schedule
 
     data = workload.dataset
     keras.backend.clear_session()
     seed_everything(seed)
     total = warmup_steps + steps * repeats
     schedule = learning_rate_schedule(config, total)
-    model = build_model(config, data.input_shape, data.num_classes)
+    model = workload.build_model(config)
     optimizer = build_optimizer(config, total, schedule)
     optimizer.build(model.trainable_variables)
-    iterator = iter(train_pipeline(data.x_train, data.y_train, config["batch_size"], seed))
-    compiled = _Compiled(model, optimizer, config["clip_norm"], iterator)
-    int(compiled.train_steps(tf.constant(warmup_steps))[0])
+    iterator = iter(data.train_stream(config["batch_size"], seed))
+    train_steps = compiled_train_steps(workload, model, optimizer, config, iterator)
+    int(train_steps(tf.constant(warmup_steps))[0])
 
     def chunk(n):
         start = time.perf_counter()
-        done = int(compiled.train_steps(tf.constant(n))[0])
+        done = int(train_steps(tf.constant(n))[0])
         return time.perf_counter() - start, max(done, 1)
 
     elapsed, done = chunk(steps)

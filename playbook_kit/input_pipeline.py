@@ -70,17 +70,17 @@ def _time_training(workload, config, datasets: dict, steps, warmup_steps, repeat
     import tensorflow as tf
 
     from .runtime import seed_everything
-    from .trainer import _Compiled
-    from .workload import build_model, build_optimizer, learning_rate_schedule
+    from .trainer import compiled_train_steps
+    from .workload import build_optimizer, learning_rate_schedule
 
     keras.backend.clear_session()
     seed_everything(seed)
     total = (warmup_steps + steps * repeats) * len(datasets)
     schedule = learning_rate_schedule(config, total)
-    model = build_model(config, workload.dataset.input_shape, workload.dataset.num_classes)
+    model = workload.build_model(config)
     optimizer = build_optimizer(config, total, schedule)
     optimizer.build(model.trainable_variables)
-    loops = {name: _Compiled(model, optimizer, config["clip_norm"], iter(dataset)).train_steps
+    loops = {name: compiled_train_steps(workload, model, optimizer, config, iter(dataset))
              for name, dataset in datasets.items()}
     for loop in loops.values():
         int(loop(tf.constant(warmup_steps))[0])

@@ -225,6 +225,14 @@ class _Compiled:
         self.evaluate = make_evaluator(model, loss, metrics)
 
 
+def compiled_train_steps(workload: Workload, model, optimizer, config: dict, iterator):
+    """The trainer's compiled loop ``train_steps(n)`` for ``model`` over ``iterator``:
+    what recipes time (batch size scan, input-pipeline check), so that they measure
+    exactly what a trial's steps cost."""
+    return _Compiled(model, optimizer, config["clip_norm"], iterator, workload.make_loss(),
+                     workload.make_metrics()).train_steps
+
+
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
                 max_train_steps: int = 300, eval_every: int = 25,
                 checkpoint_dir: str | Path | None = None, keep_best: int = 2,
