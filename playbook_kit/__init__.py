@@ -34,6 +34,9 @@ _EXPORTS = {
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
+    "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
+    "coverage_table": "widgets", "isolation_explorer": "widgets",
+    "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
 }
 
 
