@@ -92,6 +92,9 @@ def sample_points(space, n: int = 12, seed: int = 0) -> pd.DataFrame:
     from .search.points import quasi_random_points, random_points
 
     n, seed = _check_points(n, seed, "sample_points")
+    if not space.varied:
+        raise ValueError("sample_points: the space varies no hyperparameter; there is "
+                         "nothing to cover")
     rows = []
     for generator, draw in zip(GENERATORS, (quasi_random_points, random_points)):
         for trial, config in enumerate(draw(space, n, seed=seed)):
@@ -142,9 +145,10 @@ def plot_search_space_samples(space, n: int = 12, seed: int = 0):
                    color=BOUND_COLOR, alpha=0.2, gid="largest_gap")
         ax.set_xscale("log" if hp.scale == "log" else "linear")
         ax.set_xlim(hp.low, hp.high)
-        row = coverage.loc[generator]
+        row = coverage.loc[generator]  # discrepancy over every varied hyperparameter
         ax.set_title(f"{generator.replace('_', '-')}: discrepancy {row['discrepancy']:.4f}\n"
-                     f"largest gap (shaded) {row['largest_gap']:.1%} of the range")
+                     f"largest gap (shaded) {edges[widest + 1] - edges[widest]:.1%} of the "
+                     "range")
         ax.set_xlabel(f"{hp.name} ({hp.scale} scale)")
     axes[0].set_ylabel("trial")
     fig.suptitle(f"{n} trials, seed {seed}: lower discrepancy and a smaller largest gap "

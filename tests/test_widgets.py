@@ -81,6 +81,12 @@ def test_search_space_explorer_rejects_bad_settings_before_drawing():
         search_space_explorer(n=1, interactive=False)
     with pytest.raises(ValueError, match="learning_rate"):
         search_space_explorer(low=1.0e-1, high=1.0e-4, interactive=False)
+    from playbook_kit.search.space import SearchSpace
+    from playbook_kit.widgets import coverage_table
+
+    with pytest.raises(ValueError, match="the space varies no hyperparameter; there is "
+                                         "nothing to cover"):
+        coverage_table(SearchSpace().fixed("optimizer", "adam"))
 
 
 def test_search_space_explorer_static_figure_shows_both_generators_and_their_numbers():
