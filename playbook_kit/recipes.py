@@ -4,7 +4,9 @@
   measure its retrain variance, every run stored as a study, from a trial of a stored
   study;
 * :func:`final_evaluation`: the one explicit step that reads the test split, on the
-  chosen trial's best checkpoint, recorded in the tuning journal.
+  chosen trial's best checkpoint, recorded in the tuning journal;
+* :func:`explore_and_expand`: an exploration study, its boundary check and the study in
+  the expanded space, in one call (what notebooks 01 and 02 do step by step).
 
 Running a study is the search layer's :func:`~playbook_kit.search.study.run_study`.
 """
@@ -97,3 +99,24 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
         journal.record_final_evaluation(record["config"], checkpoint,
                                         {k: float(v) for k, v in metrics.items()}, notes=notes)
     return result
+
+
+def explore_and_expand(spec, directory: str | Path = "studies", *, workload=None,
+                       progress: bool = True) -> StudyResults:
+    """Run (or resume) the study ``spec`` (a :class:`~playbook_kit.search.study.StudySpec`),
+    run the boundary check on it, expand the flagged nuisance ranges
+    (:func:`~playbook_kit.search.refine.expanded_space`) and run the same round again in
+    that space as ``<name>_wider``; returns the expanded study.
+
+    The steps, names and settings of notebooks 01 and 02, so a later stage started
+    without them reproduces the same studies (the second one runs even when nothing was
+    flagged, as in 02).
+    """
+    from .insight.boundaries import boundary_check
+    from .search.refine import expanded_space
+    from .search.study import run_spec
+
+    study = run_spec(spec, directory, workload=workload, progress=progress)
+    wider = expanded_space(spec.space, boundary_check(study))
+    return run_spec(spec.with_overrides(name=f"{spec.name}_wider", space=wider), directory,
+                    workload=workload, progress=progress)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,43 @@ class StudySpec:
         :class:`~playbook_kit.store.StoreError` naming the file."""
         return read_study_yaml(path, build=cls.from_dict)
 
+    @classmethod
+    def from_study(cls, study) -> "StudySpec":
+        """The spec a playbook-kit study was run with, from its directory or its
+        :class:`~playbook_kit.results.StudyResults`: what a later stage reads instead
+        of declaring the round's settings again."""
+        path = getattr(study, "path", study)
+        if path is None or not (Path(path) / STUDY_FILE).exists():
+            name = study.name if hasattr(study, "trials") else str(study)
+            raise ValueError(f"study {name!r} was not written by playbook-kit (no "
+                             f"{STUDY_FILE}): it stores no study spec")
+        return read_study_spec(path, build=cls.from_dict)
+
+    def with_overrides(self, *, ranges: dict | None = None, defaults: dict | None = None,
+                       **fields) -> "StudySpec":
+        """A copy with some settings changed (e.g. a notebook's parameters over a shared
+        study file), validated as at declaration.
+
+        ``fields`` replace the spec's own (``max_trials=6``, ``name="depth_wider"``,
+        ``space=...``); ``ranges`` replaces varied hyperparameters' ``[low, high]`` or,
+        for discrete ones, their values (``{"depth": [1, 2]}``); ``defaults`` updates
+        the workload defaults (``{"width": 32}``), keeping the others.
+        """
+        allowed = sorted({*self.__dataclass_fields__, "ranges"})
+        for key in fields:
+            if key not in self.__dataclass_fields__:
+                raise ValueError(f"study field {key!r} is unknown; allowed fields are "
+                                 f"{', '.join(allowed)}")
+        space = fields.pop("space", self.space)
+        space = space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
+        for name, value in (ranges or {}).items():
+            space = _with_range(space, name, value)
+        if defaults is not None and not isinstance(defaults, dict):
+            raise ValueError(f"defaults={defaults!r} is not allowed; use a mapping such as "
+                             "{'width': 64}")
+        return replace(self, space=space, defaults={**self.defaults, **(defaults or {})},
+                       **fields)
+
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
         from ..data import load_data
@@ -129,6 +166,20 @@ class StudySpec:
                              "spec stored); pass its workload= explicitly")
         return Workload(load_data(self.data), defaults=self.defaults, objective=self.objective,
                         extra_keys=tuple(self.extra_keys))
+
+
+def _with_range(space: SearchSpace, name, value) -> SearchSpace:
+    """``space`` with ``name``'s range or values replaced by an override's ``value``."""
+    if name not in space.names or name not in space.varied:
+        raise ValueError(f"ranges: hyperparameter {name!r} is not allowed; use one the "
+                         f"study varies: {', '.join(space.varied)}")
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"ranges: {name}={value!r} is not allowed; use a list")
+    if space[name].values is not None:
+        return space.with_range(name, values=value)
+    if len(value) != 2:
+        raise ValueError(f"ranges: {name}={list(value)!r} is not allowed; use [low, high]")
+    return space.with_range(name, *value)
 
 
 def _trial_config(workload: Workload, space: SearchSpace, values: dict) -> dict:
