@@ -1,5 +1,7 @@
 """Workshop exercises: the right answer is confirmed, each wrong one gets its own advice."""
 import inspect
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +191,52 @@ def test_refined_range_exercise():
     assert str(check_exercise("refined_range", [5.0e-4, 5.0e-3], study=study)) == (
         "\u2713 [0.0005, 0.005] holds all 3 good trials (learning_rate 0.001 to "
         "0.003) in 50% of the explored range's width on its log scale")
+
+
+# ------------------------------------------------------------ the notebooks' exercise cells
+def cell_source(stem, cell_id):
+    path = Path(__file__).resolve().parent.parent / "notebooks" / f"{stem}.ipynb"
+    (cell,) = [c for c in json.loads(path.read_text())["cells"] if c.get("id") == cell_id]
+    return "".join(cell["source"])
+
+
+def test_every_exercise_is_called_in_its_notebook_and_named_in_the_guide():
+    root = Path(__file__).resolve().parent.parent
+    guide = (root / "docs" / "WORKSHOP.md").read_text()
+    assert "make workshop" in guide and "\nworkshop: $(STAMP)\n" in (root / "Makefile").read_text()
+    for exercise_ in EXERCISES.values():
+        notebook = (root / "notebooks" / f"{exercise_.notebook}.ipynb").read_text()
+        assert f'pk.exercise(\\"{exercise_.name}\\"' in notebook, exercise_.name
+        assert f"| `{exercise_.name}` |" in guide, exercise_.name
+
+
+def test_exercise_cells_run_unsolved_and_say_what_to_change(pk, capsys):
+    """The default (CI) run executes each exercise cell as the learner finds it: the check
+    prints what to change and raises nothing."""
+    baseline = np.array([0.95, 0.96, 0.95, 0.95, 0.96])
+    cells = [
+        ("00_quickstart", "exercise-baseline", {}, [
+            "schedule is 'cosine'; the playbook's first baseline",
+            "dropout is 0.2; a first baseline has no regularization"]),
+        ("01_exploration", "exercise-roles", {}, [
+            "depth is nuisance; the round asks whether depth helps",
+            "learning_rate is sampled on a linear scale; the playbook samples it on a log "
+            "scale"]),
+        ("01_exploration", "exercise-budget", {}, [
+            "beta1 is fixed; with 30 trials the playbook tunes it too",
+            "epsilon is fixed; with 30 trials the playbook tunes it too"]),
+        ("02_insight", "exercise-wider-range", {"study": narrow_study()}, [
+            "the best trial's learning_rate 0.0009 sits at 95% of [0.0001, 0.001]"]),
+        ("03_adopt_a_change", "exercise-adoption",
+         {"baseline_values": baseline, "candidate_values": baseline + 0.02,
+          "complexity_cost": 2.0e-3, "study": exploration_study()}, [
+            "you chose 'keep baseline', but the 95% interval of gain minus complexity cost"]),
+        ("04_exploitation", "exercise-refined-range", {"exploration": exploration_study()}, [
+            "[0.0001, 0.01] is 100% of the explored range"]),
+    ]
+    for stem, cell_id, context, starts in cells:
+        exec(cell_source(stem, cell_id), {"pk": pk, **context})
+        lines = capsys.readouterr().out.splitlines()
+        assert [line[:len(start) + 2] for line, start in zip(lines, starts)] == [
+            "\u2717 " + start for start in starts], (cell_id, lines)
+        assert len(lines) == len(starts), (cell_id, lines)
