@@ -128,6 +128,8 @@ def plot_search_space_samples(space, n: int = 12, seed: int = 0):
     panel shows trial number against value (on the hyperparameter's scale), the largest
     gap shaded and the coverage numbers of :func:`coverage_table` in its title. Returns
     the Figure."""
+    from matplotlib.ticker import NullFormatter
+
     from .insight._plotting import new_figure
     from .style import BOUND_COLOR, detach, study_colors
 
@@ -144,6 +146,7 @@ def plot_search_space_samples(space, n: int = 12, seed: int = 0):
         ax.axvspan(hp.from_unit(edges[widest]), hp.from_unit(edges[widest + 1]),
                    color=BOUND_COLOR, alpha=0.2, gid="largest_gap")
         ax.set_xscale("log" if hp.scale == "log" else "linear")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # within a decade they overlap
         ax.set_xlim(hp.low, hp.high)
         row = coverage.loc[generator]  # discrepancy over every varied hyperparameter
         ax.set_title(f"{generator.replace('_', '-')}: discrepancy {row['discrepancy']:.4f}\n"
