@@ -3,6 +3,7 @@
 #   make test   - create .venv, install, run unit tests and nbval over the notebooks
 #                 (and the notebooks in JupyterLab in headless Chromium, when installed)
 #   make mutation - mutation testing of the playbook's rules (see README)
+#   make workshop - install, then pre-run the studies notebooks 01-04 read (docs/WORKSHOP.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: tour test browser lab bench mutation install clean
+.PHONY: tour test browser lab bench mutation install clean workshop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,17 @@ test: $(STAMP)
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
+
+# The notebooks' default study folder is runs/notebooks/studies: executing 01-04 there with
+# their defaults stores every study a learner's run would train, so any notebook opens in
+# seconds. The journal is removed so that each learner's rounds start at 1 (04 then takes
+# its adopted_depth parameter). `make test` deletes runs/notebooks: run this afterwards.
+WORKSHOP_NOTEBOOKS := $(sort $(wildcard notebooks/0[1-4]_*.ipynb))
+
+workshop: $(STAMP)
+	$(BIN)/playbook-kit run $(WORKSHOP_NOTEBOOKS) --output runs/workshop
+	rm -f runs/notebooks/studies/journal.yaml
+	@echo "studies stored in runs/notebooks/studies; executed copies (with outputs) in runs/workshop"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

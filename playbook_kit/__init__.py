@@ -46,6 +46,9 @@ _EXPORTS = {
     "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
     "file_pipeline": "input_pipeline",
     "run_batch": "batch", "export_tensorboard": "tracking",
+    "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
+    "coverage_table": "widgets", "isolation_explorer": "widgets",
+    "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
 }
 
 

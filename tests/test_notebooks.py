@@ -7,6 +7,7 @@ import pytest
 from playbook_kit.notebooks import check_parameters, collect_runs, list_notebooks, run_notebook
 
 NOTEBOOKS = list_notebooks()
+WIDGETS = ("trial_browser", "search_space_explorer", "isolation_explorer")
 
 
 def test_the_guided_notebooks_are_there():
@@ -32,7 +33,7 @@ def test_notebook_is_stripped_and_has_one_parameters_cell(path):
     for line in filter(None, source.splitlines()):
         assert ": " in line.split("=")[0] and "#" in line, f"typed, commented default: {line}"
     assert "output_dir: str" in source
-    widgets = any("trial_browser" in "".join(c["source"]) for c in code)
+    widgets = any(name in "".join(c["source"]) for c in code for name in WIDGETS)
     assert ("interactive: bool" in source) == widgets, "interactive guards widget cells only"
 
 
