@@ -229,3 +229,17 @@ def test_the_tour_runs_the_training_recipe_notebooks_last_with_the_shared_studie
     assert dict(ran)["05_batch_size_and_training_length"] == {
         "study_dir": str(folder / "studies")}
     assert dict(ran)["06_instability_warmup_clipping"] == {"study_dir": str(folder / "studies")}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_line_of_the_parameters_cell(path):
+    """A line papermill cannot parse (an '=' in its comment, say) is a parameter that
+    `run -p`, `tour -p` and sweeps would reject as unknown."""
+    import papermill
+
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"]
+                if "parameters" in c.get("metadata", {}).get("tags", []))
+    names = [line.split(":")[0].strip() for line in "".join(cell["source"]).splitlines()
+             if line.strip()]
+    assert list(papermill.inspect_notebook(str(path))) == names
