@@ -13,20 +13,10 @@ fraction of compute-only throughput.
 """
 import argparse
 import tempfile
-import time
-from pathlib import Path
-
-import numpy as np
 
 import playbook_kit as pk
 
 DECODE_S = 0.0005
-
-
-def decode(path):
-    x = np.load(path)
-    time.sleep(DECODE_S)  # stands in for JPEG decoding, parsing, augmentation
-    return x
 
 
 def main():
@@ -39,10 +29,8 @@ def main():
     steps, repeats = (50, 10) if args.full else (20, 5)
     epoch = len(data.y_train) // 64
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for i, x in enumerate(data.x_train):
-            np.save(Path(folder) / f"{i:05d}.npy", x)
-            paths.append(Path(folder) / f"{i:05d}.npy")
+        paths = pk.write_example_files(data.x_train, folder)
+        decode = pk.slow_decoder(DECODE_S)
         slow = pk.file_pipeline(paths, data.y_train, decode, 64)
         fixed = pk.file_pipeline(paths, data.y_train, decode, 64, parallel=True, cache=True,
                                  prefetch=True)

@@ -14,6 +14,7 @@ _EXPORTS = {
     "PipelineDataset": "data", "from_tf_data": "data", "stream_csv": "data",
     "stream_images": "data", "stream_tfrecord": "data", "WorkloadError": "workload",
     "dry_run": "trainer", "write_shapes_folder": "examples",
+    "write_example_files": "examples", "slow_decoder": "examples",
     "Workload": "workload", "resolve_config": "workload", "register_model": "workload",
     "build_model": "workload", "build_optimizer": "workload",
     "learning_rate_schedule": "workload", "GhostBatchNormalization": "layers",

@@ -30,3 +30,26 @@ def write_shapes_folder(directory: str | Path, per_class: int = 60, size: int = 
                 pixels = np.clip(image, 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).convert("RGB").save(folder / f"{i:04d}.png")
     return {split: directory / split for split in splits}
+
+
+def write_example_files(x, directory: str | Path) -> list[Path]:
+    """One ``.npy`` file per example of ``x`` in ``directory``: a file-backed dataset for
+    the input-pipeline recipe (``pk.file_pipeline``) without downloading one."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{i:05d}.npy" for i in range(len(x))]
+    for path, example in zip(paths, x):
+        np.save(path, example)
+    return paths
+
+
+def slow_decoder(delay_s: float):
+    """``decode(path)`` that loads a ``.npy`` file after sleeping ``delay_s``: stands in
+    for decoding a real file (JPEG, parsing, augmentation) in a Python map."""
+    import time
+
+    def decode(path):
+        time.sleep(delay_s)
+        return np.load(path)
+
+    return decode

@@ -15,6 +15,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Callable
 
+from .rules import fmt
 from .validation import check_choice
 
 LOG_SCALED = ("learning_rate", "epsilon", "one_minus_momentum", "weight_decay", "l2")
@@ -66,7 +67,8 @@ class Exercise:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2g}"
+    """Exercise feedback shows two significant digits (ranges such as [0.0001, 0.1])."""
+    return fmt(float(x), 2)
 
 
 def _space_entries(space) -> dict:
@@ -242,7 +244,7 @@ def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
 
 def _refined_range(answer, study=None, name="learning_rate", **_):
     from .insight._common import hyperparameter, own_scale
-    from .search.refine import good_cutoff
+    from .search.refine import good_trials
 
     hp = hyperparameter(study, name)
     bad = _check_range(answer, hp)
@@ -251,11 +253,7 @@ def _refined_range(answer, study=None, name="learning_rate", **_):
     low, high = answer
     where = f"[{_fmt(low)}, {_fmt(high)}]"
     explored = f"[{_fmt(hp.low)}, {_fmt(hp.high)}]"
-    feasible = study.feasible
-    cutoff = good_cutoff(feasible["objective"], study.direction)
-    good = feasible[feasible["objective"] >= cutoff] if study.direction == "max" \
-        else feasible[feasible["objective"] <= cutoff]
-    values = sorted(good[name].astype(float))
+    values = sorted(good_trials(study)[name].astype(float))
     span = f"{name} {_fmt(values[0])} to {_fmt(values[-1])}"
     problems = []
     if low < hp.low * (1 - 1e-9) or high > hp.high * (1 + 1e-9):

@@ -27,6 +27,14 @@ def good_cutoff(objectives, direction: str, fraction: float = 0.25) -> float:
     return float(best - rules.sign(direction) * fraction * gap)
 
 
+def good_trials(study, fraction: float = 0.25) -> pd.DataFrame:
+    """The study's feasible trials that reach :func:`good_cutoff`: the region a refined
+    space keeps."""
+    feasible = study.feasible
+    threshold = good_cutoff(feasible["objective"], study.direction, fraction)
+    return feasible[study.sign * feasible["objective"] >= study.sign * threshold]
+
+
 def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
     """The search space with every range the boundary check flagged (status ``expand``)
     replaced by its suggested range: the playbook's fix for best trials at an edge.
@@ -70,9 +78,7 @@ def refined_space(study, space, fixed: dict | None = None,
     if unknown:
         raise ValueError(f"fixed={fixed!r}: {unknown[0]!r} is not in the space; have "
                          f"{space.names}")
-    feasible = study.feasible
-    threshold = good_cutoff(feasible["objective"], study.direction, fraction)
-    good = feasible[study.sign * feasible["objective"] >= study.sign * threshold]
+    good = good_trials(study, fraction)
     entries = []
     for entry in space.to_dict()["hyperparameters"]:
         name = entry["name"]
