@@ -8,7 +8,10 @@ best step, and infeasible detection that returns a result instead of raising.
 
 Speed: the steps between two evaluations run inside one compiled ``tf.function`` loop
 over a cached, prefetched ``tf.data`` pipeline, so there is no per-batch Python work;
-each evaluation is one compiled pass over zero-weight-padded batches.
+each evaluation is one compiled pass over zero-weight-padded batches. Same-shaped
+trials reuse one compiled program (model, optimizer, loop, evaluator) with their
+hyperparameters fed as values, so that a trial costs its steps, not their tracing; see
+:mod:`playbook_kit.programs` (``setup(reuse_programs=False)`` turns it off).
 
 Divergence rule (the toolkit's choice; the playbook gives no number): a trial is
 infeasible when a minibatch loss is NaN or Inf, or when the loss on the training sample
@@ -26,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import programs, rules
-from .programs import clip_gradients, make_evaluator, make_train_loop  # noqa: F401 (API)
+from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
 from .runtime import seed_everything
 from .validation import check_int, not_allowed
 from .workload import Workload, WorkloadError
@@ -129,12 +132,18 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
             "examples": int(count)}
 
 
-def compiled_train_steps(workload: Workload, model, optimizer, config: dict, iterator):
-    """The trainer's compiled loop ``train_steps(n)`` for ``model`` over ``iterator``:
-    what recipes time (batch size scan, input-pipeline check), so that they measure
-    exactly what a trial's steps cost."""
-    loop = make_train_loop(model, optimizer, config["clip_norm"], workload.make_loss())
-    return lambda n: loop(iterator, n)
+def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int):
+    """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
+    for ``model``, freshly built after ``seed_everything(seed)``. The program is a cached
+    one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
+    recipes that time steps use this too, so that they time what a trial runs."""
+    data = workload.data_for(config)
+    batch_size = config["batch_size"]
+    iterator = iter(data.train_stream(batch_size, seed))
+    eval_size = data.eval_size(batch_size)
+    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
+    return (programs.program_for(workload, config, model, iterator, splits, max_train_steps),
+            iterator, splits)
 
 
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
@@ -173,10 +182,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     except Exception as error:  # a user's model family may fail for some configs
         return _finish(result, start, "infeasible",
                        f"model build failed: {type(error).__name__}: {error}")
-    iterator = iter(data.train_stream(batch_size, seed))
-    eval_size = data.eval_size(batch_size)
-    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
-    compiled = programs.program_for(workload, config, model, iterator, splits, max_train_steps)
+    compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps)
     eval_steps = [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
     learning_rates = dict(zip(eval_steps, compiled.schedule(
         tf.constant(eval_steps, tf.float32)).numpy().tolist()))

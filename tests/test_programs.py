@@ -161,3 +161,49 @@ def test_memory_stays_flat_over_many_trials_of_several_shapes(pk, digits_workloa
             measured.append(_rss_mib())
     assert len(programs._STATE["cache"]) == programs.CACHE_SIZE
     assert measured[1] - measured[0] <= 40.0, measured
+
+
+def test_the_package_trains_in_one_place():
+    """One train loop (programs.py): no ``model.fit``, no second gradient loop, and
+    ``clear_session`` only on the trainer's no-reuse path."""
+    root = Path(__file__).parents[1] / "playbook_kit"
+    found: dict = {}
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        for needle in ("GradientTape", "apply_gradients", ".fit(", "train_on_batch",
+                       "clear_session(", "@tf.function"):
+            if needle in text:
+                found.setdefault(needle, []).append(path.relative_to(root).as_posix())
+    assert found == {"GradientTape": ["programs.py"], "apply_gradients": ["programs.py"],
+                     ".fit(": ["search/bayesian.py"],  # scikit-learn's Gaussian processes
+                     "clear_session(": ["programs.py", "trainer.py"],
+                     "@tf.function": ["programs.py"]}
+
+
+def test_every_recipe_and_study_trains_through_the_program_cache(pk, digits_workload,
+                                                                 programs, tmp_path):
+    """Each path's trials of one shape share one program: training length, instability
+    probe, warmup sweep, a study and its retrain."""
+    space = pk.SearchSpace().nuisance("learning_rate", 1.0e-4, 1.0e-2, scale="log")
+    paths = {
+        "training length": lambda: pk.initial_training_length(
+            digits_workload, learning_rates=[1.0e-3, 3.0e-3, 1.0e-2], max_train_steps=20,
+            eval_every=10, target_accuracy=0.5),
+        "instability probe": lambda: pk.instability_probe(
+            digits_workload, learning_rates=[1.0e-3, 3.0e-3, 1.0e-2], steps=6, eval_every=3),
+        "warmup sweep": lambda: pk.warmup_sweep(
+            digits_workload, unstable_base_learning_rate=0.5, warmup_steps=[2, 4, 8],
+            constant_steps=4, eval_every=4, stop_at_first_stable=False),
+        "study": lambda: pk.run_study(
+            digits_workload, space, max_trials=3, max_train_steps=10, eval_every=5,
+            repeats=2, directory=tmp_path, name="s", progress=False),
+        "retrain": lambda: pk.retrain(pk.load_study(tmp_path / "s"), "0", seeds=2,
+                                      workload=digits_workload, progress=False),
+    }
+    built = {}
+    for name, run in paths.items():
+        programs.clear()
+        before = programs.programs_built()
+        run()
+        built[name] = programs.programs_built() - before
+    assert built == {name: 1 for name in paths}
