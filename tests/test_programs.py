@@ -146,8 +146,10 @@ def _rss_mib() -> float:
 def test_memory_stays_flat_over_many_trials_of_several_shapes(pk, digits_workload, programs):
     """40 short trials, six widths in blocks of four (beyond the cache's four programs, so
     programs are dropped and rebuilt): the second 20 trials may not add more than 40 MiB
-    to the process after the first 20 (measured here: a few MiB; without a bound on the
-    cache each program would keep its model, optimizer and graphs)."""
+    to the process after the first 20. Measured here: 13 to 15 MiB per 20 trials (each
+    of their 5 new programs leaves about 2.7 MiB that TensorFlow keeps after the program
+    is dropped), 0.4 MiB per 20 trials of one shape; the trainer before program reuse,
+    which traced every trial, grew 62 MiB per 20 trials."""
     import gc
 
     widths = (8, 12, 16, 20, 24, 28)
