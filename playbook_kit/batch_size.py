@@ -107,26 +107,20 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     include tracing): the fastest of ``repeats`` timed chunks of ``steps`` steps each
     (more steps when a chunk would last under :data:`MIN_CHUNK_S`).
 
-    Uses the trainer's own compiled loop and input pipeline, so it measures what a trial
-    costs. Raises ``tf.errors.ResourceExhaustedError`` when the batch does not fit.
+    Uses the trainer's own program (the cached one for this shape, which the scan's
+    trials then reuse) and input pipeline, so it measures what a trial costs. Raises
+    ``tf.errors.ResourceExhaustedError`` when the batch does not fit.
     """
-    import keras
     import tensorflow as tf
 
     from .runtime import seed_everything
-    from .trainer import compiled_train_steps
-    from .workload import build_optimizer, learning_rate_schedule
+    from .trainer import trial_program
 
-    data = workload.dataset
-    keras.backend.clear_session()
     seed_everything(seed)
     total = warmup_steps + steps * repeats
-    schedule = learning_rate_schedule(config, total)
-    model = workload.build_model(config)
-    optimizer = build_optimizer(config, total, schedule)
-    optimizer.build(model.trainable_variables)
-    iterator = iter(data.train_stream(config["batch_size"], seed))
-    train_steps = compiled_train_steps(workload, model, optimizer, config, iterator)
+    program, iterator, _ = trial_program(workload, config, seed, workload.build_model(config),
+                                         total)
+    train_steps = lambda n: program.train_steps(iterator, n)
     int(train_steps(tf.constant(warmup_steps))[0])
 
     def chunk(n):

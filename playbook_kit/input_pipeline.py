@@ -62,26 +62,22 @@ class PipelineCheck(RecipeResult):
 
 
 def _time_training(workload, config, datasets: dict, steps, warmup_steps, repeats, seed):
-    """Seconds per training step from each dataset, with the trainer's compiled loop:
-    one model, one compiled loop per dataset, timed chunks interleaved (so that load
-    from other processes hits every measurement alike), the fastest chunk kept (noise
-    only adds time)."""
-    import keras
+    """Seconds per training step from each dataset, with the trainer's program (one
+    model, its compiled loop taking each dataset's iterator), timed chunks interleaved
+    (so that load from other processes hits every measurement alike), the fastest chunk
+    kept (noise only adds time)."""
     import tensorflow as tf
 
+    from . import programs
     from .runtime import seed_everything
-    from .trainer import compiled_train_steps
-    from .workload import build_optimizer, learning_rate_schedule
 
-    keras.backend.clear_session()
     seed_everything(seed)
     total = (warmup_steps + steps * repeats) * len(datasets)
-    schedule = learning_rate_schedule(config, total)
-    model = workload.build_model(config)
-    optimizer = build_optimizer(config, total, schedule)
-    optimizer.build(model.trainable_variables)
-    loops = {name: compiled_train_steps(workload, model, optimizer, config, iter(dataset))
-             for name, dataset in datasets.items()}
+    iterators = {name: iter(dataset) for name, dataset in datasets.items()}
+    program = programs.program_for(workload, config, workload.build_model(config),
+                                   next(iter(iterators.values())), {}, total)
+    loops = {name: (lambda n, iterator=iterator: program.train_steps(iterator, n))
+             for name, iterator in iterators.items()}
     for loop in loops.values():
         int(loop(tf.constant(warmup_steps))[0])
     times = {name: [] for name in loops}

@@ -1,4 +1,5 @@
-"""Layers the playbook asks for that Keras lacks: ghost batch normalization."""
+"""Layers the playbook asks for that Keras lacks: ghost batch normalization, and dropout
+and L2 whose strengths are values a reused compiled program reads per trial."""
 from __future__ import annotations
 
 import keras
@@ -73,3 +74,64 @@ class GhostBatchNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "virtual_batch_size": self.virtual_batch_size,
                 "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+def _value(initial: float):
+    """A float32 hyperparameter value, read when a compiled function runs (not baked in
+    when it is traced). A ``tf.Variable``, not a Keras weight: it is no part of the model's
+    weights or checkpoints."""
+    import tensorflow as tf
+
+    return tf.Variable(float(initial), trainable=False, dtype=tf.float32)
+
+
+@keras.saving.register_keras_serializable(package="playbook_kit")
+class ValueDropout(keras.layers.Dropout):
+    """Keras' ``Dropout`` with its rate held as a value, so that one compiled train loop
+    serves every rate > 0 (Keras' own layer bakes the rate in when traced). Same random
+    stream as ``Dropout`` (one seed generator, the same op)."""
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.rate_value = [_value(rate)]  # in a list: kept out of Keras' variable tracking
+
+    def call(self, inputs, training=False):
+        """What Keras' TensorFlow ``dropout`` does for a rate in (0, 1), without its
+        Python tests of the rate."""
+        import tensorflow as tf
+
+        if not training:
+            return inputs
+        seed = self.seed_generator.next()
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+        noise_shape = tf.shape(inputs) if self.noise_shape is None else self.noise_shape
+        return tf.nn.experimental.stateless_dropout(inputs, rate=self.rate_value[0],
+                                                    noise_shape=noise_shape, seed=seed)
+
+
+@keras.saving.register_keras_serializable(package="playbook_kit")
+class ValueL2(keras.regularizers.Regularizer):
+    """Keras' ``L2`` regularizer (``l2 * sum(x ** 2)``) with its strength held as a value."""
+
+    def __init__(self, l2: float):
+        self.l2 = float(l2)
+        self.l2_value = _value(l2)
+
+    def __call__(self, x):
+        return self.l2_value * ops.sum(ops.square(x))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def hyperparameter_values(model) -> list:
+    """The values the toolkit's layers read (dropout rates, L2 strengths), in layer order:
+    what a reused model takes from a freshly built one besides its variables."""
+    found = []
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, ValueDropout):
+            found.append(layer.rate_value[0])
+        regularizer = getattr(layer, "kernel_regularizer", None)
+        if isinstance(regularizer, ValueL2):
+            found.append(regularizer.l2_value)
+    return found

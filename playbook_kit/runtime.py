@@ -17,7 +17,8 @@ import numpy as np
 
 from .validation import check_int, check_seed
 
-_STATE: dict = {"threads": None, "deterministic": False, "exit_hook": False}
+_STATE: dict = {"threads": None, "deterministic": False, "exit_hook": False,
+                "reuse_programs": True}
 
 
 def available_cores() -> int:
@@ -34,15 +35,21 @@ def _tensorflow_started() -> bool:
 
 
 def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False,
-          quiet: bool = True, style: bool = True) -> dict:
+          quiet: bool = True, style: bool = True, reuse_programs: bool = True) -> dict:
     """Prepare the process for reproducible trials; safe to call any number of times.
 
     Sets ``TF_CPP_MIN_LOG_LEVEL`` and thread counts (``threads`` defaults to the number of
     CPU cores this process may use, at most 4) before TensorFlow is imported, seeds Python, NumPy, TensorFlow
     and Keras with ``seed``, optionally turns on TensorFlow op determinism, and applies the
-    toolkit's plot style. Returns what it set.
+    toolkit's plot style. ``reuse_programs=False`` makes every trial build and trace a new
+    compiled program instead of reusing one of the same shape (see
+    :mod:`playbook_kit.programs`). Returns what it set.
     """
     check_seed("seed", seed, where="setup")
+    if not isinstance(reuse_programs, bool):
+        raise ValueError(f"setup: reuse_programs={reuse_programs!r} is not allowed; use True "
+                         "or False")
+    _STATE["reuse_programs"] = reuse_programs
     check_int("threads", threads, minimum=1, where="setup", allow_none=True)
     threads = threads or min(available_cores(), 4)
     started = _tensorflow_started()
@@ -78,7 +85,8 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
         from .style import apply_style
         apply_style()
     return {"seed": int(seed), "threads": _STATE["threads"],
-            "deterministic": _STATE["deterministic"], "tensorflow": tf.__version__,
+            "deterministic": _STATE["deterministic"],
+            "reuse_programs": _STATE["reuse_programs"], "tensorflow": tf.__version__,
             "keras": keras.__version__}
 
 

@@ -8,7 +8,10 @@ best step, and infeasible detection that returns a result instead of raising.
 
 Speed: the steps between two evaluations run inside one compiled ``tf.function`` loop
 over a cached, prefetched ``tf.data`` pipeline, so there is no per-batch Python work;
-each evaluation is one compiled pass over zero-weight-padded batches.
+each evaluation is one compiled pass over zero-weight-padded batches. Same-shaped
+trials reuse one compiled program (model, optimizer, loop, evaluator) with their
+hyperparameters fed as values, so that a trial costs its steps, not their tracing; see
+:mod:`playbook_kit.programs` (``setup(reuse_programs=False)`` turns it off).
 
 Divergence rule (the toolkit's choice; the playbook gives no number): a trial is
 infeasible when a minibatch loss is NaN or Inf, or when the loss on the training sample
@@ -25,10 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rules
+from . import programs, rules
+from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
 from .runtime import seed_everything
 from .validation import check_int, not_allowed
-from .workload import Workload, WorkloadError, build_optimizer, learning_rate_schedule
+from .workload import Workload, WorkloadError
 
 DIVERGENCE_FACTOR = 5.0
 
@@ -109,64 +113,6 @@ def divergence_reason(train_loss, initial_loss, divergence_factor, step) -> str:
     return ""
 
 
-def clip_gradients(grads, clip_norm):
-    """Global-norm clipping: ``(grads, norm before clipping, 1.0 if clipped else 0.0)``.
-
-    Gradients whose global norm exceeds ``clip_norm`` are scaled down to it; others pass
-    unchanged. ``clip_norm=None`` never clips.
-    """
-    import tensorflow as tf
-
-    norm = tf.linalg.global_norm(grads)
-    if clip_norm is None:
-        return grads, norm, tf.constant(0.0)
-    clipped, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=norm)
-    return clipped, norm, tf.cast(norm > clip_norm, tf.float32)
-
-
-def make_evaluator(model, loss=None, metrics=None):
-    """A compiled pass over evaluation batches: ``(mean loss, {metric: value}, count)``.
-
-    ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
-    logits); ``metrics``: metric objects by name (default: accuracy). The batches are
-    stacked tensors ``(xs, ys, weights)`` (see :func:`~playbook_kit.data.eval_batches`)
-    or a ``tf.data.Dataset`` of ``(x, y, weight)``; padding examples carry zero weight,
-    so each real example counts exactly once in the loss and in every metric. The loss
-    is the data loss: regularization losses (``model.losses``) count in training steps
-    only, so that validation losses compare across penalty strengths.
-    """
-    import tensorflow as tf
-
-    from .objectives import Loss, make_metrics
-
-    loss = loss or Loss()
-    metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
-
-    def step(x, y, w, loss_sum, count):
-        outputs = model(x, training=False)
-        for metric in metrics.values():
-            metric.update_state(y, outputs, sample_weight=w)
-        return loss_sum + tf.reduce_sum(loss.per_example(y, outputs) * w), \
-            count + tf.reduce_sum(w)
-
-    @tf.function(reduce_retracing=True)
-    def evaluate(batches):
-        for metric in metrics.values():
-            metric.reset_state()
-        loss_sum, count = tf.constant(0.0), tf.constant(0.0)
-        if isinstance(batches, tf.data.Dataset):
-            for x, y, w in batches:
-                loss_sum, count = step(x, y, w, loss_sum, count)
-        else:
-            xs, ys, ws = batches
-            for i in tf.range(tf.shape(ws)[0]):
-                x = tf.nest.map_structure(lambda t: t[i], xs)
-                loss_sum, count = step(x, ys[i], ws[i], loss_sum, count)
-        return loss_sum / count, {n: m.result() for n, m in metrics.items()}, count
-
-    return evaluate
-
-
 def evaluate_model(workload: Workload, model, split: str = "validation",
                    batch_size: int | None = None, config: dict | None = None) -> dict:
     """Loss, the workload's metrics and the example count of ``model`` on one split.
@@ -186,51 +132,18 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
             "examples": int(count)}
 
 
-class _Compiled:
-    """The compiled train loop and evaluation pass for one model and optimizer."""
-
-    def __init__(self, model, optimizer, clip_norm, train_iterator, loss, metrics):
-        import tensorflow as tf
-
-        self.model, self.optimizer = model, optimizer
-        variables = model.trainable_variables
-
-        @tf.function(reduce_retracing=True)
-        def train_steps(n):
-            loss_sum = tf.constant(0.0)
-            norm_sum = tf.constant(0.0)
-            norm_max = tf.constant(0.0)
-            clipped = tf.constant(0.0)
-            done = tf.constant(0)
-            finite = tf.constant(True)
-            while done < n and finite:
-                x, y = next(train_iterator)
-                with tf.GradientTape() as tape:
-                    outputs = model(x, training=True)
-                    value = tf.reduce_mean(loss.per_example(y, outputs))
-                    if model.losses:
-                        value += tf.add_n(model.losses)
-                grads = tape.gradient(value, variables)
-                grads, norm, was_clipped = clip_gradients(grads, clip_norm)
-                clipped += was_clipped
-                optimizer.apply_gradients(zip(grads, variables))
-                finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
-                loss_sum += value
-                norm_sum += norm
-                norm_max = tf.maximum(norm_max, norm)
-                done += 1
-            return done, loss_sum, norm_sum, norm_max, clipped, finite
-
-        self.train_steps = train_steps
-        self.evaluate = make_evaluator(model, loss, metrics)
-
-
-def compiled_train_steps(workload: Workload, model, optimizer, config: dict, iterator):
-    """The trainer's compiled loop ``train_steps(n)`` for ``model`` over ``iterator``:
-    what recipes time (batch size scan, input-pipeline check), so that they measure
-    exactly what a trial's steps cost."""
-    return _Compiled(model, optimizer, config["clip_norm"], iterator, workload.make_loss(),
-                     workload.make_metrics()).train_steps
+def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int):
+    """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
+    for ``model``, freshly built after ``seed_everything(seed)``. The program is a cached
+    one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
+    recipes that time steps use this too, so that they time what a trial runs."""
+    data = workload.data_for(config)
+    batch_size = config["batch_size"]
+    iterator = iter(data.train_stream(batch_size, seed))
+    eval_size = data.eval_size(batch_size)
+    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
+    return (programs.program_for(workload, config, model, iterator, splits, max_train_steps),
+            iterator, splits)
 
 
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
@@ -258,10 +171,10 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
                          workload.objective, workload.direction)
     start = time.perf_counter()
-    keras.backend.clear_session()
+    if not programs.reuse_enabled():
+        keras.backend.clear_session(free_memory=False)
     _collect_garbage()
     seed_everything(int(seed))
-    schedule = learning_rate_schedule(config, max_train_steps)
     try:
         model = workload.build_model(config)
     except WorkloadError:
@@ -269,14 +182,11 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     except Exception as error:  # a user's model family may fail for some configs
         return _finish(result, start, "infeasible",
                        f"model build failed: {type(error).__name__}: {error}")
-    optimizer = build_optimizer(config, max_train_steps, schedule)
-    optimizer.build(model.trainable_variables)
-    iterator = iter(data.train_stream(batch_size, seed))
-    eval_size = data.eval_size(batch_size)
-    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
-    compiled = _Compiled(model, optimizer, config["clip_norm"], iterator, workload.make_loss(),
-                         workload.make_metrics())
-    keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
+    compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps)
+    eval_steps = [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
+    learning_rates = dict(zip(eval_steps, compiled.schedule(
+        tf.constant(eval_steps, tf.float32)).numpy().tolist()))
+    keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, compiled.model)
     rows: list[tuple] = []
     metric_key = workload.objective.removeprefix("val_")
 
@@ -286,7 +196,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
             loss, metrics, _ = compiled.evaluate(dataset)
             measured[split] = {"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}
             rows.extend((step, split, m, v) for m, v in measured[split].items())
-        rows.append((step, "optimizer", "learning_rate", float(schedule(step))))
+        rows.append((step, "optimizer", "learning_rate", learning_rates[step]))
         return measured
 
     step = 0
@@ -295,7 +205,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
         while step < max_train_steps:
             n = min(eval_every, max_train_steps - step)
             done, loss_sum, norm_sum, norm_max, clipped, finite = compiled.train_steps(
-                tf.constant(n))
+                iterator, tf.constant(n))
             done = int(done)
             step += done
             if not bool(finite):
@@ -329,12 +239,17 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     return result
 
 
-_TRIALS_SINCE_GC = [0]
+_TRIALS_SINCE_GC = [-1]
 
 
 def _collect_garbage(every: int = 10) -> None:
-    """A full ``gc.collect`` costs about 0.2 s with TensorFlow loaded: run it every
-    ``every`` trials rather than before each one."""
+    """Collect the garbage of past trials (their fresh models are reference cycles) every
+    ``every`` trials. A full ``gc.collect`` walks every object TensorFlow and Keras made,
+    about 0.2 s; the first trial freezes what exists then (modules, the data: objects
+    that live as long as the process), so later collections walk only what trials made."""
+    if _TRIALS_SINCE_GC[0] < 0:
+        gc.collect()
+        gc.freeze()
     _TRIALS_SINCE_GC[0] += 1
     if _TRIALS_SINCE_GC[0] >= every:
         gc.collect()

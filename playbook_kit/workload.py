@@ -369,18 +369,24 @@ def _apply(x, *layers):
 
 
 def build_model(config: dict, input_shape: tuple, num_classes: int):
-    """Build the config's model family; outputs logits for ``num_classes`` classes."""
+    """Build the config's model family; outputs logits for ``num_classes`` classes.
+
+    Dropout rate and L2 strength are values (:class:`~playbook_kit.layers.ValueDropout`,
+    :class:`~playbook_kit.layers.ValueL2`): configs that differ only in them (both > 0,
+    or both 0) build the same structure and share one compiled program."""
     import keras
 
     name = config["model"]
     if name in _CUSTOM_MODELS:
         return _CUSTOM_MODELS[name](config, input_shape, num_classes)
-    regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
-    dense = lambda units, **kw: keras.layers.Dense(units, kernel_regularizer=regularizer, **kw)
+    from .layers import ValueDropout, ValueL2
+
+    regularizer = lambda: ValueL2(config["l2"]) if config["l2"] > 0 else None
+    dense = lambda units, **kw: keras.layers.Dense(units, kernel_regularizer=regularizer(), **kw)
     conv = lambda units, **kw: keras.layers.Conv2D(units, 3, padding="same",
-                                                   kernel_regularizer=regularizer, **kw)
+                                                   kernel_regularizer=regularizer(), **kw)
     activation = lambda: keras.layers.Activation(config["activation"])
-    dropout = lambda: keras.layers.Dropout(config["dropout"]) if config["dropout"] > 0 else None
+    dropout = lambda: ValueDropout(config["dropout"]) if config["dropout"] > 0 else None
     inputs = keras.Input(input_shape)
     width, depth = config["width"], config["depth"]
     if name == "mlp":
@@ -458,10 +464,33 @@ def _schedule_class():
 
         ``lr(step) = base * step / warmup_steps`` during warmup, so ``lr(0) = 0`` and
         ``lr(warmup_steps) = base``.
+
+        Every setting, the kind included, is held in a variable and read when the
+        schedule runs, so that a compiled train loop serves any schedule of the same
+        optimizer: :meth:`assign` changes them without retracing (see
+        :mod:`~playbook_kit.programs`).
         """
 
         def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
                      decay_factor: float = 0.0):
+            import tensorflow as tf
+
+            self._values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
+                            for name in ("base", "kind", "max_train_steps", "warmup_steps",
+                                         "decay_factor")}
+            self.assign(base, kind, max_train_steps, warmup_steps, decay_factor)
+
+        def assign(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
+                   decay_factor: float = 0.0) -> None:
+            """Set new values (checked first; no retracing of loops that read them)."""
+            settings = self.settings(base, kind, max_train_steps, warmup_steps, decay_factor)
+            for variable, value in zip(self.variables, settings):
+                variable.assign(value)
+
+        def settings(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
+                     decay_factor: float = 0.0) -> list:
+            """Check new values and return them in the order of :attr:`variables` (for a
+            caller that assigns them itself, all at once)."""
             if kind not in SCHEDULES:
                 raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
                                  f"{', '.join(SCHEDULES)}")
@@ -471,23 +500,30 @@ def _schedule_class():
             self.base, self.kind = float(base), kind
             self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
             self.decay_factor = float(decay_factor)
+            return [self.base, float(SCHEDULES.index(kind)), float(self.max_train_steps),
+                    float(self.warmup_steps), self.decay_factor]
+
+        @property
+        def variables(self) -> list:
+            return list(self._values.values())
 
         def __call__(self, step):
             from keras import ops
 
+            values = self._values
+            warmup_steps = ops.convert_to_tensor(values["warmup_steps"])
             step = ops.cast(step, "float32")
-            warmup = float(max(self.warmup_steps, 1))
-            ramp = ops.minimum(step / warmup, 1.0) if self.warmup_steps else 1.0
-            span = float(max(self.max_train_steps - self.warmup_steps, 1))
-            progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-            end = self.decay_factor
-            if self.kind == "linear":
-                decay = 1.0 - (1.0 - end) * progress
-            elif self.kind == "cosine":
-                decay = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-            else:
-                decay = 1.0
-            return self.base * ramp * decay
+            ramp = ops.where(warmup_steps > 0,
+                             ops.minimum(step / ops.maximum(warmup_steps, 1.0), 1.0), 1.0)
+            span = ops.maximum(values["max_train_steps"] - warmup_steps, 1.0)
+            progress = ops.clip((step - warmup_steps) / span, 0.0, 1.0)
+            end = ops.convert_to_tensor(values["decay_factor"])
+            kind = ops.convert_to_tensor(values["kind"])
+            linear = 1.0 - (1.0 - end) * progress
+            cosine = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+            decay = ops.where(kind == SCHEDULES.index("linear"), linear,
+                              ops.where(kind == SCHEDULES.index("cosine"), cosine, 1.0))
+            return values["base"] * ramp * decay
 
         def get_config(self):
             return {"base": self.base, "kind": self.kind, "max_train_steps": self.max_train_steps,

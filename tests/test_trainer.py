@@ -143,8 +143,10 @@ def test_studies_never_read_the_test_split(pk, digits_workload):
 def _scripted_train_loss(monkeypatch, digits, losses):
     """Make the evaluation on the training sample return ``losses`` in turn (one per
     evaluation, step 0 first); validation stays at loss 1.0, accuracy 0.5. The steps
-    themselves train for real: this controls only what the divergence rule sees."""
-    import playbook_kit.trainer as trainer
+    themselves train for real: this controls only what the divergence rule sees. Programs
+    are not reused meanwhile (each trial builds its own, with this evaluator)."""
+    import playbook_kit.programs as programs
+    import playbook_kit.runtime as runtime
 
     script = iter(losses)
     n_sample = len(digits.train_sample_index)
@@ -157,7 +159,8 @@ def _scripted_train_loss(monkeypatch, digits, losses):
             return loss, {"accuracy": 0.5}, count
         return evaluate
 
-    monkeypatch.setattr(trainer, "make_evaluator", make_evaluator)
+    monkeypatch.setattr(programs, "make_evaluator", make_evaluator)
+    monkeypatch.setitem(runtime._STATE, "reuse_programs", False)
 
 
 def test_divergence_threshold_is_the_factor_times_the_initial_training_loss(
@@ -195,21 +198,22 @@ def test_divergence_factor_is_validated_before_training(pk, digits_workload, fac
 def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypatch, fail_at,
                                                    steps_completed, calls_made, curve_steps):
     import tensorflow as tf
-    import playbook_kit.trainer as trainer
+    import playbook_kit.programs as programs
+    import playbook_kit.runtime as runtime
 
     message = "OOM when allocating tensor with shape[4096,4096] on /device:GPU:0"
     calls = {"train_steps": 0, "evaluate": 0}
 
-    class OutOfMemory(trainer._Compiled):
+    class OutOfMemory(programs.Program):
         def __init__(self, *args):
             super().__init__(*args)
             real_steps, real_evaluate = self.train_steps, self.evaluate
 
-            def train_steps(n):
+            def train_steps(iterator, n):
                 calls["train_steps"] += 1
                 if fail_at == "second step chunk" and calls["train_steps"] == 2:
                     raise tf.errors.ResourceExhaustedError(None, None, message)
-                return real_steps(n)
+                return real_steps(iterator, n)
 
             def evaluate(batches):
                 calls["evaluate"] += 1
@@ -218,7 +222,8 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
                 return real_evaluate(batches)
             self.train_steps, self.evaluate = train_steps, evaluate
 
-    monkeypatch.setattr(trainer, "_Compiled", OutOfMemory)
+    monkeypatch.setattr(programs, "Program", OutOfMemory)
+    monkeypatch.setitem(runtime._STATE, "reuse_programs", False)  # a new program per trial
     result = pk.train_trial(digits_workload, {}, max_train_steps=30, eval_every=10)
     assert result.status == "infeasible" and result.reason == f"out of memory: {message}"
     assert math.isnan(result.objective) and result.steps_completed == steps_completed

@@ -1,0 +1,328 @@
+"""Compiled programs reused across same-shaped trials, so that a trial costs its steps.
+
+A *program* is a model, its optimizer, the compiled train loop and the compiled
+evaluation pass. Tracing them costs about 0.25 s for a small model, more than 300 of its
+steps; a study that varies optimizer and regularization hyperparameters over one
+architecture (the common playbook round) would pay it for every trial. Instead the
+programs are kept in a small LRU cache (:data:`CACHE_SIZE` entries, so memory stays
+flat) keyed by a *structure signature*: the workload, the built model's structure (its
+layers' configs, value-only hyperparameters left out, and its variables' shapes), the
+optimizer class and what changes its update's structure (momentum zero or not,
+Nesterov), clipping on or off, the training batches' and evaluation batches' shapes.
+
+Everything else is fed as VALUES, variables read inside the compiled functions:
+learning rate and the schedule (base, kind, warmup, ``max_train_steps``, decay factor),
+``beta1``, ``beta2``, ``epsilon``, momentum, weight decay, the clipping threshold, and,
+in the toolkit's own :func:`~playbook_kit.workload.build_model`, dropout rate and L2
+strength (zero and non-zero stay structural). The train iterator and the evaluation
+batches are arguments of the compiled functions: a new trial's iterator does not retrace.
+
+Each trial still builds its model fresh after seeding, and the program takes ALL of its
+variables (weights, batch-norm statistics, dropout seed state) and values; the optimizer
+and metrics start from their initial state. So a trial's result is the same whether its
+program was cached or new: a pure function of (workload, config, seed).
+
+A user's model (``Workload(model=...)``, a keras-tuner hypermodel, a registered family)
+reuses a program only when its built structure AND its config match (besides the
+optimizer's values): the toolkit cannot tell which of its config fields the builder
+bakes in, so a user's dropout rate, for one, is structural.
+
+``playbook_kit.setup(reuse_programs=False)`` (or :func:`set_reuse`) turns reuse off:
+every trial then builds a new program after ``keras.backend.clear_session()``.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from . import runtime
+from .layers import hyperparameter_values
+from .workload import MODELS, build_optimizer, learning_rate_schedule
+
+CACHE_SIZE = 4
+"""Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,
+and each entry holds a model, its optimizer state and traced graphs."""
+
+# Config fields read as values by every program, never part of the signature.
+VALUE_FIELDS = ("learning_rate", "schedule", "warmup_steps", "decay_factor", "momentum",
+                "one_minus_momentum", "beta1", "beta2", "epsilon", "weight_decay", "clip_norm")
+_ADAM_VALUES = {"beta1": "beta_1", "beta2": "beta_2", "epsilon": "epsilon"}
+
+_STATE: dict = {"cache": OrderedDict(), "built": 0}
+
+
+def set_reuse(enabled: bool) -> None:
+    """Turn program reuse on or off for this process. Off, each trial builds a new program
+    and leaves the cache alone (:func:`clear` empties it)."""
+    if not isinstance(enabled, bool):
+        raise ValueError(f"reuse_programs={enabled!r} is not allowed; use True or False")
+    runtime._STATE["reuse_programs"] = enabled
+
+
+def reuse_enabled() -> bool:
+    return runtime._STATE["reuse_programs"]
+
+
+def clear() -> None:
+    """Forget every cached program."""
+    _STATE["cache"].clear()
+
+
+def programs_built() -> int:
+    """How many programs this process has built (each one traces its functions once)."""
+    return _STATE["built"]
+
+
+def clip_gradients(grads, clip_norm):
+    """Global-norm clipping: ``(grads, norm before clipping, 1.0 if clipped else 0.0)``.
+
+    Gradients whose global norm exceeds ``clip_norm`` (a number or a variable) are scaled
+    down to it; others pass unchanged. ``clip_norm=None`` never clips.
+    """
+    import tensorflow as tf
+
+    norm = tf.linalg.global_norm(grads)
+    if clip_norm is None:
+        return grads, norm, tf.constant(0.0)
+    clipped, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=norm)
+    return clipped, norm, tf.cast(norm > clip_norm, tf.float32)
+
+
+def make_evaluator(model, loss=None, metrics=None):
+    """A compiled pass over evaluation batches: ``(mean loss, {metric: value}, count)``.
+
+    ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
+    logits); ``metrics``: metric objects by name (default: accuracy). The batches are
+    stacked tensors ``(xs, ys, weights)`` (see :func:`~playbook_kit.data.eval_batches`)
+    or a ``tf.data.Dataset`` of ``(x, y, weight)``; padding examples carry zero weight,
+    so each real example counts exactly once in the loss and in every metric. The loss
+    is the data loss: regularization losses (``model.losses``) count in training steps
+    only, so that validation losses compare across penalty strengths.
+    """
+    import tensorflow as tf
+
+    from .objectives import Loss, make_metrics
+
+    loss = loss or Loss()
+    metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
+
+    def step(x, y, w, loss_sum, count):
+        outputs = model(x, training=False)
+        for metric in metrics.values():
+            metric.update_state(y, outputs, sample_weight=w)
+        return loss_sum + tf.reduce_sum(loss.per_example(y, outputs) * w), \
+            count + tf.reduce_sum(w)
+
+    @tf.function(reduce_retracing=True)
+    def evaluate(batches):
+        for metric in metrics.values():
+            metric.reset_state()
+        loss_sum, count = tf.constant(0.0), tf.constant(0.0)
+        if isinstance(batches, tf.data.Dataset):
+            for x, y, w in batches:
+                loss_sum, count = step(x, y, w, loss_sum, count)
+        else:
+            xs, ys, ws = batches
+            for i in tf.range(tf.shape(ws)[0]):
+                x = tf.nest.map_structure(lambda t: t[i], xs)
+                loss_sum, count = step(x, ys[i], ws[i], loss_sum, count)
+        return loss_sum / count, {n: m.result() for n, m in metrics.items()}, count
+
+    return evaluate
+
+
+def make_train_loop(model, optimizer, clip_norm, loss):
+    """The compiled loop ``train_steps(iterator, n)``: up to ``n`` steps from ``iterator``,
+    stopping early at a non-finite loss or gradient norm. Returns ``(steps done, loss sum,
+    gradient norm sum, gradient norm max, steps clipped, finite)``. ``clip_norm``: None, a
+    number or a variable (read at each step)."""
+    import tensorflow as tf
+
+    variables = model.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def train_steps(iterator, n):
+        loss_sum = tf.constant(0.0)
+        norm_sum = tf.constant(0.0)
+        norm_max = tf.constant(0.0)
+        clipped = tf.constant(0.0)
+        done = tf.constant(0)
+        finite = tf.constant(True)
+        while done < n and finite:
+            x, y = next(iterator)
+            with tf.GradientTape() as tape:
+                outputs = model(x, training=True)
+                value = tf.reduce_mean(loss.per_example(y, outputs))
+                if model.losses:
+                    value += tf.add_n(model.losses)
+            grads = tape.gradient(value, variables)
+            grads, norm, was_clipped = clip_gradients(grads, clip_norm)
+            clipped += was_clipped
+            optimizer.apply_gradients(zip(grads, variables))
+            finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
+            loss_sum += value
+            norm_sum += norm
+            norm_max = tf.maximum(norm_max, norm)
+            done += 1
+        return done, loss_sum, norm_sum, norm_max, clipped, finite
+
+    return train_steps
+
+
+class Program:
+    """One model, its optimizer and their compiled functions, fed a trial's values."""
+
+    def __init__(self, workload, config: dict, model, max_train_steps: int):
+        import tensorflow as tf
+
+        self.workload, self.model = workload, model
+        self.schedule = learning_rate_schedule(config, max_train_steps)
+        self.values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
+                       for name in ("momentum", "weight_decay", "clip_norm", *_ADAM_VALUES)}
+        self.optimizer = _value_optimizer(config, self.schedule, self.values)
+        self.optimizer.build(model.trainable_variables)
+        self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
+        clip_norm = None if config["clip_norm"] is None else self.values["clip_norm"]
+        self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
+                                           workload.make_loss())
+        self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
+        self._scalars = self.schedule.variables + list(self.values.values())
+        self._assign(config, max_train_steps)
+        _STATE["built"] += 1
+
+    def start_trial(self, config: dict, model, max_train_steps: int) -> None:
+        """Take a freshly built (seeded) model's variables and values, reset the optimizer
+        and feed the config's values: the program is then as a new one would be.
+
+        Eager assignments to the variables' TensorFlow handles (about 0.1 ms each):
+        cheaper than tracing one compiled assignment per program, for the studies this
+        cache serves (a few dozen trials per shape)."""
+        for target, source in zip(self.model.variables, model.variables):
+            _handle(target).assign(_handle(source))
+        for target, source in zip(hyperparameter_values(self.model),
+                                  hyperparameter_values(model)):
+            target.assign(source)
+        for variable, start in zip(self.optimizer.variables, self._optimizer_start):
+            _handle(variable).assign(start)
+        self._assign(config, max_train_steps)
+
+    def _settings(self, config, max_train_steps) -> list:
+        settings = self.schedule.settings(config["learning_rate"], config["schedule"],
+                                          max_train_steps, config["warmup_steps"],
+                                          config["decay_factor"])
+        return settings + [0.0 if config.get(name) is None else float(config[name])
+                           for name in self.values]
+
+    def _assign(self, config, max_train_steps):
+        for variable, value in zip(self._scalars, self._settings(config, max_train_steps)):
+            variable.assign(value)
+
+
+def _handle(variable):
+    """A Keras variable's TensorFlow variable (assigning through it skips Keras' checks)."""
+    return getattr(variable, "value", variable)
+
+
+def _momentum_sgd_class():
+    import keras
+    from keras import ops
+
+    class MomentumSGD(keras.optimizers.SGD):
+        """Keras' SGD with momentum (and Nesterov) read from a value: Keras' own tests
+        ``momentum != 0`` in Python, which a variable cannot answer when traced."""
+
+        def update_step(self, gradient, variable, learning_rate):
+            learning_rate = ops.cast(learning_rate, variable.dtype)
+            gradient = ops.cast(gradient, variable.dtype)
+            m = self.momentums[self._get_variable_index(variable)]
+            momentum = ops.cast(self.momentum_value, variable.dtype)
+            self.assign(m, ops.subtract(ops.multiply(m, momentum),
+                                        ops.multiply(gradient, learning_rate)))
+            if self.nesterov:
+                self.assign_add(variable, ops.subtract(ops.multiply(m, momentum),
+                                                       ops.multiply(gradient, learning_rate)))
+            else:
+                self.assign_add(variable, m)
+
+    return MomentumSGD
+
+
+def _value_optimizer(config: dict, schedule, values: dict):
+    """The config's optimizer (:func:`~playbook_kit.workload.build_optimizer`) reading its
+    hyperparameters from ``values``."""
+    kind = config["optimizer"]
+    if kind in ("momentum", "nesterov") and config["momentum"] != 0:
+        optimizer = _momentum_sgd_class()(schedule, momentum=0.5, nesterov=kind == "nesterov")
+        optimizer.momentum_value = values["momentum"]
+        return optimizer
+    optimizer = build_optimizer({**config, "momentum": 0.0}, 1, schedule)
+    if kind in ("adam", "nadam", "adamw"):
+        for field, attribute in _ADAM_VALUES.items():
+            setattr(optimizer, attribute, values[field])
+    if kind == "adamw":
+        optimizer.weight_decay = values["weight_decay"]
+    return optimizer
+
+
+def signature(workload, config: dict, model, iterator, eval_splits: dict) -> str:
+    """What must match for a trial to reuse a program (see the module's docstring)."""
+    import tensorflow as tf
+
+    kind = config["optimizer"]
+    shapes = {split: [tuple(t.shape) for t in tf.nest.flatten(batches)]
+              if not isinstance(batches, tf.data.Dataset) else repr(batches.element_spec)
+              for split, batches in eval_splits.items()}
+    parts = {"model": _structure(model),
+             "optimizer": [kind, kind in ("momentum", "nesterov") and config["momentum"] != 0],
+             "clip": config["clip_norm"] is not None,
+             "train": repr(iterator.element_spec), "eval": repr(shapes)}
+    if workload.builder is not None or config["model"] not in MODELS:
+        parts["config"] = repr(sorted((k, v) for k, v in config.items() if k not in VALUE_FIELDS))
+    return json.dumps(parts, sort_keys=True, default=repr)
+
+
+def _structure(model) -> list:
+    layers = []
+    for layer in model._flatten_layers(include_self=False):
+        try:
+            config = layer.get_config()
+        except NotImplementedError:
+            config = None
+        if type(layer).__name__ == "ValueDropout":
+            config.pop("rate")
+        layers.append([type(layer).__name__, _scrub(config)])
+    variables = [[tuple(v.shape), str(v.dtype), bool(v.trainable)] for v in model.variables]
+    return [type(model).__name__, layers, variables]
+
+
+def _scrub(config):
+    """A layer config without names (they count up in a process) or ``ValueL2`` strengths."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "ValueL2":
+            return "ValueL2"
+        return {k: _scrub(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, (list, tuple)):
+        return [_scrub(v) for v in config]
+    return config
+
+
+def program_for(workload, config: dict, model, iterator, eval_splits: dict,
+                max_train_steps: int) -> Program:
+    """The trial's program, ready for its first step: a cached one of the same signature
+    (taking ``model``'s fresh variables and the config's values), else a new one built
+    around ``model`` and cached (the least recently used one dropped beyond
+    :data:`CACHE_SIZE`)."""
+    cache = _STATE["cache"]
+    if not reuse_enabled():
+        return Program(workload, config, model, max_train_steps)
+    key = (id(workload), signature(workload, config, model, iterator, eval_splits))
+    program = cache.get(key)
+    if program is not None and program.workload is workload:
+        cache.move_to_end(key)
+        program.start_trial(config, model, max_train_steps)
+        return program
+    program = Program(workload, config, model, max_train_steps)
+    cache[key] = program
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return program
