@@ -16,6 +16,7 @@ exceeds ``divergence_factor`` (default 5) times its value before training.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import numbers
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
+from .distribute import distribute_stream, strategy_for, train_steps as distributed_train_steps
 from .runtime import seed_everything
 from .validation import check_int, not_allowed
 from .workload import Workload, WorkloadError, build_optimizer, learning_rate_schedule
@@ -187,12 +189,22 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
 
 
 class _Compiled:
-    """The compiled train loop and evaluation pass for one model and optimizer."""
+    """The compiled train loop and evaluation pass for one model and optimizer.
 
-    def __init__(self, model, optimizer, clip_norm, train_iterator, loss, metrics):
+    With a ``strategy`` (see :mod:`.distribute`), the loop runs data-parallel over its
+    replicas on ``train_iterator``'s split batches of ``global_batch_size`` examples."""
+
+    def __init__(self, model, optimizer, clip_norm, train_iterator, loss, metrics,
+                 strategy=None, global_batch_size=None):
         import tensorflow as tf
 
         self.model, self.optimizer = model, optimizer
+        self.evaluate = make_evaluator(model, loss, metrics)
+        if strategy is not None:
+            self.train_steps = distributed_train_steps(
+                strategy, model, optimizer, train_iterator, loss, global_batch_size,
+                lambda grads: clip_gradients(grads, clip_norm))
+            return
         variables = model.trainable_variables
 
         @tf.function(reduce_retracing=True)
@@ -222,7 +234,6 @@ class _Compiled:
             return done, loss_sum, norm_sum, norm_max, clipped, finite
 
         self.train_steps = train_steps
-        self.evaluate = make_evaluator(model, loss, metrics)
 
 
 def compiled_train_steps(workload: Workload, model, optimizer, config: dict, iterator):
@@ -243,7 +254,9 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     objective plus the last one are kept as ``.weights.h5`` files and the rest deleted;
     without it the best weights stay in memory (``result.best_weights``). Bad arguments
     raise ``ValueError`` before any training; a diverging, NaN, out-of-memory or
-    unbuildable config returns status ``"infeasible"`` with a reason.
+    unbuildable config returns status ``"infeasible"`` with a reason. The config field
+    ``devices`` trains the trial data-parallel over several local devices
+    (:mod:`.distribute`).
     """
     import tensorflow as tf
     import keras
@@ -255,6 +268,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     if data.n_train is not None and batch_size > data.n_train:
         raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
                          f"the {data.n_train} training examples")
+    strategy = strategy_for(config)
     result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
                          workload.objective, workload.direction)
     start = time.perf_counter()
@@ -262,20 +276,22 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     _collect_garbage()
     seed_everything(int(seed))
     schedule = learning_rate_schedule(config, max_train_steps)
-    try:
-        model = workload.build_model(config)
-    except WorkloadError:
-        raise
-    except Exception as error:  # a user's model family may fail for some configs
-        return _finish(result, start, "infeasible",
-                       f"model build failed: {type(error).__name__}: {error}")
-    optimizer = build_optimizer(config, max_train_steps, schedule)
-    optimizer.build(model.trainable_variables)
-    iterator = iter(data.train_stream(batch_size, seed))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        try:
+            model = workload.build_model(config)
+        except WorkloadError:
+            raise
+        except Exception as error:  # a user's model family may fail for some configs
+            return _finish(result, start, "infeasible",
+                           f"model build failed: {type(error).__name__}: {error}")
+        optimizer = build_optimizer(config, max_train_steps, schedule)
+        optimizer.build(model.trainable_variables)
+    stream = data.train_stream(batch_size, seed)
+    iterator = iter(stream) if strategy is None else distribute_stream(strategy, stream)
     eval_size = data.eval_size(batch_size)
     splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
     compiled = _Compiled(model, optimizer, config["clip_norm"], iterator, workload.make_loss(),
-                         workload.make_metrics())
+                         workload.make_metrics(), strategy, batch_size)
     keeper = _CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
     rows: list[tuple] = []
     metric_key = workload.objective.removeprefix("val_")
