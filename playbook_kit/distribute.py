@@ -60,19 +60,20 @@ def strategy_for(config: dict):
     for one device (the plain single-device loop). Raises ``ValueError`` naming the field
     before any work when the devices or the batch do not fit.
 
-    All-reduces go through one merge point per call (NCCL on GPUs, a reduction on one
-    device on CPUs) rather than TensorFlow's default collective ops: with those, two
-    synchronized batch-norm layers failed here ("Shape mismatch in the collective
-    instance"), because independent collectives (batch statistics, their gradients, the
-    gradient pack) may run in a different order on each replica."""
+    All-reduces go through one merge point per call (NCCL across physical GPUs, else a
+    reduction on one device) rather than TensorFlow's default collective ops: with those,
+    two synchronized batch-norm layers on two logical CPUs failed here ("Shape mismatch in
+    the collective instance"), because independent collectives (batch statistics, their
+    gradients, the gradient pack) may run in a different order on each replica."""
     import tensorflow as tf
 
     devices = local_devices()
     replicas = replica_count(config, len(devices))
     if replicas == 1:
         return None
-    gpus = "GPU" in devices[0].upper()
-    reduce = tf.distribute.NcclAllReduce() if gpus else tf.distribute.ReductionToOneDevice()
+    physical_gpus = len(tf.config.list_physical_devices("GPU"))
+    nccl = "GPU" in devices[0].upper() and physical_gpus == len(devices)
+    reduce = tf.distribute.NcclAllReduce() if nccl else tf.distribute.ReductionToOneDevice()
     return tf.distribute.MirroredStrategy(devices[:replicas], cross_device_ops=reduce)
 
 

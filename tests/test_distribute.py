@@ -112,3 +112,13 @@ def test_sync_batch_builds_synchronized_batch_norm(pk):
                            (4,), 3)
     norms = [layer for layer in model.layers if "batch_normalization" in layer.name]
     assert [layer.synchronized for layer in norms] == [True]
+
+
+def test_logical_cpus_after_tensorflow_started_is_refused(pk):
+    """TensorFlow fixed this process's devices when it started (one CPU device)."""
+    with pytest.raises(ValueError) as error:
+        pk.setup(seed=0, logical_cpus=2)
+    assert str(error.value) == ("setup(logical_cpus=2) is not allowed here: TensorFlow already "
+                                "started with 1 CPU device(s); call setup(logical_cpus=...) "
+                                "first in a new process")
+    assert pk.setup(seed=0, logical_cpus=1)["seed"] == 0
