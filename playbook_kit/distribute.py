@@ -19,7 +19,6 @@ copy) see the same values on every device.
 from __future__ import annotations
 
 
-
 def _config_error(name: str, value, allowed: str) -> ValueError:
     """The wording of :func:`~playbook_kit.workload.resolve_config`'s errors."""
     return ValueError(f"config field {name!r}={value!r} is not allowed; {allowed}")
