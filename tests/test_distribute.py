@@ -19,8 +19,9 @@ def two_devices(tmp_path_factory):
     """What ``tests/two_devices.py`` measured in its own process (about 30 s)."""
     out = tmp_path_factory.mktemp("two_devices") / "report.json"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([sys.executable, str(HERE / "two_devices.py"), str(out)], env=env,
-                   check=True, timeout=600, capture_output=True)
+    done = subprocess.run([sys.executable, str(HERE / "two_devices.py"), str(out)], env=env,
+                          timeout=600, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text())
 
 
