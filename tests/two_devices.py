@@ -10,6 +10,7 @@ from pathlib import Path
 SCENARIOS = {
     "none": {},
     "clip_l2": {"clip_norm": 0.5, "l2": 1.0e-3},
+    "momentum": {"optimizer": "momentum", "learning_rate": 3.0e-2},  # not scale-invariant
     "sync_batch": {"normalization": "sync_batch"},
     "batch": {"normalization": "batch"},
     "ghost_batch": {"normalization": "ghost_batch", "ghost_batch_size": 16},
