@@ -72,6 +72,15 @@ def test_moving_statistics_agree_across_replicas(two_devices):
     assert two_devices["moving_statistics_spread"] == 0.0
 
 
+def test_a_two_device_checkpoint_restores_on_one_device(two_devices):
+    """The best checkpoint written from mirrored variables, loaded into a one-device model,
+    evaluates to the recorded best validation metrics."""
+    objective, loss, measured, names = two_devices["checkpoint"]
+    assert names == ["last", "step-20", "step-40"]
+    assert measured["accuracy"] == pytest.approx(objective, abs=1e-6)
+    assert measured["loss"] == pytest.approx(loss, abs=1e-5)
+
+
 def test_bad_device_configs_fail_before_any_work(two_devices):
     """Each error names the field, the value and what is allowed; no checkpoint folder."""
     assert two_devices["errors"] == {

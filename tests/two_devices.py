@@ -65,6 +65,13 @@ def main(out: str) -> None:
             report["curves"][f"{name}/{devices}"] = curves(result)
     report["moving_statistics_spread"] = moving_statistics_spread(pk, workload)
     folder = Path(tempfile.mkdtemp())
+    config = {"normalization": "batch", "devices": 2}
+    result = pk.train_trial(workload, config, seed=1, max_train_steps=40, eval_every=20,
+                            checkpoint_dir=folder / "checkpoints")
+    restored = pk.restore_checkpoint(workload, result)  # built on one device
+    report["checkpoint"] = [result.objective, result.best_metrics["val_loss"],
+                            pk.evaluate_model(workload, restored, config=config),
+                            sorted(result.checkpoints)]
     for name, config in {"devices": {"devices": 3}, "batch_size": {"devices": "all", "batch_size": 63},
                          "ghost": {"devices": 2, "normalization": "ghost_batch",
                                    "ghost_batch_size": 64}}.items():
