@@ -20,11 +20,13 @@ class GhostBatchNormalization(keras.layers.Layer):
     device's batch is a multiple of ``virtual_batch_size``. Under
     ``tf.distribute.MirroredStrategy`` each device normalizes its own slice of the global
     batch: with ghost batch norm that keeps the statistics batch at the ghost size on any
-    number of devices; plain batch norm would use ``global batch / devices`` examples,
-    so the model changes with the device count, unless it is
-    ``keras.layers.BatchNormalization(synchronized=True)`` (statistics over the whole
-    global batch). Either way, the moving averages must agree across devices before
-    evaluating or checkpointing (playbook section 7).
+    number of devices (config field ``devices``, see :mod:`playbook_kit.distribute`, which
+    refuses a slice the ghost size does not divide); plain batch norm would use
+    ``global batch / devices`` examples, so the model changes with the device count,
+    unless it is ``keras.layers.BatchNormalization(synchronized=True)``
+    (``normalization="sync_batch"``: statistics over the whole global batch). Either way,
+    the moving averages must agree across devices before evaluating or checkpointing
+    (playbook section 7): the distributed loop averages them after every compiled loop.
     """
 
     def __init__(self, virtual_batch_size: int = 64, momentum: float = 0.99,

@@ -29,9 +29,14 @@ bakes in, so a user's dropout rate, for one, is structural.
 
 ``playbook_kit.setup(reuse_programs=False)`` (or :func:`set_reuse`) turns reuse off:
 every trial then builds a new program after ``keras.backend.clear_session()``.
+
+A trial over several devices (config field ``devices``, :mod:`playbook_kit.distribute`)
+builds its own program, with its variables mirrored on the replicas: such trials run
+for long enough that tracing is a small share of their time.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import OrderedDict
 
@@ -172,19 +177,28 @@ def make_train_loop(model, optimizer, clip_norm, loss):
 class Program:
     """One model, its optimizer and their compiled functions, fed a trial's values."""
 
-    def __init__(self, workload, config: dict, model, max_train_steps: int):
+    def __init__(self, workload, config: dict, model, max_train_steps: int, strategy=None,
+                 iterator=None):
         import tensorflow as tf
 
         self.workload, self.model = workload, model
-        self.schedule = learning_rate_schedule(config, max_train_steps)
-        self.values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
-                       for name in ("momentum", "weight_decay", "clip_norm", *_ADAM_VALUES)}
-        self.optimizer = _value_optimizer(config, self.schedule, self.values)
-        self.optimizer.build(model.trainable_variables)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.schedule = learning_rate_schedule(config, max_train_steps)
+            self.values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
+                           for name in ("momentum", "weight_decay", "clip_norm", *_ADAM_VALUES)}
+            self.optimizer = _value_optimizer(config, self.schedule, self.values)
+            self.optimizer.build(model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         clip_norm = None if config["clip_norm"] is None else self.values["clip_norm"]
-        self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
-                                           workload.make_loss())
+        if strategy is None:
+            self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
+                                               workload.make_loss())
+        else:  # the replicas' loop reads the trial's distributed iterator
+            from .distribute import train_steps
+
+            loop = train_steps(strategy, model, self.optimizer, iterator, workload.make_loss(),
+                               config["batch_size"], lambda grads: clip_gradients(grads, clip_norm))
+            self.train_steps = lambda _iterator, n: loop(n)
         self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
         self._scalars = self.schedule.variables + list(self.values.values())
         self._assign(config, max_train_steps)
@@ -307,14 +321,14 @@ def _scrub(config):
 
 
 def program_for(workload, config: dict, model, iterator, eval_splits: dict,
-                max_train_steps: int) -> Program:
+                max_train_steps: int, strategy=None) -> Program:
     """The trial's program, ready for its first step: a cached one of the same signature
     (taking ``model``'s fresh variables and the config's values), else a new one built
     around ``model`` and cached (the least recently used one dropped beyond
-    :data:`CACHE_SIZE`)."""
+    :data:`CACHE_SIZE`). A trial over several devices (a ``strategy``) gets a new program."""
     cache = _STATE["cache"]
-    if not reuse_enabled():
-        return Program(workload, config, model, max_train_steps)
+    if not reuse_enabled() or strategy is not None:
+        return Program(workload, config, model, max_train_steps, strategy, iterator)
     key = (id(workload), signature(workload, config, model, iterator, eval_splits))
     program = cache.get(key)
     if program is not None and program.workload is workload:

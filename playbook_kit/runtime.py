@@ -35,7 +35,8 @@ def _tensorflow_started() -> bool:
 
 
 def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False,
-          quiet: bool = True, style: bool = True, reuse_programs: bool = True) -> dict:
+          quiet: bool = True, style: bool = True, reuse_programs: bool = True,
+          logical_cpus: int | None = None) -> dict:
     """Prepare the process for reproducible trials; safe to call any number of times.
 
     Sets ``TF_CPP_MIN_LOG_LEVEL`` and thread counts (``threads`` defaults to the number of
@@ -44,6 +45,10 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     toolkit's plot style. ``reuse_programs=False`` makes every trial build and trace a new
     compiled program instead of reusing one of the same shape (see
     :mod:`playbook_kit.programs`). Returns what it set.
+
+    ``logical_cpus``: split the CPU into that many logical devices, so that data-parallel
+    training (config field ``devices``) runs and is tested without GPUs. TensorFlow fixes
+    its devices when it starts: call this first in the process.
     """
     check_seed("seed", seed, where="setup")
     if not isinstance(reuse_programs, bool):
@@ -51,6 +56,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
                          "or False")
     _STATE["reuse_programs"] = reuse_programs
     check_int("threads", threads, minimum=1, where="setup", allow_none=True)
+    check_int("logical_cpus", logical_cpus, minimum=1, where="setup", allow_none=True)
     threads = threads or min(available_cores(), 4)
     started = _tensorflow_started()
     if quiet:
@@ -73,6 +79,8 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
             _STATE["threads"] = threads
         except RuntimeError:
             pass  # TensorFlow already ran: the first setup's thread counts stay.
+        if logical_cpus is not None:
+            _split_cpu(tf, logical_cpus)
         tf.config.list_logical_devices()
     if not _STATE["exit_hook"]:
         atexit.register(_skip_final_collection)
@@ -88,6 +96,21 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
             "deterministic": _STATE["deterministic"],
             "reuse_programs": _STATE["reuse_programs"], "tensorflow": tf.__version__,
             "keras": keras.__version__}
+
+
+def _split_cpu(tf, count: int) -> None:
+    """Make the CPU appear as ``count`` logical devices (once, before TensorFlow starts)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if len(current or [None]) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+    except RuntimeError:
+        raise ValueError(f"setup(logical_cpus={count}) is not allowed here: TensorFlow already "
+                         f"started with {len(current or [None])} CPU device(s); call "
+                         "setup(logical_cpus=...) first in a new process") from None
 
 
 def _skip_final_collection() -> None:

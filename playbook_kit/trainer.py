@@ -19,6 +19,7 @@ exceeds ``divergence_factor`` (default 5) times its value before training.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import numbers
@@ -29,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import programs, rules
+from .distribute import distribute_stream, strategy_for
 from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
 from .runtime import seed_everything
 from .validation import check_int, not_allowed
@@ -132,18 +134,22 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
             "examples": int(count)}
 
 
-def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int):
+def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int,
+                  strategy=None):
     """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
     for ``model``, freshly built after ``seed_everything(seed)``. The program is a cached
     one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
-    recipes that time steps use this too, so that they time what a trial runs."""
+    recipes that time steps use this too, so that they time what a trial runs. With a
+    ``strategy`` (:func:`~playbook_kit.distribute.strategy_for`; ``model`` built in its
+    scope) the iterator splits each global batch across the replicas."""
     data = workload.data_for(config)
     batch_size = config["batch_size"]
-    iterator = iter(data.train_stream(batch_size, seed))
+    stream = data.train_stream(batch_size, seed)
+    iterator = iter(stream) if strategy is None else distribute_stream(strategy, stream)
     eval_size = data.eval_size(batch_size)
     splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
-    return (programs.program_for(workload, config, model, iterator, splits, max_train_steps),
-            iterator, splits)
+    return (programs.program_for(workload, config, model, iterator, splits, max_train_steps,
+                                 strategy), iterator, splits)
 
 
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
@@ -156,7 +162,9 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     objective plus the last one are kept as ``.weights.h5`` files and the rest deleted;
     without it the best weights stay in memory (``result.best_weights``). Bad arguments
     raise ``ValueError`` before any training; a diverging, NaN, out-of-memory or
-    unbuildable config returns status ``"infeasible"`` with a reason.
+    unbuildable config returns status ``"infeasible"`` with a reason. The config field
+    ``devices`` trains the trial data-parallel over several local devices
+    (:mod:`.distribute`).
     """
     import tensorflow as tf
     import keras
@@ -168,6 +176,7 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     if data.n_train is not None and batch_size > data.n_train:
         raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
                          f"the {data.n_train} training examples")
+    strategy = strategy_for(config)
     result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
                          workload.objective, workload.direction)
     start = time.perf_counter()
@@ -175,14 +184,16 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
         keras.backend.clear_session(free_memory=False)
     _collect_garbage()
     seed_everything(int(seed))
-    try:
-        model = workload.build_model(config)
-    except WorkloadError:
-        raise
-    except Exception as error:  # a user's model family may fail for some configs
-        return _finish(result, start, "infeasible",
-                       f"model build failed: {type(error).__name__}: {error}")
-    compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        try:
+            model = workload.build_model(config)
+        except WorkloadError:
+            raise
+        except Exception as error:  # a user's model family may fail for some configs
+            return _finish(result, start, "infeasible",
+                           f"model build failed: {type(error).__name__}: {error}")
+    compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps,
+                                               strategy)
     eval_steps = [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
     learning_rates = dict(zip(eval_steps, compiled.schedule(
         tf.constant(eval_steps, tf.float32)).numpy().tolist()))

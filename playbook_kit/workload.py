@@ -15,7 +15,7 @@ from .objectives import WorkloadError, importable_path, resolve_callable
 
 
 MODELS = ("mlp", "cnn", "resnet")
-NORMALIZATIONS = ("none", "batch", "layer", "ghost_batch")
+NORMALIZATIONS = ("none", "batch", "sync_batch", "layer", "ghost_batch")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "nadam", "adamw")
 SCHEDULES = ("constant", "linear", "cosine")
 ACTIVATIONS = ("relu", "gelu", "tanh", "elu", "selu", "swish", "sigmoid")
@@ -51,6 +51,8 @@ CONFIG_FIELDS: dict[str, tuple] = {
                      "learning rate as a fraction of the base"),
     "batch_size": (int, lambda v: 1 <= v <= 1 << 16, 64, "an integer in [1, 65536]"),
     "clip_norm": (float, lambda v: v > 0, None, "a number > 0, or None for no clipping"),
+    "devices": ((int, str), lambda v: v == "all" or (isinstance(v, int) and v >= 1), 1,
+                "an integer >= 1 or 'all' (local devices one trial trains on, data-parallel)"),
 }
 _CUSTOM_MODELS: dict[str, Callable] = {}
 
@@ -299,7 +301,13 @@ def resolve_config(config: dict, extra_keys=()) -> dict:
 
 
 def _coerce(name, value, kind, allowed):
-    if kind is bool:
+    if isinstance(kind, tuple):  # the first kind that takes the value
+        for one in kind:
+            try:
+                return _coerce(name, value, one, allowed)
+            except ValueError:
+                pass
+    elif kind is bool:
         if isinstance(value, bool):
             return value
     elif kind is int:
@@ -354,6 +362,8 @@ def _norm_layer(config):
     kind = config["normalization"]
     if kind == "batch":
         return keras.layers.BatchNormalization()
+    if kind == "sync_batch":
+        return keras.layers.BatchNormalization(synchronized=True)
     if kind == "layer":
         return keras.layers.LayerNormalization()
     if kind == "ghost_batch":

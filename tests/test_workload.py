@@ -70,7 +70,7 @@ def test_optimizers_get_the_playbook_hyperparameters(pk, optimizer, cls):
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn", "resnet"])
-@pytest.mark.parametrize("normalization", ["none", "batch", "layer", "ghost_batch"])
+@pytest.mark.parametrize("normalization", ["none", "batch", "sync_batch", "layer", "ghost_batch"])
 def test_model_families_build_for_digits(pk, digits, model, normalization):
     config = resolve_config({"model": model, "depth": 2, "width": 8,
                              "normalization": normalization})
