@@ -66,7 +66,7 @@ def _study(args) -> int:
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         failed = [c for c in codes if c != 0]
-        print(f"chief and {args.workers} workers finished; exit codes {codes}")
+        print(f"{args.workers} workers finished; exit codes {codes}")
         if failed:
             return 1
         from .results import load_study
