@@ -138,3 +138,19 @@ def test_setup_skips_the_final_garbage_collection_at_exit():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "True"]
+
+
+def test_the_oracle_thread_hands_its_error_to_the_waiting_worker(pk, monkeypatch):
+    """A chief thread that fails must fail its worker's study, not leave it waiting; its
+    process hands the GIL over every 0.5 ms so that other workers' calls wait less."""
+    from playbook_kit.search._keras_tuner import serve_chief_in_thread
+
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    switch = sys.getswitchinterval()
+    try:
+        wait = serve_chief_in_thread(oracle=None, workers=1)
+        assert sys.getswitchinterval() == 0.0005
+        with pytest.raises(KeyError, match="KERASTUNER_ORACLE_IP"):
+            wait()
+    finally:
+        sys.setswitchinterval(switch)
