@@ -12,6 +12,8 @@ time is when the trial ended): its start-up until its first trial began, its tim
 trials, its time between trials, and the time from its last trial's end to the command's
 exit; and the CPU seconds of each process (the launcher, each worker), split at the
 worker's first trial: CPU time moves less than wall time when other work shares the cores.
+From those, a CPU-bound estimate of the ratio on idle cores: one process's CPU seconds over
+the launcher's plus the busiest worker's (each process mostly keeps one core busy here).
 
     python bench/workers.py                # 16 trials of 1,500 steps (about a minute)
     python bench/workers.py --steps 300    # short trials: start-up weighs more
@@ -140,8 +142,11 @@ def cpu_by_process(cpu_dir: Path, spans: dict,
     return rows
 
 
-def run_side(label: str, spec: Path, tmp: Path, workers: int, probe: Path) -> float:
-    """Run one side once, print its breakdown, return its trials per hour."""
+def run_side(label: str, spec: Path, tmp: Path, workers: int,
+             probe: Path) -> tuple[float, float]:
+    """Run one side once, print its breakdown; returns its trials per hour and its
+    CPU-bound time: the seconds it would take on idle cores if each process ran on one
+    core, its CPU seconds (the launcher's plus the busiest worker's)."""
     directory = tmp / label.replace(" ", "-")
     cpu_dir = tmp / f"cpu-{label.replace(' ', '-')}"
     cpu_dir.mkdir(parents=True)
@@ -155,14 +160,18 @@ def run_side(label: str, spec: Path, tmp: Path, workers: int, probe: Path) -> fl
         print(f"{'':>14}{tuner}: {t['trials']:2d} trials, start-up "
               f"{t['startup_s']:5.2f} s, in trials {t['in_trials_s']:5.2f} s, between "
               f"trials {t['between_s']:5.2f} s, after the last {t['tail_s']:5.2f} s")
-    parts = []
+    parts, busiest, launcher = [], 0.0, 0.0
     for role, total, before in cpu_by_process(cpu_dir, spans, single=not workers):
         name = "launcher" if workers and role == "command" else role
+        if name == "launcher":
+            launcher = total
+        else:
+            busiest = max(busiest, total)
         split = "" if before is None else f" ({before:.1f} before its first trial)"
         parts.append(f"{name} {total:.1f}{split}")
     print(f"{'':>14}CPU s: " + "; ".join(parts))
     shutil.rmtree(directory)
-    return rate
+    return rate, launcher + busiest
 
 
 def main():
@@ -176,7 +185,7 @@ def main():
     trials, steps = args.trials or (64 if args.full else 16), args.steps
     print(f"{os.cpu_count()} CPU cores; {trials} trials of {steps} steps; "
           f"one process vs {WORKERS} workers; load average {os.getloadavg()[0]:.1f}")
-    ratios = []
+    ratios, estimates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         spec = study_file(tmp / "workers.yaml", trials, steps)
@@ -184,14 +193,20 @@ def main():
         probe.mkdir()
         (probe / "sitecustomize.py").write_text(CPU_PROBE)
         for repeat in range(args.repeats):
-            rates = {}
+            sides = {}
             for label, workers in (("one process", 0), (f"{WORKERS} workers", WORKERS)):
-                rates[label] = run_side(label, spec, tmp / f"run{repeat}", workers, probe)
-            ratios.append(rates[f"{WORKERS} workers"] / rates["one process"])
-            print(f"run {repeat + 1}: {ratios[-1]:.2f}x; load average "
+                sides[label] = run_side(label, spec, tmp / f"run{repeat}", workers, probe)
+            (one, one_cpu), (many, many_cpu) = sides["one process"], sides[f"{WORKERS} workers"]
+            ratios.append(many / one)
+            estimates.append(one_cpu / many_cpu)
+            print(f"run {repeat + 1}: {ratios[-1]:.2f}x; CPU-bound estimate for idle cores "
+                  f"{estimates[-1]:.2f}x ({one_cpu:.1f} s vs {many_cpu:.1f} s); load average "
                   f"{os.getloadavg()[0]:.1f}")
     if len(ratios) > 1:
-        print(f"runs: {', '.join(f'{r:.2f}x' for r in ratios)}")
+        print(f"runs: {', '.join(f'{r:.2f}x' for r in ratios)}; CPU-bound estimates: "
+              f"{', '.join(f'{r:.2f}x' for r in estimates)}")
+    print(f"cpu_bound_estimate={statistics.median(estimates):.2f}x (median; each process on "
+          "a core of its own, from CPU seconds: less moved by other load than wall time)")
     print(f"workers_speedup={statistics.median(ratios):.2f}x "
           f"(median of {len(ratios)}, range {min(ratios):.2f}x to {max(ratios):.2f}x; "
           "target >=1.3x)")
