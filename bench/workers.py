@@ -13,7 +13,8 @@ trials, its time between trials, and the time from its last trial's end to the c
 exit; and the CPU seconds of each process (the launcher, each worker), split at the
 worker's first trial: CPU time moves less than wall time when other work shares the cores.
 From those, a CPU-bound estimate of the ratio on idle cores: one process's CPU seconds over
-the launcher's plus the busiest worker's (each process mostly keeps one core busy here).
+the launcher's plus the busiest worker's, or over all the workers' CPU seconds / cores if
+that is longer (each process mostly keeps one core busy here).
 
     python bench/workers.py                # 16 trials of 1,500 steps (about a minute)
     python bench/workers.py --steps 300    # short trials: start-up weighs more
@@ -146,7 +147,8 @@ def run_side(label: str, spec: Path, tmp: Path, workers: int,
              probe: Path) -> tuple[float, float]:
     """Run one side once, print its breakdown; returns its trials per hour and its
     CPU-bound time: the seconds it would take on idle cores if each process ran on one
-    core, its CPU seconds (the launcher's plus the busiest worker's)."""
+    core (the launcher's CPU seconds plus the busiest worker's), or if they shared the
+    cores fully (all its CPU seconds / cores), whichever is longer."""
     directory = tmp / label.replace(" ", "-")
     cpu_dir = tmp / f"cpu-{label.replace(' ', '-')}"
     cpu_dir.mkdir(parents=True)
@@ -171,7 +173,7 @@ def run_side(label: str, spec: Path, tmp: Path, workers: int,
         parts.append(f"{name} {total:.1f}{split}")
     print(f"{'':>14}CPU s: " + "; ".join(parts))
     shutil.rmtree(directory)
-    return rate, launcher + busiest
+    return rate, max(launcher + busiest, cpu / len(os.sched_getaffinity(0)))
 
 
 def main():
