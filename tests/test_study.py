@@ -206,6 +206,49 @@ def test_two_workers_run_every_trial_exactly_once_the_first_serving_the_oracle(p
     same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 8))
 
 
+def worker_pid(launcher: int, tuner_id: str) -> int | None:
+    """The process id of the launcher's worker with this ``KERASTUNER_TUNER_ID``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == launcher and f"KERASTUNER_TUNER_ID={tuner_id}".encode() in environ:
+            return int(proc.name)
+    return None
+
+
+def test_a_killed_worker_stops_the_study_and_a_rerun_gives_the_full_budget(pk, tmp_path):
+    spec = write_spec(tmp_path / "study.yaml", "killed", max_trials=8, steps=200)
+    project = tmp_path / "out" / "killed"
+    run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
+    deadline = time.time() + 240
+    while len(completed_trials(project)) < 2 and time.time() < deadline:
+        if run.poll() is not None:
+            pytest.fail(f"study ended before the kill: {run.stdout.read()}")
+        time.sleep(0.1)
+    os.kill(worker_pid(run.pid, "tuner1"), signal.SIGKILL)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode == 1, output
+    assert "2 workers finished; exit codes [-1, -9]" in output
+    survived = {name: (project / name / "playbook.json").read_bytes()
+                for name in completed_trials(project)}
+    assert 2 <= len(survived) < 8
+    resumed = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2",
+                  "--threads", "1")
+    output, _ = resumed.communicate(timeout=400)
+    assert resumed.returncode == 0, output
+    study = pk.load_study(project)
+    assert sorted(study.trials["trial_id"].astype(int)) == list(range(8))
+    assert (study.trials["status"] == "completed").all()
+    assert study.runs.groupby("trial_id").size().eq(1).all()
+    assert {name: (project / name / "playbook.json").read_bytes() for name in survived} == \
+        survived
+    space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 8))
+
+
 @pytest.fixture
 def stand_in_processes(monkeypatch):
     """``launch_workers`` with each process replaced by a tiny Python stand-in.
