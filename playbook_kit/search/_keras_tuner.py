@@ -21,9 +21,9 @@ import sys
 import threading
 import time
 
-__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "WORKERS_VARIABLE", "as_chief", "hosts_oracle",
-           "is_chief", "is_worker", "quiet_failed_trials", "retry_trial", "serve_chief",
-           "serve_chief_in_thread"]
+__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "WORKERS_VARIABLE", "as_chief",
+           "hosts_oracle", "is_chief", "is_worker", "quiet_failed_trials", "retry_trial",
+           "serve_chief", "serve_chief_in_thread"]
 
 CHIEF_POLL_S = 0.05
 WORKERS_VARIABLE = "PLAYBOOK_KIT_WORKERS"
