@@ -66,7 +66,7 @@ def _study(args) -> int:
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         failed = [c for c in codes if c != 0]
-        print(f"chief and {args.workers} workers finished; exit codes {codes}")
+        print(f"{args.workers} workers finished; exit codes {codes}")
         if failed:
             return 1
         from .results import load_study
@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "max_trials, max_train_steps, eval_every, seed, repeats")
     study.add_argument("--directory", default="studies", help="parent folder of the study")
     study.add_argument("--workers", type=int, default=0,
-                       help="run a chief oracle on loopback and this many worker processes")
+                       help="run this many worker processes on loopback (the first also "
+                       "serves the oracle)")
     study.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
     study.add_argument("--max-trials", dest="max_trials", type=int, default=None)
     study.add_argument("--seed", type=int, default=None)

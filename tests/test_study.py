@@ -167,21 +167,86 @@ def test_kill_9_mid_study_then_resume_gives_the_full_budget(pk, tmp_path):
     same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
 
 
-def test_chief_with_two_workers_runs_every_trial_exactly_once(pk, tmp_path):
+def test_two_workers_run_every_trial_exactly_once_the_first_serving_the_oracle(pk, tmp_path):
     spec = write_spec(tmp_path / "study.yaml", "parallel", max_trials=6, steps=STEPS)
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
     output, _ = run.communicate(timeout=400)
     assert run.returncode == 0, output
-    assert "chief and 2 workers finished; exit codes [0, 0, 0]" in output
-    study = pk.load_study(tmp_path / "out" / "parallel")
+    assert "2 workers finished; exit codes [0, 0]" in output
+    project = tmp_path / "out" / "parallel"
+    study = pk.load_study(project)
     assert sorted(study.trials["trial_id"].astype(int)) == list(range(6))
     assert (study.trials["status"] == "completed").all()
     assert study.runs.groupby("trial_id").size().eq(1).all()
     ran_by = [json.loads(p.read_text())["tuner_id"]
-              for p in sorted((tmp_path / "out" / "parallel").glob("trial_*/playbook.json"))]
+              for p in sorted(project.glob("trial_*/playbook.json"))]
     assert len(ran_by) == 6 and set(ran_by) == {"tuner0", "tuner1"}, ran_by
     space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
     same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
+    # the files a chief process writes, written by the worker that served the oracle
+    assert sorted(p.name for p in project.iterdir() if p.is_file()) == [
+        "chief.json", "oracle.json", "playbook_study.json", "tuner0.json", "tuner1.json"]
+    oracle = json.loads((project / "oracle.json").read_text())
+    assert (sorted(oracle["end_order"]), oracle["ongoing_trials"]) == (
+        [str(k) for k in range(6)], {})
+
+    # resumed with a larger budget: the host reloads the oracle and reruns a damaged trial
+    kept = {k: (project / f"trial_{k}" / "playbook.json").read_bytes() for k in (0, 1, 3, 4, 5)}
+    (project / "trial_2" / "playbook.json").write_text("{")
+    run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1",
+              "--max-trials", "8")
+    output, _ = run.communicate(timeout=400)
+    assert run.returncode == 0, output
+    assert "trial_2/playbook.json: is damaged" in output and "rerunning trial 2" in output
+    study = pk.load_study(project)
+    assert sorted(study.trials["trial_id"].astype(int)) == list(range(8))
+    assert (study.trials["status"] == "completed").all()
+    assert study.runs.groupby("trial_id").size().eq(1).all()
+    assert {k: (project / f"trial_{k}" / "playbook.json").read_bytes() for k in kept} == kept
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 8))
+
+
+def worker_pid(launcher: int, tuner_id: str) -> int | None:
+    """The process id of the launcher's worker with this ``KERASTUNER_TUNER_ID``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == launcher and f"KERASTUNER_TUNER_ID={tuner_id}".encode() in environ:
+            return int(proc.name)
+    return None
+
+
+def test_a_killed_worker_stops_the_study_and_a_rerun_gives_the_full_budget(pk, tmp_path):
+    spec = write_spec(tmp_path / "study.yaml", "killed", max_trials=8, steps=200)
+    project = tmp_path / "out" / "killed"
+    run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
+    deadline = time.time() + 240
+    while len(completed_trials(project)) < 2 and time.time() < deadline:
+        if run.poll() is not None:
+            pytest.fail(f"study ended before the kill: {run.stdout.read()}")
+        time.sleep(0.1)
+    os.kill(worker_pid(run.pid, "tuner1"), signal.SIGKILL)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode == 1, output
+    assert "2 workers finished; exit codes [-1, -9]" in output
+    survived = {name: (project / name / "playbook.json").read_bytes()
+                for name in completed_trials(project)}
+    assert 2 <= len(survived) < 8
+    resumed = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2",
+                  "--threads", "1")
+    output, _ = resumed.communicate(timeout=400)
+    assert resumed.returncode == 0, output
+    study = pk.load_study(project)
+    assert sorted(study.trials["trial_id"].astype(int)) == list(range(8))
+    assert (study.trials["status"] == "completed").all()
+    assert study.runs.groupby("trial_id").size().eq(1).all()
+    assert {name: (project / name / "playbook.json").read_bytes() for name in survived} == \
+        survived
+    space = pk.SearchSpace.from_dict(yaml.safe_load(spec.read_text())["space"])
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 8))
 
 
 @pytest.fixture
@@ -213,32 +278,36 @@ def test_launcher_stops_every_process_when_the_timeout_passes(stand_in_processes
     from playbook_kit.search.workers import launch_workers
 
     behaviour, started = stand_in_processes
-    behaviour.update(chief=SLEEP, tuner0=SLEEP, tuner1=SLEEP)
+    behaviour.update(tuner0=SLEEP, tuner1=SLEEP)
     with pytest.raises(TimeoutError, match=r"study workers still running after 0.5 s"):
         launch_workers(tmp_path / "study.yaml", tmp_path, workers=2, timeout=0.5)
-    assert len(started) == 3
-    assert [p.returncode for p in started] == [-signal.SIGKILL] * 3
+    assert len(started) == 2
+    assert [p.returncode for p in started] == [-signal.SIGKILL] * 2
 
 
-def test_launcher_returns_when_the_chief_crashes_and_stops_the_waiting_workers(
-        stand_in_processes, tmp_path):
+@pytest.mark.parametrize("crashing, codes, ends", [
+    ("tuner0", [3, -1], [3, -signal.SIGKILL]), ("tuner1", [-1, 3], [-signal.SIGKILL, 3])])
+def test_launcher_returns_when_a_worker_crashes_and_stops_the_waiting_others(
+        stand_in_processes, tmp_path, crashing, codes, ends):
+    """The oracle's host waits for every worker's trial, the others wait for the host:
+    either crashing would leave the rest waiting forever."""
     from playbook_kit.search.workers import launch_workers
 
     behaviour, started = stand_in_processes
-    behaviour.update(chief="import sys; sys.exit(3)", tuner0=SLEEP, tuner1=SLEEP)
-    codes = launch_workers(tmp_path / "study.yaml", tmp_path, workers=2)
-    assert codes == [-1, -1, 3]  # workers still waiting for the chief, then the chief's code
-    assert [p.returncode for p in started] == [3, -signal.SIGKILL, -signal.SIGKILL]
+    behaviour.update(tuner0=SLEEP, tuner1=SLEEP)
+    behaviour[crashing] = "import sys; sys.exit(3)"
+    assert launch_workers(tmp_path / "study.yaml", tmp_path, workers=2) == codes
+    assert [p.returncode for p in started] == ends
 
 
 def test_study_command_fails_when_a_worker_fails(monkeypatch, tmp_path, capsys):
     from playbook_kit.cli import main
     from playbook_kit.search import workers as study_module
 
-    monkeypatch.setattr(study_module, "launch_workers", lambda *args, **kwargs: [0, 1, 0])
+    monkeypatch.setattr(study_module, "launch_workers", lambda *args, **kwargs: [0, 1])
     spec = write_spec(tmp_path / "study.yaml", "failing", max_trials=2)
     assert main(["study", str(spec), "--directory", str(tmp_path / "out"), "--workers", "2"]) == 1
-    assert "chief and 2 workers finished; exit codes [0, 1, 0]" in capsys.readouterr().out
+    assert "2 workers finished; exit codes [0, 1]" in capsys.readouterr().out
 
 
 def test_plain_keras_tuner_directory_loads(pk, tmp_path, plain_keras_tuner):

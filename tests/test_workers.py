@@ -8,35 +8,30 @@ import threading
 import pytest
 
 
-def test_each_worker_gets_an_equal_share_of_the_cores_and_the_chief_one_thread():
+def test_each_worker_gets_an_equal_share_of_the_cores_and_the_first_hosts_the_oracle():
     from playbook_kit.search.workers import worker_environments
 
-    chief, *workers = worker_environments(2, port=5000, cores=8)
-    assert {k: chief[k] for k in ("KERASTUNER_TUNER_ID", "TF_NUM_INTRAOP_THREADS",
-                                  "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")} == {
-        "KERASTUNER_TUNER_ID": "chief", "TF_NUM_INTRAOP_THREADS": "1",
-        "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    assert [(w["KERASTUNER_TUNER_ID"], w["TF_NUM_INTRAOP_THREADS"], w["TF_NUM_INTEROP_THREADS"],
-             w["OMP_NUM_THREADS"]) for w in workers] == [("tuner0", "4", "2", "4"),
-                                                         ("tuner1", "4", "2", "4")]
-    assert {e["PLAYBOOK_KIT_WORKERS"] for e in (chief, *workers)} == {"2"}
-    assert {e["KERASTUNER_ORACLE_PORT"] for e in (chief, *workers)} == {"5000"}
-    assert all("CUDA_VISIBLE_DEVICES" not in e for e in (chief, *workers))
+    workers = worker_environments(2, port=5000, cores=8)
+    assert [(w["KERASTUNER_TUNER_ID"], w["PLAYBOOK_KIT_HOSTS_ORACLE"], w["TF_NUM_INTRAOP_THREADS"],
+             w["TF_NUM_INTEROP_THREADS"], w["OMP_NUM_THREADS"]) for w in workers] == [
+        ("tuner0", "1", "4", "2", "4"), ("tuner1", "0", "4", "2", "4")]
+    assert {e["PLAYBOOK_KIT_WORKERS"] for e in workers} == {"2"}
+    assert {e["KERASTUNER_ORACLE_PORT"] for e in workers} == {"5000"}
+    assert all("CUDA_VISIBLE_DEVICES" not in e for e in workers)
 
 
 def test_on_two_cores_two_workers_get_one_thread_each():
     from playbook_kit.search.workers import worker_environments
 
     envs = worker_environments(2, port=5000, cores=2)
-    assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1", "1"]
-    assert [e["TF_NUM_INTEROP_THREADS"] for e in envs] == ["1", "1", "1"]
+    assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1"]
+    assert [e["TF_NUM_INTEROP_THREADS"] for e in envs] == ["1", "1"]
 
 
-def test_with_gpus_each_worker_sees_one_and_the_chief_none():
+def test_with_gpus_each_worker_sees_one():
     from playbook_kit.search.workers import worker_environments
 
-    chief, *workers = worker_environments(3, threads_per_worker=2, port=5000, gpus=2, cores=16)
-    assert chief["CUDA_VISIBLE_DEVICES"] == ""
+    workers = worker_environments(3, threads_per_worker=2, port=5000, gpus=2, cores=16)
     assert [w["CUDA_VISIBLE_DEVICES"] for w in workers] == ["0", "1", "0"]
     assert [w["TF_NUM_INTRAOP_THREADS"] for w in workers] == ["2", "2", "2"]
 
@@ -69,17 +64,16 @@ def test_launcher_gives_each_process_its_threads_over_inherited_settings(monkeyp
     monkeypatch.setattr(study_module, "_gpu_count", lambda: 0)
     monkeypatch.setattr(study_module.subprocess, "Popen", popen)
     codes = study_module.launch_workers(tmp_path / "s.yaml", tmp_path, workers=2)
-    assert codes == [0, 0, 0]
+    assert codes == [0, 0]
     assert [(env["KERASTUNER_TUNER_ID"], command[-2:], env["OMP_NUM_THREADS"])
-            for command, env in started] == [("chief", ["--threads", "1"], "1"),
-                                             ("tuner0", ["--threads", "2"], "2"),
+            for command, env in started] == [("tuner0", ["--threads", "2"], "2"),
                                              ("tuner1", ["--threads", "2"], "2")]
 
 
 def test_a_worker_process_runs_tensorflow_with_its_thread_counts():
     from playbook_kit.search.workers import worker_environments
 
-    _, worker, _ = worker_environments(2, port=5000, cores=2)
+    _, worker = worker_environments(2, port=5000, cores=2)
     code = ("import os, playbook_kit as pk; pk.setup(threads=1, style=False); "
             "import tensorflow as tf; "
             "print(tf.config.threading.get_intra_op_parallelism_threads(), "
@@ -144,3 +138,19 @@ def test_setup_skips_the_final_garbage_collection_at_exit():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "True"]
+
+
+def test_the_oracle_thread_hands_its_error_to_the_waiting_worker(pk, monkeypatch):
+    """A chief thread that fails must fail its worker's study, not leave it waiting; its
+    process hands the GIL over every 0.5 ms so that other workers' calls wait less."""
+    from playbook_kit.search._keras_tuner import serve_chief_in_thread
+
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    switch = sys.getswitchinterval()
+    try:
+        wait = serve_chief_in_thread(oracle=None, workers=1)
+        assert sys.getswitchinterval() == 0.0005
+        with pytest.raises(KeyError, match="KERASTUNER_ORACLE_IP"):
+            wait()
+    finally:
+        sys.setswitchinterval(switch)

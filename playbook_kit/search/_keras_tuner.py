@@ -9,20 +9,26 @@ that makes keras-tuner print a traceback for every failed (here: infeasible) tri
 (``keras_tuner.src.config``), the oracle's retry queue (``Oracle._retry_queue``),
 through which a trial with a damaged record runs again, and the chief's gRPC service
 (``keras_tuner.src.distribute.oracle_chief``, ``keras_tuner.src.protos``), which
-:func:`serve_chief` runs with a shorter wait than keras-tuner's own loop. They are
-reached here only, so that a keras-tuner upgrade that moves them breaks one module.
+:func:`serve_chief` runs with a shorter wait than keras-tuner's own loop (and
+:func:`serve_chief_in_thread` from a worker's process). They are reached here only, so
+that a keras-tuner upgrade that moves them breaks one module.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import threading
 import time
 
-__all__ = ["CHIEF_POLL_S", "WORKERS_VARIABLE", "is_chief", "is_worker",
-           "quiet_failed_trials", "retry_trial", "serve_chief"]
+__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "WORKERS_VARIABLE", "as_chief",
+           "hosts_oracle", "is_chief", "is_worker", "quiet_failed_trials", "retry_trial",
+           "serve_chief", "serve_chief_in_thread"]
 
 CHIEF_POLL_S = 0.05
 WORKERS_VARIABLE = "PLAYBOOK_KIT_WORKERS"
+HOST_VARIABLE = "PLAYBOOK_KIT_HOSTS_ORACLE"
+GIL_SWITCH_S = 0.0005
 
 
 def is_worker() -> bool:
@@ -38,6 +44,26 @@ def is_chief() -> bool:
     from keras_tuner.src.distribute import utils
 
     return utils.is_chief_oracle()
+
+
+def hosts_oracle() -> bool:
+    """Whether this worker also serves the study's oracle, from a thread
+    (``PLAYBOOK_KIT_HOSTS_ORACLE=1``, set by ``launch_workers`` on its first worker)."""
+    return is_worker() and os.environ.get(HOST_VARIABLE) == "1"
+
+
+@contextlib.contextmanager
+def as_chief():
+    """This process seen as the chief while the block runs (keras-tuner reads
+    ``KERASTUNER_TUNER_ID`` when a tuner is built and when it saves), so that the worker
+    that hosts the oracle builds and saves the chief's tuner exactly as a chief process
+    would; the worker's own id is restored after."""
+    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+    os.environ["KERASTUNER_TUNER_ID"] = "chief"
+    try:
+        yield
+    finally:
+        os.environ["KERASTUNER_TUNER_ID"] = tuner_id
 
 
 @contextlib.contextmanager
@@ -74,7 +100,8 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
     The study has ended when no trial is running and every worker asked for a trial
     and was told to stop: with ``workers`` given (the launcher sets
     ``PLAYBOOK_KIT_WORKERS``), that many distinct workers, so a worker that starts
-    late is not left waiting on a chief that has already gone.
+    late is not left waiting on a chief that has already gone. The oracle's state is
+    saved once more at the end, so that a resumed study does not requeue the last trial.
     """
     from concurrent import futures
 
@@ -109,5 +136,38 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
         while not (servicer.stop_triggered and len(servicer.stopped) >= (workers or 1)
                    and oracle_chief.exit_chief(oracle)):
             sleep(poll_s)
+        oracle.save()  # keras-tuner saved before it dropped the last trial from those running
     finally:
         server.stop(grace=None)
+
+
+def serve_chief_in_thread(oracle, workers: int | None = None):
+    """Start :func:`serve_chief` on a background thread; returns a function that waits for
+    it to end (every worker told to stop, no trial running) and re-raises its error.
+
+    A chief process would import TensorFlow (keras-tuner imports Keras) only to hand out
+    trials: on a machine with few cores, serving from a worker saves a whole process's
+    start-up. The thread sleeps between its polls and answers a few calls per trial.
+    This process's own trials hold the GIL in their Python parts, and a call waits for
+    each hand-over of it (every 5 ms by default), so the switch interval drops to
+    ``GIL_SWITCH_S`` (measured here under load: another worker's ``get_trial`` took
+    40 to 180 ms on average at 5 ms, 19 to 46 ms at 0.5 ms).
+    """
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
+    errors: list[BaseException] = []
+
+    def serve():
+        try:
+            serve_chief(oracle, workers)
+        except BaseException as error:  # re-raised by wait(), in the worker's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=serve, name="playbook-kit-oracle", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    return wait

@@ -454,7 +454,9 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
                                  "with the same settings or choose another name")
     bar = _Progress(spec, workload.direction, progress, live)
-    tuner = _make_tuner(spec, workload, project, overwrite, bar, load_priors)
+    chief_done = _serve_oracle_here(spec, workload, project, overwrite, load_priors)
+    tuner = _make_tuner(spec, workload, project, overwrite and chief_done is None, bar,
+                        load_priors)
     if stored is None or stored.get("max_trials") != spec.max_trials:
         write_study_spec(project, spec.to_dict())
     _rerun_damaged(tuner.oracle, project)
@@ -464,9 +466,28 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     try:
         with quiet_failed_trials():
             tuner.search(verbose=0)
+        if chief_done is not None:
+            chief_done()  # the other workers' last trials
     finally:
         bar.close()
     return project
+
+
+def _serve_oracle_here(spec: StudySpec, workload: Workload, project: Path, overwrite: bool,
+                       load_priors):
+    """In the worker that hosts the oracle (the launcher's first), build the chief's tuner
+    as a chief process would (reloading its state, requeueing damaged trials), save it
+    and serve its oracle from a thread; returns the function that waits for that thread,
+    or None in every other process."""
+    from ._keras_tuner import as_chief, hosts_oracle, serve_chief_in_thread
+
+    if not hosts_oracle():
+        return None
+    with as_chief():
+        chief = _make_tuner(spec, workload, project, overwrite, None, load_priors)
+        _rerun_damaged(chief.oracle, project)
+        chief.save()
+    return serve_chief_in_thread(chief.oracle)
 
 
 def _rerun_damaged(oracle, project: Path) -> None:

@@ -1,8 +1,11 @@
 """Many processes for one study: keras-tuner's chief/worker mode launched on this machine.
 
-``launch_workers`` starts a chief (the oracle, one thread, no GPU) and N workers, each with
-its share of the cores (``worker_environments``) and, with GPUs, one GPU each, then waits
-for all of them; the chief ends once no trial runs and every worker was told to stop.
+``launch_workers`` starts N workers, each with its share of the cores
+(``worker_environments``) and, with GPUs, one GPU each, then waits for all of them. The
+first worker also serves the oracle (keras-tuner's chief) from a thread, which ends once
+no trial runs and every worker was told to stop: a separate chief process would import
+TensorFlow just to hand out trials, a whole process's start-up on a machine with few
+cores.
 """
 from __future__ import annotations
 
@@ -24,17 +27,17 @@ def free_port() -> int:
 def worker_environments(workers: int, threads_per_worker: int | None = None,
                         port: int | None = None, gpus: int = 0,
                         cores: int | None = None) -> list[dict]:
-    """The environment variables of the chief (first) and of each worker.
+    """The environment variables of each worker; the first also serves the oracle.
 
     Each worker gets ``threads_per_worker`` TensorFlow threads, by default an equal share
-    of the CPU cores this process may use (``cores // workers``, at least 1), set both as variables and by its
-    ``setup``, so that a setting the launching process inherited (``OMP_NUM_THREADS``
-    from a notebook's ``setup``, say) cannot oversubscribe the cores; with GPUs, worker
-    ``i`` sees GPU ``i % gpus`` only. The chief only serves the oracle: one thread, no
-    GPU (a TensorFlow process that sees a GPU reserves memory on it).
+    of the CPU cores this process may use (``cores // workers``, at least 1), set both as
+    variables and by its ``setup``, so that a setting the launching process inherited
+    (``OMP_NUM_THREADS`` from a notebook's ``setup``, say) cannot oversubscribe the cores;
+    with GPUs, worker ``i`` sees GPU ``i % gpus`` only. The oracle's thread in the first
+    worker sleeps between the few calls it answers per trial, so it takes no core share.
     """
     from ..runtime import available_cores
-    from ._keras_tuner import WORKERS_VARIABLE
+    from ._keras_tuner import HOST_VARIABLE, WORKERS_VARIABLE
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers={workers!r} is not allowed; use an integer >= 1")
@@ -44,18 +47,12 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
                          "integer >= 1 or None (an equal share of the CPU cores)")
     threads = threads_per_worker or max(1, (cores or available_cores()) // workers)
     base = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
-            "TF_CPP_MIN_LOG_LEVEL": "2", WORKERS_VARIABLE: str(workers)}
-
-    def environment(tuner_id, count, devices):
-        env = {**base, "KERASTUNER_TUNER_ID": tuner_id, "TF_NUM_INTRAOP_THREADS": str(count),
-               "TF_NUM_INTEROP_THREADS": str(min(count, 2)), "OMP_NUM_THREADS": str(count)}
-        if devices is not None:
-            env["CUDA_VISIBLE_DEVICES"] = devices
-        return env
-
-    chief = environment("chief", 1, "" if gpus else None)
-    return [chief] + [environment(f"tuner{i}", threads, str(i % gpus) if gpus else None)
-                      for i in range(workers)]
+            "TF_CPP_MIN_LOG_LEVEL": "2", WORKERS_VARIABLE: str(workers),
+            "TF_NUM_INTRAOP_THREADS": str(threads),
+            "TF_NUM_INTEROP_THREADS": str(min(threads, 2)), "OMP_NUM_THREADS": str(threads)}
+    return [{**base, "KERASTUNER_TUNER_ID": f"tuner{i}", HOST_VARIABLE: str(int(i == 0)),
+             **({"CUDA_VISIBLE_DEVICES": str(i % gpus)} if gpus else {})}
+            for i in range(workers)]
 
 
 def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
@@ -63,40 +60,34 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
                    timeout: float | None = None) -> list[int]:
     """Run a study file with keras-tuner's chief/worker mode on this machine.
 
-    Starts a chief oracle on 127.0.0.1 and ``workers`` worker processes with the
-    environments of :func:`worker_environments` (an equal share of the cores each), waits
-    for all of them and returns their exit codes (the chief's last). On a cluster, start
-    the same command with the ``KERASTUNER_*`` variables set by your scheduler (see the
-    README).
+    Starts ``workers`` worker processes with the environments of
+    :func:`worker_environments` (an equal share of the cores each; the first serves the
+    oracle on 127.0.0.1), waits for all of them and returns their exit codes. A worker
+    that fails stops the others (the oracle's host waits for every worker's trial, the
+    others for the host): the study resumes when the same command runs again. On a
+    cluster, start the same command with the ``KERASTUNER_*`` variables set by your
+    scheduler, one process with ``KERASTUNER_TUNER_ID=chief`` (see the README).
     """
     from ._keras_tuner import CHIEF_POLL_S
 
-    chief_env, *worker_envs = worker_environments(workers, threads_per_worker,
-                                                  port or free_port(), _gpu_count())
+    envs = worker_environments(workers, threads_per_worker, port or free_port(), _gpu_count())
     command = [sys.executable, "-m", "playbook_kit.cli", "study", str(spec_path),
                "--directory", str(directory), "--no-progress", "--threads"]
-    chief = subprocess.Popen(command + [chief_env["TF_NUM_INTRAOP_THREADS"]],
-                             env={**os.environ, **chief_env})
     procs = []
     try:
-        for env in worker_envs:
+        for env in envs:
             procs.append(subprocess.Popen(command + [env["TF_NUM_INTRAOP_THREADS"]],
                                           env={**os.environ, **env}))
         deadline = None if timeout is None else time.monotonic() + timeout
         while any(p.poll() is None for p in procs):
-            if chief.poll() not in (None, 0):
-                break  # the chief died: the workers would wait for it forever
+            if any(p.poll() not in (None, 0) for p in procs):
+                break  # the others would wait for it forever
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"study workers still running after {timeout} s")
             time.sleep(CHIEF_POLL_S)
-        try:  # the chief exits once every worker has been told to stop
-            chief.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
-        return [p.poll() if p.poll() is not None else -1 for p in procs] + \
-            [chief.poll() if chief.poll() is not None else -1]
+        return [p.poll() if p.poll() is not None else -1 for p in procs]
     finally:
-        for process in [*procs, chief]:
+        for process in procs:
             if process.poll() is None:
                 process.kill()
                 process.wait()
