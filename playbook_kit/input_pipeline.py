@@ -73,7 +73,8 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     them, its chunks back to back: a pipeline keeps preparing batches after a chunk ends
     (its prefetch buffer refills, also where tf.data injected the prefetch), and a slow
     one does so for longer than the next chunk lasts, loading the cores that chunk
-    measures. The pipeline under test is slow by assumption, so it goes last.
+    measures; a new iterator starts filling its buffers at once. The pipeline under
+    test is slow by assumption, so its iterator is made, and its chunks timed, last.
     """
     import keras
     import tensorflow as tf
@@ -90,22 +91,27 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     model = workload.build_model(config)
     optimizer = build_optimizer(config, total, schedule)
     optimizer.build(model.trainable_variables)
-    loops = {name: compiled_train_steps(workload, model, optimizer, config, iter(dataset))
-             for name, dataset in datasets.items()}
-    times = {name: [] for name in loops}
+    loops = {}
 
     def chunk(name, n):
         start = time.perf_counter()
         done = int(loops[name](tf.constant(n))[0])
         return (time.perf_counter() - start) / max(done, 1)
 
-    for name in interleaved:
+    def start(name):
+        # iter() starts the pipeline's background work: only when its turn comes
+        loops[name] = compiled_train_steps(workload, model, optimizer, config,
+                                           iter(datasets[name]))
         chunk(name, warmup_steps)
+
+    times = {name: [] for name in datasets}
+    for name in interleaved:
+        start(name)
     for _ in range(repeats):
         for name in interleaved:
             times[name].append(chunk(name, steps))
     for name in last:
-        chunk(name, warmup_steps)
+        start(name)
         times[name] = [chunk(name, steps) for _ in range(repeats)]
     return {name: float(np.min(values)) for name, values in times.items()}
 
