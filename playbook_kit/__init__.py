@@ -45,7 +45,7 @@ _EXPORTS = {
     "warmup_sweep": "stability", "WarmupSweep": "stability",
     "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
     "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
-    "file_pipeline": "input_pipeline",
+    "file_pipeline": "input_pipeline", "batches_in_memory": "input_pipeline",
     "run_batch": "batch", "export_tensorboard": "tracking",
     "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
     "coverage_table": "widgets", "isolation_explorer": "widgets",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import RecipeResult, check_workload
-from .validation import check_int, check_number, not_allowed
+from .validation import check_int, check_number, check_seed, not_allowed
 
 SLOWDOWN_TOLERANCE = 0.10
 """Training is input-bound when its step takes more than 10% longer than the compute-only
@@ -23,8 +23,9 @@ step (toolkit's choice; the playbook gives no number): the pipeline then costs m
 timing noise, and a fixed pipeline reaches at least about 0.9 of compute-only speed."""
 
 FIX_PARALLEL = ("parallelize the map (num_parallel_calls=tf.data.AUTOTUNE), cache the "
-                "decoded examples if they fit in memory (.cache() after the map), drop "
-                "unused features before the costly step, or preprocess offline once")
+                "decoded examples if they fit in memory (pk.batches_in_memory after the "
+                "map: decoded once, then shuffled and batched a whole epoch at a time), "
+                "drop unused features before the costly step, or preprocess offline once")
 FIX_PREFETCH = ("add .prefetch(tf.data.AUTOTUNE) at the end of the pipeline so that the "
                 "next batch is prepared while the current one trains")
 
@@ -61,31 +62,53 @@ class PipelineCheck(RecipeResult):
         return ax
 
 
-def _time_training(workload, config, datasets: dict, steps, warmup_steps, repeats, seed):
+def _time_training(workload, config, interleaved: dict, last: dict, steps, warmup_steps,
+                   repeats, seed):
     """Seconds per training step from each dataset, with the trainer's program (one
-    model, its compiled loop taking each dataset's iterator), timed chunks interleaved
-    (so that load from other processes hits every measurement alike), the fastest chunk
-    kept (noise only adds time)."""
+    model, its compiled loop taking each dataset's iterator), the fastest of ``repeats``
+    chunks kept (noise only adds time).
+
+    The chunks of the ``interleaved`` datasets alternate, so that load from other
+    processes hits them alike. Each dataset of ``last`` is warmed up and timed after
+    them, its chunks back to back: a pipeline keeps preparing batches after a chunk ends
+    (its prefetch buffer refills, also where tf.data injected the prefetch), and a slow
+    one does so for longer than the next chunk lasts, loading the cores that chunk
+    measures; a new iterator starts filling its buffers at once. The pipeline under
+    test is slow by assumption, so its iterator is made, and its chunks timed, last.
+    """
     import tensorflow as tf
 
     from . import programs
     from .runtime import seed_everything
 
     seed_everything(seed)
+    datasets = {**interleaved, **last}
     total = (warmup_steps + steps * repeats) * len(datasets)
-    iterators = {name: iter(dataset) for name, dataset in datasets.items()}
-    program = programs.program_for(workload, config, workload.build_model(config),
-                                   next(iter(iterators.values())), {}, total)
-    loops = {name: (lambda n, iterator=iterator: program.train_steps(iterator, n))
-             for name, iterator in iterators.items()}
-    for loop in loops.values():
-        int(loop(tf.constant(warmup_steps))[0])
-    times = {name: [] for name in loops}
+    first = iter(next(iter(interleaved.values())))
+    program = programs.program_for(workload, config, workload.build_model(config), first, {},
+                                   total)
+    loops = {}
+
+    def chunk(name, n):
+        start = time.perf_counter()
+        done = int(loops[name](tf.constant(n))[0])
+        return (time.perf_counter() - start) / max(done, 1)
+
+    def start(name):
+        # iter() starts the pipeline's background work: only when its turn comes
+        iterator = first if name == next(iter(interleaved)) else iter(datasets[name])
+        loops[name] = lambda n: program.train_steps(iterator, n)
+        chunk(name, warmup_steps)
+
+    times = {name: [] for name in datasets}
+    for name in interleaved:
+        start(name)
     for _ in range(repeats):
-        for name, loop in loops.items():
-            start = time.perf_counter()
-            done = int(loop(tf.constant(steps))[0])
-            times[name].append((time.perf_counter() - start) / max(done, 1))
+        for name in interleaved:
+            times[name].append(chunk(name, steps))
+    for name in last:
+        start(name)
+        times[name] = [chunk(name, steps) for _ in range(repeats)]
     return {name: float(np.min(values)) for name, values in times.items()}
 
 
@@ -121,9 +144,11 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     (``.repeat()`` it). *Compute only* trains on the first ``warmup_steps + steps``
     batches held in memory. Each measurement skips ``warmup_steps`` (tracing, filling
     caches: with ``.cache()`` in a pipeline, make it at least one epoch of batches) and
-    keeps the fastest of ``repeats`` chunks of ``steps`` steps; the training chunks of all
-    pipelines are interleaved on one model, so that load from other processes hits them
-    alike.
+    keeps the fastest of ``repeats`` chunks of ``steps`` steps, all on one model. The
+    compute-only and fixed-pipeline chunks alternate, so that load from other processes
+    hits them alike; training from ``pipeline`` is timed after them, because a slow
+    pipeline keeps decoding in the background after each of its chunks (its prefetch
+    buffer refills) and would load the chunk timed next.
 
     Rules: input-bound when training is more than ``tolerance`` (10%, toolkit's choice,
     :data:`SLOWDOWN_TOLERANCE`) slower per step than compute only; the *input share*
@@ -151,13 +176,16 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     held = tf.data.Dataset.from_tensor_slices(
         (tf.stack([b[0] for b in batches]), tf.stack([b[1] for b in batches])))
     held = held.repeat().prefetch(tf.data.AUTOTUNE)
-    datasets = {"compute only": held, "training": pipeline}
+    interleaved = {"compute only": held}
     if fixed is not None:
-        datasets["training (fixed pipeline)"] = fixed
-    timed = _time_training(workload, config, datasets, steps, warmup_steps, repeats, seed)
+        interleaved["training (fixed pipeline)"] = fixed
+    timed = _time_training(workload, config, interleaved, {"training": pipeline}, steps,
+                           warmup_steps, repeats, seed)
     measured = {"compute only": timed["compute only"],
                 "pipeline alone": _time_iteration(pipeline, steps, warmup_steps, repeats),
-                **{k: v for k, v in timed.items() if k != "compute only"}}
+                "training": timed["training"]}
+    if fixed is not None:
+        measured["training (fixed pipeline)"] = timed["training (fixed pipeline)"]
     compute = measured["compute only"]
     table = pd.DataFrame({"measurement": list(measured),
                           "seconds_per_step": list(measured.values())})
@@ -219,7 +247,8 @@ def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int =
 def file_pipeline(paths, labels, decode, batch_size: int, *, seed: int = 0,
                   parallel: bool = False, cache: bool = False, prefetch: bool = False):
     """Training batches decoded from files by a Python function, with the fixes as
-    switches: ``parallel`` map, ``cache`` of the decoded examples, ``prefetch``.
+    switches: ``parallel`` map, ``cache`` of the decoded examples (through
+    :func:`batches_in_memory`), ``prefetch``.
 
     ``decode(path) -> np.ndarray`` runs in ``tf.numpy_function`` (Python, so the slow,
     realistic case); ``labels`` are integers, one per path. The output repeats and
@@ -243,7 +272,54 @@ def file_pipeline(paths, labels, decode, batch_size: int, *, seed: int = 0,
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) if parallel \
         else ds.map(load)
     if cache:
-        ds = ds.cache()
-    ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.batch(batch_size, drop_remainder=True)
+        ds = batches_in_memory(ds, batch_size, seed=seed)
+    else:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
+        ds = ds.batch(batch_size, drop_remainder=True)
     return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
+
+
+def batches_in_memory(examples, batch_size: int, *, seed: int = 0):
+    """Repeating training batches of ``examples`` (a finite ``tf.data.Dataset`` of
+    examples that fits in memory), decoded once and shuffled a whole epoch at a time.
+
+    The first pass is cached as one tensor per feature; each epoch is one random
+    permutation of it, gathered at once and cut into batches, so that a batch then
+    costs one slice of an in-memory tensor, as the compute-only reference does.
+    ``.cache().shuffle(n).repeat().batch(b)`` gives batches of the same distribution but
+    moves every example through the shuffle buffer one by one (up to about 0.2 ms per
+    batch of 64 measured here): CPU work that competes with a step of a few ms for the
+    same cores. Batches run across epoch boundaries (no example is dropped); peak memory
+    is about two copies of the data.
+    """
+    import tensorflow as tf
+
+    if not isinstance(examples, tf.data.Dataset):
+        raise not_allowed("examples", examples, "use a tf.data.Dataset of examples")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_seed("seed", seed)
+    count = int(examples.cardinality())
+    if count <= 0:
+        raise not_allowed("examples.cardinality()", count, "use a finite, non-empty dataset "
+                          "whose length tf.data knows (-1 is infinite, -2 unknown: apply "
+                          "tf.data.experimental.assert_cardinality(n))")
+    # the exact count: a map followed by a larger batch fuses into one op that would
+    # allocate the whole (too large) batch
+    whole = examples.batch(count).cache().repeat()
+
+    def epoch(state, whole_epoch):
+        leftover, index = state
+        n = tf.shape(tf.nest.flatten(whole_epoch)[0])[0]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), index]))
+        order = tf.concat([leftover, order], 0)
+        full = tf.shape(order)[0] // batch_size * batch_size
+        batches = tf.reshape(order[:full], [-1, batch_size])
+        return (order[full:], index + 1), (whole_epoch, batches)
+
+    def slices(whole_epoch, batches):
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda t: tf.gather(t, batches), whole_epoch))
+
+    start = (tf.zeros([0], tf.int32), tf.constant(0, tf.int64))
+    return whole.scan(start, epoch).flat_map(slices)

@@ -53,8 +53,37 @@ def test_file_pipeline_decodes_every_file_once_per_epoch(pk, tmp_path):
         assert np.array_equal(np.concatenate(xs)[:, 0], np.concatenate(ys).astype(np.float32))
 
 
+def test_batches_in_memory_shuffles_whole_epochs_and_runs_across_their_boundaries(pk):
+    """10 examples in batches of 4: the first 10 batches are 4 whole epochs, each a
+    permutation of the 10, with the features still beside their labels."""
+    import tensorflow as tf
+
+    examples = tf.data.Dataset.from_tensor_slices(
+        (np.arange(10, dtype=np.float32)[:, None] * [1.0, -1.0], np.arange(10)))
+    batches = pk.batches_in_memory(examples, 4, seed=3)
+    assert [tuple(spec.shape) for spec in batches.element_spec] == [(4, 2), (4,)]
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in batches.take(10)])
+    labels = np.concatenate(ys)
+    for epoch in range(4):
+        assert sorted(labels[epoch * 10:(epoch + 1) * 10].tolist()) == list(range(10))
+    assert labels[:10].tolist() != labels[10:20].tolist()
+    assert np.array_equal(np.concatenate(xs), labels[:, None] * np.array([1.0, -1.0]))
+    again = [y.numpy().tolist() for _, y in pk.batches_in_memory(examples, 4, seed=3).take(3)]
+    other = [y.numpy().tolist() for _, y in pk.batches_in_memory(examples, 4, seed=4).take(3)]
+    assert again == [y.tolist() for y in ys[:3]] and other != again
+
+
 def test_bad_arguments(pk, digits_workload):
+    import tensorflow as tf
+
     with pytest.raises(ValueError, match="pipeline=3 is not allowed; use a tf.data.Dataset"):
         pk.input_pipeline_check(digits_workload, 3)
     with pytest.raises(ValueError, match="paths and labels must be non-empty and match"):
         pk.file_pipeline(["a.npy"], [0, 1], np.load, 2)
+    with pytest.raises(ValueError, match=r"examples=\[1, 2\] is not allowed; use a tf.data"):
+        pk.batches_in_memory([1, 2], 2)
+    with pytest.raises(ValueError, match=r"examples.cardinality\(\)=-1 is not allowed; use a "
+                       "finite, non-empty dataset"):
+        pk.batches_in_memory(tf.data.Dataset.range(3).repeat(), 2)
+    with pytest.raises(ValueError, match="batch_size=0 is not allowed"):
+        pk.batches_in_memory(tf.data.Dataset.range(3), 0)

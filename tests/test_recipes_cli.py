@@ -81,9 +81,10 @@ def fake_pipeline_timing(monkeypatch):
 
     calls = {}
 
-    def time_training(workload, config, datasets, steps, warmup_steps, repeats, seed):
+    def time_training(workload, config, interleaved, last, steps, warmup_steps, repeats,
+                      seed):
         calls.update(batch_size=config["batch_size"], warmup_steps=warmup_steps,
-                     datasets=list(datasets))
+                     datasets=list(interleaved) + list(last))
         return {"compute only": 0.010, "training": 0.025}
 
     monkeypatch.setattr(module, "_time_training", time_training)
