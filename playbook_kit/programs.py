@@ -41,7 +41,6 @@ import json
 from collections import OrderedDict
 
 from . import runtime
-from .layers import hyperparameter_values
 from .workload import MODELS, build_optimizer, learning_rate_schedule
 
 CACHE_SIZE = 4
@@ -213,6 +212,8 @@ class Program:
         cache serves (a few dozen trials per shape)."""
         for target, source in zip(self.model.variables, model.variables):
             _handle(target).assign(_handle(source))
+        from .layers import hyperparameter_values  # imports Keras: not at module import
+
         for target, source in zip(hyperparameter_values(self.model),
                                   hyperparameter_values(model)):
             target.assign(source)

@@ -154,3 +154,43 @@ def test_the_oracle_thread_hands_its_error_to_the_waiting_worker(pk, monkeypatch
             wait()
     finally:
         sys.setswitchinterval(switch)
+
+
+def test_the_launcher_reads_a_study_file_without_importing_tensorflow(tmp_path):
+    """The launcher starts the workers before anything heavy: importing TensorFlow
+    (3 to 5 CPU s) there would delay every worker's start on a machine with few cores."""
+    spec = tmp_path / "study.yaml"
+    spec.write_text("name: s\ndata: {name: digits}\nobjective: val_accuracy\n"
+                    "space:\n  depth: {role: scientific, values: [1, 2]}\n"
+                    "algorithm: quasi_random\nmax_trials: 2\nmax_train_steps: 20\n"
+                    "eval_every: 10\n")
+    code = ("import sys\nfrom playbook_kit.search.study import StudySpec\n"
+            "from playbook_kit.search.workers import launch_workers\n"
+            f"StudySpec.from_yaml({str(spec)!r})\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+def test_a_worker_asks_a_late_oracle_again_every_tenth_of_a_second(monkeypatch):
+    """A worker that asks before the oracle's host listens retries every RECONNECT_MS
+    (100 ms), not after gRPC's default backoff (1 s, then 1.6x longer each time), which
+    cost the workers about 9 s of a one-minute study (bench/workers.py)."""
+    import grpc
+
+    from playbook_kit.search import _keras_tuner
+
+    made = []
+    real = grpc.insecure_channel
+    monkeypatch.setattr(grpc, "insecure_channel",
+                        lambda target, options=None: made.append((target, dict(options)))
+                        or real(target, options))
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "50123")
+    client = type("Client", (), {})()
+    _keras_tuner.reconnect_quickly(client)
+    assert made == [("127.0.0.1:50123", {"grpc.initial_reconnect_backoff_ms": 100,
+                                         "grpc.min_reconnect_backoff_ms": 100,
+                                         "grpc.max_reconnect_backoff_ms": 100})]
+    assert hasattr(client.stub, "GetSpace") and hasattr(client.stub, "CreateTrial")

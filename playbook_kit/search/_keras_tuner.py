@@ -21,14 +21,15 @@ import sys
 import threading
 import time
 
-__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "WORKERS_VARIABLE", "as_chief",
-           "hosts_oracle", "is_chief", "is_worker", "quiet_failed_trials", "retry_trial",
-           "serve_chief", "serve_chief_in_thread"]
+__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "RECONNECT_MS", "WORKERS_VARIABLE",
+           "as_chief", "hosts_oracle", "is_chief", "is_worker", "quiet_failed_trials",
+           "reconnect_quickly", "retry_trial", "serve_chief", "serve_chief_in_thread"]
 
 CHIEF_POLL_S = 0.05
 WORKERS_VARIABLE = "PLAYBOOK_KIT_WORKERS"
 HOST_VARIABLE = "PLAYBOOK_KIT_HOSTS_ORACLE"
 GIL_SWITCH_S = 0.0005
+RECONNECT_MS = 100
 
 
 def is_worker() -> bool:
@@ -139,6 +140,21 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
         oracle.save()  # keras-tuner saved before it dropped the last trial from those running
     finally:
         server.stop(grace=None)
+
+
+def reconnect_quickly(client) -> None:
+    """Give a worker's oracle client a channel that retries a refused connection every
+    ``RECONNECT_MS`` ms. keras-tuner's channel uses gRPC's default backoff (1 s, growing
+    1.6x per try): workers start together with the oracle's host and often ask before it
+    listens, and then waited 1 + 1.6 + 2.6 + 4.1 s, about 9 s of a one-minute study."""
+    import grpc
+    from keras_tuner.src import protos
+
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    options = [("grpc.initial_reconnect_backoff_ms", RECONNECT_MS),
+               ("grpc.min_reconnect_backoff_ms", RECONNECT_MS),
+               ("grpc.max_reconnect_backoff_ms", RECONNECT_MS)]
+    client.stub = protos.get_service_grpc().OracleStub(grpc.insecure_channel(address, options))
 
 
 def serve_chief_in_thread(oracle, workers: int | None = None):

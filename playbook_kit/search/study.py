@@ -254,7 +254,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     from keras_tuner.engine import base_tuner
 
     from ..trainer import train_trial
-    from ._keras_tuner import is_chief, is_worker, serve_chief
+    from ._keras_tuner import is_chief, is_worker, reconnect_quickly, serve_chief
     from .oracles import make_oracle
 
     objective = kt.Objective(spec.objective, rules.check_direction(workload.direction))
@@ -340,6 +340,8 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
         tuner = PlaybookTuner(oracle, directory=str(directory.parent),
                               project_name=directory.name, overwrite=overwrite)
     tuner.oracle.verbose = 0
+    if is_worker():
+        reconnect_quickly(tuner.oracle)
     return tuner
 
 
