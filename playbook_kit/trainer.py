@@ -292,7 +292,9 @@ class _CheckpointKeeper:
     and written once, when the run ends: a ``save_weights`` costs about 15 ms, and early
     in training nearly every evaluation enters the best k, so writing on entry would
     write most evaluations and delete them again. A killed trial is rerun from scratch,
-    so nothing is lost by waiting.
+    so nothing is lost by waiting. When the last step is among the best k, "last" is a
+    copy of its file rather than a second save. Saves replay the model's first save
+    (:func:`~playbook_kit.programs.save_weights`: the same file, a third of the time).
     """
 
     def __init__(self, directory, keep, direction, model):
@@ -302,6 +304,7 @@ class _CheckpointKeeper:
         self.kept: list[tuple] = []  # (sort key, step)
         self.held: dict = {}  # step -> weights, for the steps in ``kept``
         self.best_weights = None
+        self.last_step = None
         self.last_written = False
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -328,28 +331,43 @@ class _CheckpointKeeper:
             self.best_weights = [w.copy() for w in self.model.get_weights()]
 
     def save_last(self, step):
+        """Mark ``step`` (the model's current weights) as the last checkpoint, written by
+        :meth:`write`."""
         if self.directory is not None:
-            self._save(self.directory / "last.weights.h5")
-            self.last_written = True
+            self.last_step = step
 
     def write(self):
-        """Write the best k held in memory (once each), leaving the model's weights as
-        they were."""
-        if not self.held:
+        """Write the best k held in memory (once each) and the last step, leaving the
+        model's weights as they were."""
+        import shutil
+
+        from .files import atomic_write
+
+        written = set(self.held)
+        if self.held:
+            current = self.model.get_weights()
+            for step, weights in sorted(self.held.items()):
+                self.model.set_weights(weights)
+                self._save(self._path(step))
+            self.model.set_weights(current)
+            self.held = {}
+        if self.last_step is None:
             return
-        current = self.model.get_weights()
-        for step, weights in sorted(self.held.items()):
-            self.model.set_weights(weights)
-            self._save(self._path(step))
-        self.model.set_weights(current)
-        self.held = {}
+        last = self.directory / "last.weights.h5"
+        if self.last_step in written:
+            with atomic_write(last, suffix=".weights.h5") as tmp:
+                shutil.copyfile(self._path(self.last_step), tmp)
+        else:
+            self._save(last)
+        self.last_step, self.last_written = None, True
 
     def _save(self, path: Path):
         """Write through the one atomic write (:mod:`.files`): a kill never leaves a torn file."""
         from .files import atomic_write
+        from .programs import save_weights
 
         with atomic_write(path, suffix=".weights.h5") as tmp:
-            self.model.save_weights(tmp)
+            save_weights(self.model, tmp)
 
     def files(self) -> dict:
         if self.directory is None:

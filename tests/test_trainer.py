@@ -253,7 +253,8 @@ def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_wor
                   for i, s in enumerate(accuracy.index))
     assert entered > 4  # writing on entry would have written more than best 3 + last
     expected = sorted([f"step-{s:08d}.weights.h5" for s in best] + ["last.weights.h5"])
-    assert sorted(written) == expected
+    # a last step among the best is copied from its file, not saved again
+    assert sorted(written) == sorted(expected if 100 not in best else expected[1:])
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == expected
     assert sorted(result.checkpoints) == sorted([f"step-{s}" for s in best] + ["last"])
     last = pk.restore_checkpoint(digits_workload, result, which="last")
@@ -261,3 +262,74 @@ def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_wor
         result.final_metrics["val_accuracy"])
     kept = pk.restore_checkpoint(digits_workload, result)
     assert evaluate_model(digits_workload, kept)["accuracy"] == pytest.approx(result.objective)
+
+
+def test_a_last_step_among_the_best_is_copied_not_saved_again(pk, digits_workload, tmp_path,
+                                                              monkeypatch):
+    from playbook_kit import trainer
+
+    written, real_save = [], trainer._CheckpointKeeper._save
+
+    def save(self, path):
+        written.append(Path(path).name)
+        real_save(self, path)
+
+    monkeypatch.setattr(trainer._CheckpointKeeper, "_save", save)
+    result = pk.train_trial(digits_workload, {}, max_train_steps=30, eval_every=10,
+                            checkpoint_dir=tmp_path, keep_best=5)  # every step is kept
+    steps = [f"step-{s:08d}.weights.h5" for s in (10, 20, 30)]
+    assert sorted(written) == steps
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["last.weights.h5"] + steps
+    assert (tmp_path / "last.weights.h5").read_bytes() == (tmp_path / steps[-1]).read_bytes()
+    assert result.checkpoints["last"] == str(tmp_path / "last.weights.h5")
+
+
+@pytest.mark.parametrize("config", [{}, {"model": "resnet", "depth": 2, "width": 16,
+                                         "normalization": "batch", "dropout": 0.1, "l2": 1e-4},
+                                    {"normalization": "ghost_batch", "dropout": 0.2}])
+def test_replayed_saves_write_the_file_keras_writes(pk, digits_workload, tmp_path, config):
+    """programs.save_weights replays the model's first save: every group, attribute and
+    dataset of the file equals what ``model.save_weights`` writes, after training moved
+    the weights, and the file loads into a fresh model."""
+    import h5py
+    import numpy as np
+
+    from playbook_kit import programs
+
+    config = digits_workload.config(config)
+    model = digits_workload.build_model(config)
+    programs.save_weights(model, tmp_path / "first.weights.h5")  # records the plan
+    model.set_weights([w + 0.5 for w in model.get_weights()])
+    model.save_weights(tmp_path / "keras.weights.h5")
+    programs.save_weights(model, tmp_path / "replay.weights.h5")
+
+    def contents(path):
+        out = {}
+        with h5py.File(path) as f:
+            f.visititems(lambda name, obj: out.__setitem__(name, (
+                sorted((k, str(v)) for k, v in obj.attrs.items()),
+                np.array(obj).tolist() if isinstance(obj, h5py.Dataset) else None)))
+        return out
+
+    keras_file = contents(tmp_path / "keras.weights.h5")
+    assert len(keras_file) > 10 and contents(tmp_path / "replay.weights.h5") == keras_file
+    fresh = digits_workload.build_model(config)
+    fresh.load_weights(tmp_path / "replay.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), model.get_weights()))
+
+
+def test_a_last_step_outside_the_best_is_saved(pk, digits_workload, tmp_path, monkeypatch):
+    from playbook_kit import trainer
+
+    model = digits_workload.build_model(digits_workload.config())
+    written = []
+    monkeypatch.setattr(trainer._CheckpointKeeper, "_save",
+                        lambda self, path: written.append(Path(path).name))
+    keeper = trainer._CheckpointKeeper(tmp_path, 1, "max", model)
+    for step, accuracy in ((10, 0.5), (20, 0.9), (30, 0.7)):
+        keeper.offer(step, accuracy, 1.0)
+    keeper.save_last(30)
+    keeper.write()
+    assert written == ["step-00000020.weights.h5", "last.weights.h5"]
+    assert keeper.files() == {"step-20": str(tmp_path / "step-00000020.weights.h5"),
+                              "last": str(tmp_path / "last.weights.h5")}
