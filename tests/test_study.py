@@ -224,6 +224,26 @@ def test_resume_after_a_kill_between_a_trial_file_and_the_oracle_state(
     assert oracle["run_times"] == {"0": 1, "1": 1, "2": 1}
 
 
+def test_reconcile_state_lets_the_trial_files_win():
+    from types import SimpleNamespace
+
+    from playbook_kit.search.oracle_base import reconcile_state
+
+    trials = {k: SimpleNamespace(trial_id=k, status=s) for k, s in
+              [("00", "COMPLETED"), ("01", "FAILED"), ("02", "COMPLETED"), ("03", "RUNNING"),
+               ("04", "RUNNING"), ("05", "RUNNING")]}
+    state = {"ongoing_trials": {"tuner0": "02", "tuner1": "01", "tuner2": "03"},
+             "start_order": ["00", "01", "02", "03"], "end_order": ["00", "01"],
+             "run_times": {"00": 1, "01": 1}, "seed": 0}
+    reconciled, rerun = reconcile_state(state, trials)
+    assert rerun == ["04", "05"]
+    assert reconciled == {"ongoing_trials": {"tuner2": "03"},
+                          "start_order": ["00", "01", "02", "03", "04", "05"],
+                          "end_order": ["00", "01", "02"],
+                          "run_times": {"00": 1, "01": 1, "02": 1}, "seed": 0}
+    assert state["end_order"] == ["00", "01"]  # the stored state itself is left as read
+
+
 def test_chief_with_two_workers_runs_every_trial_exactly_once(pk, tmp_path):
     spec = write_spec(tmp_path / "study.yaml", "parallel", max_trials=6, steps=STEPS)
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")
