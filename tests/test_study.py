@@ -167,6 +167,83 @@ def test_kill_9_mid_study_then_resume_gives_the_full_budget(pk, tmp_path):
     same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 6))
 
 
+class _Killed(BaseException):
+    """A SIGKILL stand-in: nothing after it runs, no ``except Exception`` catches it."""
+
+
+def kill_at_oracle_save(monkeypatch, trial_id, status, passed):
+    """Stop the study at a write of ``oracle.json`` after the write of trial
+    ``trial_id``'s ``trial.json`` with ``status``, letting ``passed`` such writes through
+    first: the state a SIGKILL leaves between keras-tuner's files."""
+    from playbook_kit.search import oracle_base
+
+    real, seen = oracle_base.write_json, []
+
+    def write_json(path, data):
+        if path.endswith("oracle.json") and seen:
+            if len(seen) > passed:
+                raise _Killed()
+            seen.append(path)
+        real(path, data)
+        if path.endswith(f"trial_{trial_id}/trial.json") and data["status"] == status:
+            seen.append(path)
+
+    monkeypatch.setattr(oracle_base, "write_json", write_json)
+
+
+@pytest.mark.parametrize("status, passed, end_order, ongoing", [
+    ("RUNNING", 0, ["0"], {}),  # trial 1 created on disk, unknown to the saved oracle
+    ("COMPLETED", 0, ["0"], {"tuner0": "1"}),  # trial 1 ended on disk, ongoing in the oracle
+    ("COMPLETED", 1, ["0", "1"], {"tuner0": "1"}),  # ended in both, still listed as ongoing
+])
+def test_resume_after_a_kill_between_a_trial_file_and_the_oracle_state(
+        pk, digits_workload, space, tmp_path, monkeypatch, status, passed, end_order, ongoing):
+    run = dict(max_trials=3, max_train_steps=20, eval_every=20, directory=tmp_path,
+               name="killed", progress=False)
+    with monkeypatch.context() as patch:
+        kill_at_oracle_save(patch, "1", status, passed)
+        with pytest.raises(_Killed):
+            pk.run_study(digits_workload, space, **run)
+    project = tmp_path / "killed"
+    oracle = json.loads((project / "oracle.json").read_text())
+    assert json.loads((project / "trial_1" / "trial.json").read_text())["status"] == status
+    assert (oracle["end_order"], oracle["ongoing_trials"]) == (end_order, ongoing)
+    survived = {p.parent.name: p.read_bytes() for p in project.glob("trial_*/playbook.json")}
+    assert sorted(survived) == (["trial_0"] if status == "RUNNING" else ["trial_0", "trial_1"])
+
+    study = pk.run_study(digits_workload, space, **run)
+    assert list(study.trials["trial_id"]) == ["0", "1", "2"]
+    assert list(study.trials["status"]) == ["completed"] * 3
+    assert study.runs.groupby("trial_id").size().tolist() == [1, 1, 1]
+    same_configs(configs_of(study, ["depth", "learning_rate"]), points(space, 3))
+    for name, content in survived.items():
+        assert (project / name / "playbook.json").read_bytes() == content
+    oracle = json.loads((project / "oracle.json").read_text())
+    assert (oracle["start_order"], oracle["end_order"]) == (["0", "1", "2"], ["0", "1", "2"])
+    assert (oracle["ongoing_trials"], oracle["retry_queue"]) == ({}, [])
+    assert oracle["run_times"] == {"0": 1, "1": 1, "2": 1}
+
+
+def test_reconcile_state_lets_the_trial_files_win():
+    from types import SimpleNamespace
+
+    from playbook_kit.search.oracle_base import reconcile_state
+
+    trials = {k: SimpleNamespace(trial_id=k, status=s) for k, s in
+              [("00", "COMPLETED"), ("01", "FAILED"), ("02", "COMPLETED"), ("03", "RUNNING"),
+               ("04", "RUNNING"), ("05", "RUNNING")]}
+    state = {"ongoing_trials": {"tuner0": "02", "tuner1": "01", "tuner2": "03"},
+             "start_order": ["00", "01", "02", "03"], "end_order": ["00", "01"],
+             "run_times": {"00": 1, "01": 1}, "seed": 0}
+    reconciled, rerun = reconcile_state(state, trials)
+    assert rerun == ["04", "05"]
+    assert reconciled == {"ongoing_trials": {"tuner2": "03"},
+                          "start_order": ["00", "01", "02", "03", "04", "05"],
+                          "end_order": ["00", "01", "02"],
+                          "run_times": {"00": 1, "01": 1, "02": 1}, "seed": 0}
+    assert state["end_order"] == ["00", "01"]  # the stored state itself is left as read
+
+
 def test_two_workers_run_every_trial_exactly_once_the_first_serving_the_oracle(pk, tmp_path):
     spec = write_spec(tmp_path / "study.yaml", "parallel", max_trials=6, steps=STEPS)
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads", "1")

@@ -16,6 +16,12 @@ to :meth:`mark_infeasible`. A study runner signals an infeasible trial by ending
 reporting the objective; raising ``keras_tuner.errors.FailedTrialError`` in
 ``run_trial`` does the same. Every oracle here tolerates any number of infeasible
 trials in a row (``max_consecutive_failed_trials`` is set above ``max_trials``).
+
+Resuming after a kill. keras-tuner writes a trial's ``trial.json`` first and
+``oracle.json`` after it, so a SIGKILL between the two leaves files that disagree; on
+reload (:func:`reconcile_state`) the trial files win: a trial ended on disk counts as
+ended once, and a trial created on disk that the oracle state does not know runs again
+with its values.
 """
 from __future__ import annotations
 
@@ -27,10 +33,11 @@ from keras_tuner.engine.trial import TrialStatus
 
 from ..store import KERAS_TUNER_TRIAL_FILE, write_json
 from ..validation import check_int, check_seed
+from ._keras_tuner import retry_trial
 from .points import _as_space
 from .space import SearchSpace
 
-__all__ = ["ORACLE_STATE_VERSION", "is_infeasible"]
+__all__ = ["ORACLE_STATE_VERSION", "is_infeasible", "reconcile_state"]
 
 ORACLE_STATE_VERSION = 1
 
@@ -47,6 +54,32 @@ def is_infeasible(trial, marked=()) -> bool:
 def _is_finished(trial, marked=()) -> bool:
     return trial.trial_id in marked or trial.status in (TrialStatus.COMPLETED,
                                                          TrialStatus.FAILED)
+
+
+def reconcile_state(state: dict, trials: dict) -> tuple[dict, list[str]]:
+    """keras-tuner's saved oracle ``state`` made to agree with the ``trials`` read from
+    their ``trial.json`` files, and the ids of the trials to run again.
+
+    A SIGKILL after a trial's ``trial.json`` and before ``oracle.json`` leaves either a
+    trial ended on disk that the state lists as ongoing (keras-tuner would run it and
+    end it a second time) or a trial created on disk that the state does not know
+    (keras-tuner would count it against the budget and never run it). The first is
+    ended exactly once and no longer ongoing; the second is started and returned, so that
+    it runs again with the same values.
+    """
+    ended = {trial_id for trial_id, trial in trials.items() if _is_finished(trial)}
+    ongoing = state["ongoing_trials"]
+    end_order = list(state["end_order"])
+    run_times = dict(state["run_times"])
+    for trial_id in sorted(set(ongoing.values()) & ended, key=int):
+        if trial_id not in end_order:
+            end_order.append(trial_id)
+        run_times[trial_id] = max(run_times.get(trial_id, 0), 1)
+    unknown = sorted(set(trials) - set(state["start_order"]) - ended, key=int)
+    return {**state, "end_order": end_order, "run_times": run_times,
+            "start_order": [*state["start_order"], *unknown],
+            "ongoing_trials": {tuner_id: trial_id for tuner_id, trial_id in ongoing.items()
+                               if trial_id not in ended}}, unknown
 
 
 # -- shared oracle machinery -------------------------------------------------------
@@ -119,7 +152,10 @@ class _PlaybookOracle:
         if ours is not None and state.get("seed") != self.seed:
             raise ValueError(f"seed {self.seed!r}: the study directory was created with "
                              f"seed {state.get('seed')!r}; resume with the same seed")
+        state, rerun = reconcile_state(state, self.trials)
         super().set_state(state)
+        for trial_id in rerun:
+            retry_trial(self, trial_id)
         if ours is None:
             return
         stored = SearchSpace.from_dict(ours["space"])
