@@ -18,6 +18,8 @@ copy) see the same values on every device.
 """
 from __future__ import annotations
 
+from .steps import run_steps
+
 
 def _config_error(name: str, value, allowed: str) -> ValueError:
     """The wording of :func:`~playbook_kit.workload.resolve_config`'s errors."""
@@ -127,24 +129,14 @@ def train_steps(strategy, model, optimizer, train_iterator, loss, global_batch_s
 
     @tf.function(reduce_retracing=True)
     def loop(n):
-        loss_sum = tf.constant(0.0)
-        norm_sum = tf.constant(0.0)
-        norm_max = tf.constant(0.0)
-        clipped = tf.constant(0.0)
-        done = tf.constant(0)
-        finite = tf.constant(True)
-        while done < n and finite:
+        def next_step():
             x, y = next(train_iterator)
             shares, norms, were_clipped = strategy.run(step, args=(x, y))
             value = strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
-            norm = first(norms)
-            clipped += first(were_clipped)
-            finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
-            loss_sum += value
-            norm_sum += norm
-            norm_max = tf.maximum(norm_max, norm)
-            done += 1
+            return value, first(norms), first(were_clipped)
+
+        result = run_steps(n, next_step)
         sync_moving_statistics(strategy, model)
-        return done, loss_sum, norm_sum, norm_max, clipped, finite
+        return result
 
     return loop

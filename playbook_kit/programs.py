@@ -41,6 +41,7 @@ import json
 from collections import OrderedDict
 
 from . import runtime
+from .steps import run_steps
 from .workload import MODELS, build_optimizer, learning_rate_schedule
 
 CACHE_SIZE = 4
@@ -146,13 +147,7 @@ def make_train_loop(model, optimizer, clip_norm, loss):
 
     @tf.function(reduce_retracing=True)
     def train_steps(iterator, n):
-        loss_sum = tf.constant(0.0)
-        norm_sum = tf.constant(0.0)
-        norm_max = tf.constant(0.0)
-        clipped = tf.constant(0.0)
-        done = tf.constant(0)
-        finite = tf.constant(True)
-        while done < n and finite:
+        def next_step():
             x, y = next(iterator)
             with tf.GradientTape() as tape:
                 outputs = model(x, training=True)
@@ -161,14 +156,10 @@ def make_train_loop(model, optimizer, clip_norm, loss):
                     value += tf.add_n(model.losses)
             grads = tape.gradient(value, variables)
             grads, norm, was_clipped = clip_gradients(grads, clip_norm)
-            clipped += was_clipped
             optimizer.apply_gradients(zip(grads, variables))
-            finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
-            loss_sum += value
-            norm_sum += norm
-            norm_max = tf.maximum(norm_max, norm)
-            done += 1
-        return done, loss_sum, norm_sum, norm_max, clipped, finite
+            return value, norm, was_clipped
+
+        return run_steps(n, next_step)
 
     return train_steps
 

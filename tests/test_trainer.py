@@ -231,18 +231,25 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
     assert sorted(result.curves["step"].unique()) == curve_steps
 
 
-def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_workload, tmp_path,
-                                                                  monkeypatch):
+@pytest.fixture
+def written(monkeypatch):
+    """The names of the checkpoint files the trainer saves (copies not counted)."""
     from playbook_kit import trainer
-    from playbook_kit.trainer import evaluate_model
 
-    written, real_save = [], trainer._CheckpointKeeper._save
+    names, real_save = [], trainer._CheckpointKeeper._save
 
     def save(self, path):
-        written.append(Path(path).name)
+        names.append(Path(path).name)
         real_save(self, path)
 
     monkeypatch.setattr(trainer._CheckpointKeeper, "_save", save)
+    return names
+
+
+def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_workload, tmp_path,
+                                                                  written):
+    from playbook_kit.trainer import evaluate_model
+
     result = pk.train_trial(digits_workload, {}, max_train_steps=100, eval_every=10,
                             checkpoint_dir=tmp_path, keep_best=3)
     accuracy = result.curve("validation", "accuracy").drop(index=0)
@@ -265,16 +272,7 @@ def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_wor
 
 
 def test_a_last_step_among_the_best_is_copied_not_saved_again(pk, digits_workload, tmp_path,
-                                                              monkeypatch):
-    from playbook_kit import trainer
-
-    written, real_save = [], trainer._CheckpointKeeper._save
-
-    def save(self, path):
-        written.append(Path(path).name)
-        real_save(self, path)
-
-    monkeypatch.setattr(trainer._CheckpointKeeper, "_save", save)
+                                                              written):
     result = pk.train_trial(digits_workload, {}, max_train_steps=30, eval_every=10,
                             checkpoint_dir=tmp_path, keep_best=5)  # every step is kept
     steps = [f"step-{s:08d}.weights.h5" for s in (10, 20, 30)]
