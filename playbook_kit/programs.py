@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import weakref
 from collections import OrderedDict
 
 from . import runtime
@@ -59,9 +60,7 @@ _STATE: dict = {"cache": OrderedDict(), "built": 0}
 def set_reuse(enabled: bool) -> None:
     """Turn program reuse on or off for this process. Off, each trial builds a new program
     and leaves the cache alone (:func:`clear` empties it)."""
-    if not isinstance(enabled, bool):
-        raise ValueError(f"reuse_programs={enabled!r} is not allowed; use True or False")
-    runtime._STATE["reuse_programs"] = enabled
+    runtime.set_reuse_programs(enabled)
 
 
 def reuse_enabled() -> bool:
@@ -334,7 +333,7 @@ def program_for(workload, config: dict, model, iterator, eval_splits: dict,
     return program
 
 
-_SAVE_PLANS: "weakref.WeakKeyDictionary" = None
+_SAVE_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> plan
 
 
 def save_weights(model, path) -> None:
@@ -348,13 +347,8 @@ def save_weights(model, path) -> None:
     that, through Keras' own store, so the files are the same. A model that stores
     anything but variables is saved by Keras each time.
     """
-    global _SAVE_PLANS
-    import weakref
-
     from keras.src.saving import saving_lib
 
-    if _SAVE_PLANS is None:
-        _SAVE_PLANS = weakref.WeakKeyDictionary()
     plan = _SAVE_PLANS.get(model)
     if plan is None:
         plan = _record_save_plan(model, saving_lib)

@@ -51,10 +51,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     its devices when it starts: call this first in the process.
     """
     check_seed("seed", seed, where="setup")
-    if not isinstance(reuse_programs, bool):
-        raise ValueError(f"setup: reuse_programs={reuse_programs!r} is not allowed; use True "
-                         "or False")
-    _STATE["reuse_programs"] = reuse_programs
+    set_reuse_programs(reuse_programs, where="setup")
     check_int("threads", threads, minimum=1, where="setup", allow_none=True)
     check_int("logical_cpus", logical_cpus, minimum=1, where="setup", allow_none=True)
     threads = threads or min(available_cores(), 4)
@@ -96,6 +93,16 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
             "deterministic": _STATE["deterministic"],
             "reuse_programs": _STATE["reuse_programs"], "tensorflow": tf.__version__,
             "keras": keras.__version__}
+
+
+def set_reuse_programs(enabled: bool, where: str = "") -> None:
+    """Turn compiled-program reuse (:mod:`playbook_kit.programs`) on or off for this
+    process."""
+    if not isinstance(enabled, bool):
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}reuse_programs={enabled!r} is not allowed; use True or "
+                         "False")
+    _STATE["reuse_programs"] = enabled
 
 
 def _split_cpu(tf, count: int) -> None:

@@ -182,6 +182,19 @@ def _check_range(answer, hp) -> str | None:
                             f"low < high{' and low > 0 (log scale)' if hp.scale == 'log' else ''}")
 
 
+def _range_answer(answer, study, name):
+    """The study's hyperparameter ``name`` and the answer read as a range: ``(hp, low,
+    high, "[low, high]")``, or what is wrong with the answer."""
+    from .insight._common import hyperparameter
+
+    hp = hyperparameter(study, name)
+    bad = _check_range(answer, hp)
+    if bad:
+        return bad
+    low, high = answer
+    return hp, low, high, f"[{_fmt(low)}, {_fmt(high)}]"
+
+
 def _position(value, low, high, hp) -> float:
     from .insight._common import own_scale
 
@@ -190,15 +203,11 @@ def _position(value, low, high, hp) -> float:
 
 
 def _wider_range(answer, study=None, name="learning_rate", **_):
-    from .insight._common import hyperparameter
-
-    hp = hyperparameter(study, name)
-    bad = _check_range(answer, hp)
-    if bad:
-        return [bad], ""
-    low, high = answer
+    read = _range_answer(answer, study, name)
+    if isinstance(read, str):
+        return [read], ""
+    hp, low, high, where = read
     best = float(study.best_trials(1).iloc[0][name])
-    where = f"[{_fmt(low)}, {_fmt(high)}]"
     p = _position(best, low, high, hp)
     if not 0 <= p <= 1:
         return [f"the best trial's {name} {_fmt(best)} lies outside {where}: the new range "
@@ -243,15 +252,13 @@ def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
 
 
 def _refined_range(answer, study=None, name="learning_rate", **_):
-    from .insight._common import hyperparameter, own_scale
+    from .insight._common import own_scale
     from .search.refine import good_trials
 
-    hp = hyperparameter(study, name)
-    bad = _check_range(answer, hp)
-    if bad:
-        return [bad], ""
-    low, high = answer
-    where = f"[{_fmt(low)}, {_fmt(high)}]"
+    read = _range_answer(answer, study, name)
+    if isinstance(read, str):
+        return [read], ""
+    hp, low, high, where = read
     explored = f"[{_fmt(hp.low)}, {_fmt(hp.high)}]"
     values = sorted(good_trials(study)[name].astype(float))
     span = f"{name} {_fmt(values[0])} to {_fmt(values[-1])}"
