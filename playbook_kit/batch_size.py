@@ -113,13 +113,11 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     """
     import tensorflow as tf
 
-    from .runtime import seed_everything
-    from .trainer import trial_program
+    from .trainer import seeded_model, trial_program
 
-    seed_everything(seed)
     total = warmup_steps + steps * repeats
-    program, iterator, _ = trial_program(workload, config, seed, workload.build_model(config),
-                                         total)
+    program, iterator, _ = trial_program(workload, config, seed,
+                                         seeded_model(workload, config, seed), total)
     train_steps = lambda n: program.train_steps(iterator, n)
     int(train_steps(tf.constant(warmup_steps))[0])
 

@@ -79,14 +79,13 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     import tensorflow as tf
 
     from . import programs
-    from .runtime import seed_everything
+    from .trainer import seeded_model
 
-    seed_everything(seed)
+    model = seeded_model(workload, config, seed)
     datasets = {**interleaved, **last}
     total = (warmup_steps + steps * repeats) * len(datasets)
     first = iter(next(iter(interleaved.values())))
-    program = programs.program_for(workload, config, workload.build_model(config), first, {},
-                                   total)
+    program = programs.program_for(workload, config, model, first, {}, total)
     loops = {}
 
     def chunk(name, n):

@@ -22,6 +22,10 @@ variables (weights, batch-norm statistics, dropout seed state) and values; the o
 and metrics start from their initial state. So a trial's result is the same whether its
 program was cached or new: a pure function of (workload, config, seed).
 
+A model whose compiled functions run a stateful random op (``tf.random.uniform`` in a
+layer's ``call``, say; Keras' own layers are stateless) gets a new program each trial:
+the op's seed is fixed when its function is traced and its counter runs on.
+
 A user's model (``Workload(model=...)``, a keras-tuner hypermodel, a registered family)
 reuses a program only when its built structure AND its config match (besides the
 optimizer's values): the toolkit cannot tell which of its config fields the builder
@@ -48,6 +52,18 @@ from .workload import MODELS, build_optimizer, learning_rate_schedule
 CACHE_SIZE = 4
 """Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,
 and each entry holds a model, its optimizer state and traced graphs."""
+
+STATEFUL_RANDOM_OPS = frozenset({
+    "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal",
+    "ParameterizedTruncatedNormal", "RandomShuffle", "Multinomial", "RandomGamma",
+    "RandomPoisson", "RandomPoissonV2", "RandomCrop",
+    "StatefulUniform", "StatefulUniformInt", "StatefulUniformFullInt",
+    "StatefulStandardNormal", "StatefulStandardNormalV2", "StatefulTruncatedNormal",
+    "StatefulRandomBinomial", "RngSkip", "RngReadAndSkip"})
+"""TensorFlow ops whose random stream is state outside the model's variables: a counter
+in the op's kernel (``tf.random.uniform`` and kin without ``stateless_``) or a
+``tf.random.Generator``. Keras' own random ops are stateless, seeded from variables the
+model holds."""
 
 # Config fields read as values by every program, never part of the signature.
 VALUE_FIELDS = ("learning_rate", "schedule", "warmup_steps", "decay_factor", "momentum",
@@ -191,7 +207,20 @@ class Program:
         self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
         self._scalars = self.schedule.variables + list(self.values.values())
         self._assign(config, max_train_steps)
+        self._random_state = None
         _STATE["built"] += 1
+
+    def holds_random_state(self) -> bool:
+        """Whether the compiled functions run a stateful random op
+        (:data:`STATEFUL_RANDOM_OPS`): its seed was fixed when the function was traced,
+        under the first trial's seed, and its counter runs on across trials, so such a
+        program is not reused. Read from the traced graphs once, after the first trial."""
+        if self._random_state is None:
+            functions = [self.train_steps, self.evaluate]
+            self._random_state = any(
+                _graph_ops(concrete) & STATEFUL_RANDOM_OPS for function in functions
+                for concrete in function._list_all_concrete_functions())
+        return self._random_state
 
     def start_trial(self, config: dict, model, max_train_steps: int) -> None:
         """Take a freshly built (seeded) model's variables and values, reset the optimizer
@@ -221,6 +250,34 @@ class Program:
     def _assign(self, config, max_train_steps):
         for variable, value in zip(self._scalars, self._settings(config, max_train_steps)):
             variable.assign(value)
+
+
+def _graph_ops(concrete) -> set:
+    """The op types in a traced function and every function it calls (loop bodies...)."""
+    graph = concrete.graph.as_graph_def()
+    ops = {node.op for node in graph.node}
+    for function in graph.library.function:
+        ops.update(node.op for node in function.node_def)
+    return ops
+
+
+@contextlib.contextmanager
+def watch_stateful_random():
+    """Record, in the list it yields, each stateful random op (:data:`STATEFUL_RANDOM_OPS`)
+    run eagerly inside the block: those are what the kernel cache's counters serve."""
+    from tensorflow.python.framework import op_callbacks
+
+    seen: list = []
+
+    def record(op_type, inputs, attrs, outputs, op_name=None, graph=None):
+        if op_type in STATEFUL_RANDOM_OPS:
+            seen.append(op_type)
+
+    op_callbacks.add_op_callback(record)
+    try:
+        yield seen
+    finally:
+        op_callbacks.remove_op_callback(record)
 
 
 def _handle(variable):
@@ -316,13 +373,16 @@ def program_for(workload, config: dict, model, iterator, eval_splits: dict,
     """The trial's program, ready for its first step: a cached one of the same signature
     (taking ``model``'s fresh variables and the config's values), else a new one built
     around ``model`` and cached (the least recently used one dropped beyond
-    :data:`CACHE_SIZE`). A trial over several devices (a ``strategy``) gets a new program."""
+    :data:`CACHE_SIZE`). A trial over several devices (a ``strategy``) gets a new program,
+    and so does one whose cached program holds random state
+    (:meth:`Program.holds_random_state`)."""
     cache = _STATE["cache"]
     if not reuse_enabled() or strategy is not None:
         return Program(workload, config, model, max_train_steps, strategy, iterator)
     key = (id(workload), signature(workload, config, model, iterator, eval_splits))
     program = cache.get(key)
-    if program is not None and program.workload is workload:
+    if program is not None and program.workload is workload \
+            and not program.holds_random_state():
         cache.move_to_end(key)
         program.start_trial(config, model, max_train_steps)
         return program

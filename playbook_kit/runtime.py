@@ -147,10 +147,35 @@ def _silenced_stderr(active: bool):
         os.close(devnull)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras (one call per trial)."""
+def seed_everything(seed: int, *, reset_kernels: bool = True) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras (one call per trial).
+
+    ``reset_kernels=False`` sets the same seeds but keeps TensorFlow's kernel cache.
+    ``tf.random.set_seed`` clears that cache to restart the counters that stateful random
+    ops (``tf.random.uniform`` and kin, not Keras' seeded ones) keep in their kernels; as
+    a side effect every compiled function instantiates again at its next call, about
+    0.12 s for a cached program's train loop and evaluator. The trainer keeps the cache
+    when the trial runs no stateful random op (:func:`playbook_kit.trainer.seeded_model`).
+    """
     import keras
 
+    seed = int(seed)
+    if reset_kernels:
+        random.seed(seed)
+        np.random.seed(seed)
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+    from tensorflow.python.eager import context
+
+    # keras.utils.set_random_seed's steps, with TensorFlow's global seed set as
+    # tf.random.set_seed sets it (context._set_global_seed) short of clearing the cache
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(int(seed))
+    eager = context.context()
+    eager._seed = seed
+    eager._rng = random.Random(seed)

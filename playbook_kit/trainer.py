@@ -134,10 +134,35 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
             "examples": int(count)}
 
 
+def seeded_model(workload: Workload, config: dict, seed: int):
+    """The trial's model, built after seeding everything with ``seed``.
+
+    Seeding keeps TensorFlow's kernel cache (``seed_everything(seed,
+    reset_kernels=False)``): clearing it makes a cached program's functions instantiate
+    again at their next call, about 0.12 s a trial. The cache matters only to stateful
+    random ops, whose kernels keep a counter: a builder seen running one eagerly gets
+    the full reset and is built again, in this trial and every later one of its
+    workload; a program whose functions run one is not reused
+    (:meth:`~playbook_kit.programs.Program.holds_random_state`). With program reuse
+    off every trial gets the full reset.
+    """
+    reset = not programs.reuse_enabled() or getattr(workload, "_eager_random_ops", False)
+    seed_everything(seed, reset_kernels=reset)
+    if reset:
+        return workload.build_model(config)
+    with programs.watch_stateful_random() as seen:
+        model = workload.build_model(config)
+    if not seen:
+        return model
+    workload._eager_random_ops = True
+    seed_everything(seed)
+    return workload.build_model(config)
+
+
 def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int,
                   strategy=None):
     """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
-    for ``model``, freshly built after ``seed_everything(seed)``. The program is a cached
+    for ``model``, freshly built by :func:`seeded_model`. The program is a cached
     one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
     recipes that time steps use this too, so that they time what a trial runs. With a
     ``strategy`` (:func:`~playbook_kit.distribute.strategy_for`; ``model`` built in its
@@ -183,10 +208,9 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     if not programs.reuse_enabled():
         keras.backend.clear_session(free_memory=False)
     _collect_garbage()
-    seed_everything(int(seed))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         try:
-            model = workload.build_model(config)
+            model = seeded_model(workload, config, int(seed))
         except WorkloadError:
             raise
         except Exception as error:  # a user's model family may fail for some configs

@@ -210,3 +210,71 @@ def test_every_recipe_and_study_trains_through_the_program_cache(pk, digits_work
         run()
         built[name] = programs.programs_built() - before
     assert built == {name: 1 for name in paths}
+
+
+@pytest.fixture
+def kernel_resets(monkeypatch):
+    """Counts the clearings of TensorFlow's kernel cache (``tf.random.set_seed`` does one)."""
+    from tensorflow.python.eager import context
+
+    count = [0]
+    clear = context.pywrap_tfe.TFE_ContextClearCaches
+
+    def counted(handle):
+        count[0] += 1
+        clear(handle)
+
+    monkeypatch.setattr(context.pywrap_tfe, "TFE_ContextClearCaches", counted)
+    return count
+
+
+def test_a_reused_program_keeps_its_compiled_kernels(pk, digits_workload, programs,
+                                                     kernel_resets):
+    train(pk, digits_workload, BASE)
+    train(pk, digits_workload, {**BASE, "learning_rate": 1.0e-2})
+    assert programs.programs_built() == 1 and kernel_resets[0] == 0
+    programs.set_reuse(False)
+    train(pk, digits_workload, BASE)
+    assert kernel_resets[0] >= 1
+
+
+def _stateful_models(digits):
+    """Two user models with TensorFlow's stateful random ops: one in a layer's call
+    (compiled into the program), one run eagerly by the builder."""
+    import keras
+    import tensorflow as tf
+
+    class Noise(keras.layers.Layer):
+        def call(self, x, training=False):
+            return x + 0.1 * tf.random.uniform(tf.shape(x), seed=3) if training else x
+
+    def in_call(config):
+        return keras.Sequential([keras.Input(digits.input_shape), keras.layers.Flatten(),
+                                 Noise(), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(10)])
+
+    def in_builder(config):
+        model = keras.Sequential([keras.Input(digits.input_shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(10)])
+        kernel = model.layers[-1].kernel
+        kernel.assign(0.1 * tf.random.normal(kernel.shape, seed=5))
+        return model
+
+    return {"in_call": in_call, "in_builder": in_builder}
+
+
+@pytest.mark.parametrize("where", ["in_call", "in_builder"])
+def test_stateful_random_ops_give_the_same_curves_whatever_ran_before(pk, digits, programs,
+                                                                      kernel_resets, where):
+    workload = pk.Workload(digits, model=_stateful_models(digits)[where])
+    first_a = train(pk, workload, {"learning_rate": 3.0e-3}, seed=0, steps=20)
+    then_b = train(pk, workload, {"learning_rate": 3.0e-3}, seed=1, steps=20)
+    again_a = train(pk, workload, {"learning_rate": 3.0e-3}, seed=0, steps=20)
+    assert again_a.curves.equals(first_a.curves)
+    # a program compiled with the op is never reused; a builder's eager op resets the cache
+    assert programs.programs_built() == (3 if where == "in_call" else 1)
+    assert kernel_resets[0] == (0 if where == "in_call" else 3)
+    programs.set_reuse(False)
+    assert train(pk, workload, {"learning_rate": 3.0e-3}, seed=1, steps=20).curves.equals(
+        then_b.curves)

@@ -32,3 +32,28 @@ def test_setup_configures_tensorflow_before_it_starts():
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "True", "True"]
     assert "cuda" not in out.stderr.lower()
+
+
+def test_seeding_without_the_kernel_reset_sets_the_same_seeds(pk):
+    """``reset_kernels=False`` gives Python, NumPy, Keras and TensorFlow the same seeds as
+    a full seeding; only the counters of stateful random ops run on."""
+    import random
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.framework import random_seed
+
+    def draws():
+        return (random.random(), float(np.random.rand()),
+                keras.random.uniform((3,)).numpy().tolist(), random_seed.get_seed(None),
+                list(tf.data.Dataset.range(8).shuffle(8, seed=1).as_numpy_iterator()))
+
+    pk.seed_everything(11)
+    full = draws()
+    counter = tf.random.uniform([2], seed=1).numpy()
+    pk.seed_everything(11, reset_kernels=False)
+    assert draws() == full
+    assert not np.array_equal(tf.random.uniform([2], seed=1).numpy(), counter)
+    pk.seed_everything(11)
+    assert np.array_equal(tf.random.uniform([2], seed=1).numpy(), counter)
