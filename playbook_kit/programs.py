@@ -205,6 +205,7 @@ class Program:
                                config["batch_size"], lambda grads: clip_gradients(grads, clip_norm))
             self.train_steps = lambda _iterator, n: loop(n)
         self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
+        self._compiled = (self.train_steps if strategy is None else loop, self.evaluate)
         self._scalars = self.schedule.variables + list(self.values.values())
         self._assign(config, max_train_steps)
         self._random_state = None
@@ -216,9 +217,8 @@ class Program:
         under the first trial's seed, and its counter runs on across trials, so such a
         program is not reused. Read from the traced graphs once, after the first trial."""
         if self._random_state is None:
-            functions = [self.train_steps, self.evaluate]
             self._random_state = any(
-                _graph_ops(concrete) & STATEFUL_RANDOM_OPS for function in functions
+                _graph_ops(concrete) & STATEFUL_RANDOM_OPS for function in self._compiled
                 for concrete in function._list_all_concrete_functions())
         return self._random_state
 

@@ -278,3 +278,21 @@ def test_stateful_random_ops_give_the_same_curves_whatever_ran_before(pk, digits
     programs.set_reuse(False)
     assert train(pk, workload, {"learning_rate": 3.0e-3}, seed=1, steps=20).curves.equals(
         then_b.curves)
+
+
+def test_a_program_whose_functions_a_caller_wrapped_is_still_reused(pk, digits_workload,
+                                                                    programs, monkeypatch):
+    """bench/trial_overhead.py times a program by wrapping its functions: the check for
+    stateful random ops reads the compiled functions the program made, not the wrappers."""
+    made = programs.program_for
+
+    def wrapping(*args, **kwargs):
+        program = made(*args, **kwargs)
+        inner = program.train_steps
+        program.train_steps = lambda *a: inner(*a)
+        return program
+
+    monkeypatch.setattr(programs, "program_for", wrapping)
+    first = train(pk, digits_workload, BASE)
+    assert train(pk, digits_workload, BASE).curves.equals(first.curves)
+    assert programs.programs_built() == 1
