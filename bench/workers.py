@@ -14,7 +14,8 @@ exit; and the CPU seconds of each process (the launcher, each worker), split at 
 worker's first trial: CPU time moves less than wall time when other work shares the cores.
 From those, a CPU-bound estimate of the ratio on idle cores: one process's CPU seconds over
 the launcher's plus the busiest worker's, or over all the workers' CPU seconds / cores if
-that is longer (each process mostly keeps one core busy here).
+that is longer. It is an upper bound: it counts one process's CPU seconds as its time,
+where a two-thread process spreads them over about 1.5 cores here.
 
     python bench/workers.py                # 16 trials of 1,500 steps (about a minute)
     python bench/workers.py --steps 300    # short trials: start-up weighs more
@@ -207,8 +208,9 @@ def main():
     if len(ratios) > 1:
         print(f"runs: {', '.join(f'{r:.2f}x' for r in ratios)}; CPU-bound estimates: "
               f"{', '.join(f'{r:.2f}x' for r in estimates)}")
-    print(f"cpu_bound_estimate={statistics.median(estimates):.2f}x (median; each process on "
-          "a core of its own, from CPU seconds: less moved by other load than wall time)")
+    print(f"cpu_bound_estimate={statistics.median(estimates):.2f}x (median; from CPU seconds, "
+          "less moved by other load than wall time; an upper bound: it counts one process's "
+          "CPU seconds as its time, though it spreads them over more than one core)")
     print(f"workers_speedup={statistics.median(ratios):.2f}x "
           f"(median of {len(ratios)}, range {min(ratios):.2f}x to {max(ratios):.2f}x; "
           "target >=1.3x)")
