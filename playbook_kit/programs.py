@@ -196,8 +196,8 @@ class Program:
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         clip_norm = None if config["clip_norm"] is None else self.values["clip_norm"]
         if strategy is None:
-            self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
-                                               workload.make_loss())
+            loop = self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
+                                                      workload.make_loss())
         else:  # the replicas' loop reads the trial's distributed iterator
             from .distribute import train_steps
 
@@ -205,7 +205,7 @@ class Program:
                                config["batch_size"], lambda grads: clip_gradients(grads, clip_norm))
             self.train_steps = lambda _iterator, n: loop(n)
         self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
-        self._compiled = (self.train_steps if strategy is None else loop, self.evaluate)
+        self._compiled = (loop, self.evaluate)
         self._scalars = self.schedule.variables + list(self.values.values())
         self._assign(config, max_train_steps)
         self._random_state = None

@@ -160,9 +160,9 @@ def seed_everything(seed: int, *, reset_kernels: bool = True) -> None:
     import keras
 
     seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
     if reset_kernels:
-        random.seed(seed)
-        np.random.seed(seed)
         keras.utils.set_random_seed(seed)
         return
     from keras.src.backend.common import global_state
@@ -174,8 +174,6 @@ def seed_everything(seed: int, *, reset_kernels: bool = True) -> None:
     # tf.random.set_seed sets it (context._set_global_seed) short of clearing the cache
     global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
     global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-    random.seed(seed)
-    np.random.seed(seed)
     eager = context.context()
     eager._seed = seed
     eager._rng = random.Random(seed)

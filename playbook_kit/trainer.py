@@ -140,21 +140,19 @@ def seeded_model(workload: Workload, config: dict, seed: int):
     Seeding keeps TensorFlow's kernel cache (``seed_everything(seed,
     reset_kernels=False)``): clearing it makes a cached program's functions instantiate
     again at their next call, about 0.12 s a trial. The cache matters only to stateful
-    random ops, whose kernels keep a counter: a builder seen running one eagerly gets
-    the full reset and is built again, in this trial and every later one of its
-    workload; a program whose functions run one is not reused
+    random ops, whose kernels keep a counter: a builder seen running one eagerly is
+    built again after the full reset; a program whose functions run one is not reused
     (:meth:`~playbook_kit.programs.Program.holds_random_state`). With program reuse
     off every trial gets the full reset.
     """
-    reset = not programs.reuse_enabled() or getattr(workload, "_eager_random_ops", False)
-    seed_everything(seed, reset_kernels=reset)
-    if reset:
+    if not programs.reuse_enabled():
+        seed_everything(seed)
         return workload.build_model(config)
+    seed_everything(seed, reset_kernels=False)
     with programs.watch_stateful_random() as seen:
         model = workload.build_model(config)
     if not seen:
         return model
-    workload._eager_random_ops = True
     seed_everything(seed)
     return workload.build_model(config)
 
