@@ -12,10 +12,12 @@ time is when the trial ended): its start-up until its first trial began, its tim
 trials, its time between trials, and the time from its last trial's end to the command's
 exit; and the CPU seconds of each process (the launcher, each worker), split at the
 worker's first trial: CPU time moves less than wall time when other work shares the cores.
-From those, a CPU-bound estimate of the ratio on idle cores: one process's CPU seconds over
-the launcher's plus the busiest worker's, or over all the workers' CPU seconds / cores if
-that is longer. It is an upper bound: it counts one process's CPU seconds as its time,
-where a two-thread process spreads them over about 1.5 cores here.
+From those, two ceilings on the ratio, measured in the same run, each one process's wall
+time over the least time the workers could take on these cores: with their CPU seconds
+spread perfectly over the cores (their CPU seconds / cores), and, for workers that shared
+one start-up (forked after it, say), with one process's CPU seconds before its first trial
+plus the workers' CPU seconds from their first trials on / cores. Beating both takes a
+cheaper start-up or cheaper trials, not a better way of spreading them over the cores.
 
     python bench/workers.py                # 16 trials of 1,500 steps (about a minute)
     python bench/workers.py --steps 300    # short trials: start-up weighs more
@@ -144,12 +146,10 @@ def cpu_by_process(cpu_dir: Path, spans: dict,
     return rows
 
 
-def run_side(label: str, spec: Path, tmp: Path, workers: int,
-             probe: Path) -> tuple[float, float]:
-    """Run one side once, print its breakdown; returns its trials per hour and its
-    CPU-bound time: the seconds it would take on idle cores if each process ran on one
-    core (the launcher's CPU seconds plus the busiest worker's), or if they shared the
-    cores fully (all its CPU seconds / cores), whichever is longer."""
+def run_side(label: str, spec: Path, tmp: Path, workers: int, probe: Path) -> dict:
+    """Run one side once, print its breakdown; returns its wall seconds, trials per hour,
+    CPU seconds in all its processes, the CPU seconds of the processes that ran trials from
+    their first trials on, and (one process only) its CPU seconds before its first trial."""
     directory = tmp / label.replace(" ", "-")
     cpu_dir = tmp / f"cpu-{label.replace(' ', '-')}"
     cpu_dir.mkdir(parents=True)
@@ -163,18 +163,26 @@ def run_side(label: str, spec: Path, tmp: Path, workers: int,
         print(f"{'':>14}{tuner}: {t['trials']:2d} trials, start-up "
               f"{t['startup_s']:5.2f} s, in trials {t['in_trials_s']:5.2f} s, between "
               f"trials {t['between_s']:5.2f} s, after the last {t['tail_s']:5.2f} s")
-    parts, busiest, launcher = [], 0.0, 0.0
+    parts, before_first, in_trials = [], None, 0.0
     for role, total, before in cpu_by_process(cpu_dir, spans, single=not workers):
         name = "launcher" if workers and role == "command" else role
-        if name == "launcher":
-            launcher = total
-        else:
-            busiest = max(busiest, total)
+        if not workers:
+            before_first = before
+        if before is not None:
+            in_trials += total - before
         split = "" if before is None else f" ({before:.1f} before its first trial)"
         parts.append(f"{name} {total:.1f}{split}")
     print(f"{'':>14}CPU s: " + "; ".join(parts))
     shutil.rmtree(directory)
-    return rate, max(launcher + busiest, cpu / len(os.sched_getaffinity(0)))
+    return {"wall": wall, "rate": rate, "cpu": cpu, "cpu_before_first": before_first,
+            "cpu_in_trials": in_trials}
+
+
+def ceilings(one: dict, many: dict, cores: int) -> dict:
+    """The two ceilings on the workers' ratio (see the module's docstring)."""
+    return {"these workers": one["wall"] / (many["cpu"] / cores),
+            "one start-up": one["wall"] / (one["cpu_before_first"]
+                                           + many["cpu_in_trials"] / cores)}
 
 
 def main():
@@ -188,7 +196,8 @@ def main():
     trials, steps = args.trials or (64 if args.full else 16), args.steps
     print(f"{os.cpu_count()} CPU cores; {trials} trials of {steps} steps; "
           f"one process vs {WORKERS} workers; load average {os.getloadavg()[0]:.1f}")
-    ratios, estimates = [], []
+    cores = len(os.sched_getaffinity(0))
+    ratios, bounds = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         spec = study_file(tmp / "workers.yaml", trials, steps)
@@ -196,25 +205,24 @@ def main():
         probe.mkdir()
         (probe / "sitecustomize.py").write_text(CPU_PROBE)
         for repeat in range(args.repeats):
-            sides = {}
-            for label, workers in (("one process", 0), (f"{WORKERS} workers", WORKERS)):
-                sides[label] = run_side(label, spec, tmp / f"run{repeat}", workers, probe)
-            (one, one_cpu), (many, many_cpu) = sides["one process"], sides[f"{WORKERS} workers"]
-            ratios.append(many / one)
-            estimates.append(one_cpu / many_cpu)
-            print(f"run {repeat + 1}: {ratios[-1]:.2f}x; CPU-bound estimate for idle cores "
-                  f"{estimates[-1]:.2f}x ({one_cpu:.1f} s vs {many_cpu:.1f} s); load average "
-                  f"{os.getloadavg()[0]:.1f}")
+            one = run_side("one process", spec, tmp / f"run{repeat}", 0, probe)
+            many = run_side(f"{WORKERS} workers", spec, tmp / f"run{repeat}", WORKERS, probe)
+            ratios.append(many["rate"] / one["rate"])
+            run_bounds = ceilings(one, many, cores)
+            for name, bound in run_bounds.items():
+                bounds.setdefault(name, []).append(bound)
+            print(f"run {repeat + 1}: {ratios[-1]:.2f}x; ceilings on {cores} cores: " + ", ".join(
+                f"{name} {bound:.2f}x" for name, bound in run_bounds.items())
+                + f"; load average {os.getloadavg()[0]:.1f}")
     if len(ratios) > 1:
-        print(f"runs: {', '.join(f'{r:.2f}x' for r in ratios)}; CPU-bound estimates: "
-              f"{', '.join(f'{r:.2f}x' for r in estimates)}")
-    print(f"cpu_bound_estimate={statistics.median(estimates):.2f}x (median; from CPU seconds, "
-          "less moved by other load than wall time; an upper bound: it counts one process's "
-          "CPU seconds as its time, though it spreads them over more than one core)")
+        print(f"runs: {', '.join(f'{r:.2f}x' for r in ratios)}; ceilings: " + "; ".join(
+            f"{name} {', '.join(f'{b:.2f}x' for b in values)}" for name, values in bounds.items()))
+    for name, values in bounds.items():
+        print(f"ceiling_{name.replace(' ', '_').replace('-', '')}={statistics.median(values):.2f}x "
+              f"(median of {len(values)}, range {min(values):.2f}x to {max(values):.2f}x)")
     print(f"workers_speedup={statistics.median(ratios):.2f}x "
           f"(median of {len(ratios)}, range {min(ratios):.2f}x to {max(ratios):.2f}x; "
           "target >=1.3x)")
-
 
 if __name__ == "__main__":
     main()

@@ -194,3 +194,22 @@ def test_a_worker_asks_a_late_oracle_again_every_tenth_of_a_second(monkeypatch):
                                          "grpc.min_reconnect_backoff_ms": 100,
                                          "grpc.max_reconnect_backoff_ms": 100})]
     assert hasattr(client.stub, "GetSpace") and hasattr(client.stub, "CreateTrial")
+
+
+def test_the_workers_bench_ceilings_are_one_process_time_over_the_least_workers_time():
+    """bench/workers.py bounds the ratio it measures: the workers cannot finish before their
+    CPU seconds spread over all cores, nor, sharing one start-up, before one process's
+    start-up plus their trials' CPU seconds spread over all cores."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "workers.py"
+    spec = importlib.util.spec_from_file_location("workers_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    one = {"wall": 14.0, "cpu": 18.0, "cpu_before_first": 5.0, "cpu_in_trials": 13.0}
+    many = {"wall": 13.0, "cpu": 24.0, "cpu_before_first": None, "cpu_in_trials": 12.0}
+    ceilings = bench.ceilings(one, many, cores=2)
+    assert ceilings == {"these workers": pytest.approx(14.0 / 12.0),
+                        "one start-up": pytest.approx(14.0 / (5.0 + 6.0))}
+    assert bench.ceilings(one, many, cores=4)["these workers"] == pytest.approx(14.0 / 6.0)
