@@ -224,5 +224,6 @@ def main():
           f"(median of {len(ratios)}, range {min(ratios):.2f}x to {max(ratios):.2f}x; "
           "target >=1.3x)")
 
+
 if __name__ == "__main__":
     main()
