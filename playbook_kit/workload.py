@@ -75,7 +75,7 @@ class Workload:
 
     Args:
         dataset: a :class:`~playbook_kit.data.Dataset` (arrays), a
-            :class:`~playbook_kit.data.PipelineDataset` (``tf.data``, streamed files),
+            :class:`~playbook_kit.streams.PipelineDataset` (``tf.data``, streamed files),
             or a data builder ``data(config) -> dataset`` (or its ``"module:function"``
             path) so that a study can tune a parameter of the input: each trial's data
             is built from its config.

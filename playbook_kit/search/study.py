@@ -160,7 +160,7 @@ class StudySpec:
 
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
-        from ..data import load_data
+        from ..loaders import load_data
         from ..workload import rebuild_parts
 
         parts = rebuild_parts(self.parts, self.name)
