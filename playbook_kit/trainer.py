@@ -145,14 +145,12 @@ def seeded_model(workload: Workload, config: dict, seed: int):
     (:meth:`~playbook_kit.programs.Program.holds_random_state`). With program reuse
     off every trial gets the full reset.
     """
-    if not programs.reuse_enabled():
-        seed_everything(seed)
-        return workload.build_model(config)
-    seed_everything(seed, reset_kernels=False)
-    with programs.watch_stateful_random() as seen:
-        model = workload.build_model(config)
-    if not seen:
-        return model
+    if programs.reuse_enabled():
+        seed_everything(seed, reset_kernels=False)
+        with programs.watch_stateful_random() as seen:
+            model = workload.build_model(config)
+        if not seen:
+            return model
     seed_everything(seed)
     return workload.build_model(config)
 
