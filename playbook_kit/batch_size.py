@@ -117,7 +117,7 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
 
     total = warmup_steps + steps * repeats
     program, iterator, _ = trial_program(workload, config, seed,
-                                         seeded_model(workload, config, seed), total)
+                                         seeded_model(workload, config, seed)[0], total)
     train_steps = lambda n: program.train_steps(iterator, n)
     int(train_steps(tf.constant(warmup_steps))[0])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_choice, check_number
+from .validation import check_choice, check_number, not_allowed
 
 DEFAULT_TRAIN_SAMPLE = 512
 
@@ -22,10 +22,10 @@ class _TestSplit:
     """The held-out test arrays, kept out of :class:`Dataset`'s attributes so that the
     only way to them is :meth:`Dataset.test`, which counts the read."""
 
-    __slots__ = ("_x", "_y")
+    __slots__ = ("_x", "_y", "_w")
 
-    def __init__(self, x, y):
-        self._x, self._y = x, y
+    def __init__(self, x, y, w=None):
+        self._x, self._y, self._w = x, y, w
 
     def __repr__(self) -> str:
         return "<test split: read it with Dataset.test()>"
@@ -36,7 +36,8 @@ _TEST_NAMES = ("x_test", "y_test", "x_test_", "y_test_")
 
 @dataclass
 class Dataset:
-    """A classification dataset split for tuning; arrays are float32 features, int labels.
+    """A dataset split for tuning: features as the user gave them (floating point as
+    float32; integer and string features keep their dtype), labels as :attr:`labels` says.
 
     ``x_test`` and ``y_test`` are taken at construction but not kept as attributes: the
     test split is read only through :meth:`test`, which counts each read.
@@ -55,6 +56,16 @@ class Dataset:
     task: str = "classification"
     """``"classification"`` (integer classes, stratified splits) or ``"regression"`` /
     ``"multilabel"`` / ``"other"`` (labels kept as given, plain splits)."""
+    labels: str = "classes"
+    """``"classes"`` (integers 0..k-1), ``"one_hot"`` (one column per class, kept as
+    given) or ``"values"`` (regression, multi-label and other targets, kept as given)."""
+    classes: np.ndarray | None = field(default=None, repr=False)
+    """The original class of each class index (``split_arrays`` with classification)."""
+    sample_weight_train: np.ndarray | None = field(default=None, repr=False)
+    sample_weight_val: np.ndarray | None = field(default=None, repr=False)
+    """Per-example weights (``split_arrays(sample_weight=...)``): they weight the training
+    loss and the validation loss as Keras' ``sample_weight`` does; metrics stay unweighted,
+    as Keras' ``metrics`` are."""
     source: dict | None = None
     """How to load this dataset again (``{"name": "digits", ...}``; None for arrays given
     in memory): stored with a study so that workers, retraining and the final evaluation
@@ -63,6 +74,10 @@ class Dataset:
 
     def __post_init__(self, x_test, y_test):
         self._test_split = _TestSplit(x_test, y_test)
+
+    def _with_test_weights(self, weights) -> "Dataset":
+        self._test_split._w = weights
+        return self
 
     def __getattr__(self, name):
         if name in _TEST_NAMES:
@@ -79,34 +94,41 @@ class Dataset:
 
     @property
     def n_train(self) -> int:
-        return len(self.y_train)
+        return _rows(self.y_train)
 
     @property
     def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The fixed subset of the training split used for training curves."""
         index = self.train_sample_index
-        return _nest(lambda a: a[index], self.x_train), self.y_train[index]
+        return _nest(lambda a: a[index], self.x_train), _nest(lambda a: a[index], self.y_train)
 
     # -- what the trainer consumes ------------------------------------------------------
     def train_stream(self, batch_size: int, seed: int):
-        """Shuffled (with the trial's seed), repeating, batched, prefetched batches."""
-        return train_pipeline(self.x_train, self.y_train, batch_size, seed)
+        """Shuffled (with the trial's seed), repeating, batched, prefetched batches:
+        ``(x, y)``, or ``(x, y, sample_weight)`` when the dataset has weights."""
+        return train_pipeline(self.x_train, self.y_train, batch_size, seed,
+                              self.sample_weight_train)
 
     def eval_size(self, batch_size: int) -> int:
-        return eval_batch_size(batch_size, max(len(self.y_val), len(self.train_sample_index)))
+        return eval_batch_size(batch_size, max(_rows(self.y_val), len(self.train_sample_index)))
 
     def eval_data(self, split: str, batch_size: int):
-        """``"validation"`` or the fixed ``"train"`` sample as zero-weight-padded batches."""
-        x, y = (self.x_val, self.y_val) if split == "validation" else self.train_sample
-        return eval_batches(x, y, batch_size)
+        """``"validation"`` or the fixed ``"train"`` sample as zero-weight-padded batches
+        (with the examples' own weights, when the dataset has them)."""
+        if split == "validation":
+            return eval_batches(self.x_val, self.y_val, batch_size, self.sample_weight_val)
+        weights = self.sample_weight_train
+        return eval_batches(*self.train_sample, batch_size,
+                            None if weights is None else weights[self.train_sample_index])
 
     def test_data(self, batch_size: int):
         """The test split as evaluation batches (a counted read, see :meth:`test`)."""
-        return eval_batches(*self.test(), batch_size)
+        x, y = self.test()
+        return eval_batches(x, y, batch_size, self._test_split._w)
 
     def sample_batch(self, n: int = 8):
         """A few training examples for the workload's dry run."""
-        return _nest(lambda a: a[:n], self.x_train), self.y_train[:n]
+        return _nest(lambda a: a[:n], self.x_train), _nest(lambda a: a[:n], self.y_train)
 
     def test(self) -> tuple[np.ndarray, np.ndarray]:
         """The held-out test split; each call is counted in ``test_reads``."""
@@ -114,9 +136,11 @@ class Dataset:
         return self._test_split._x, self._test_split._y
 
     def summary(self) -> dict:
-        return {"name": self.name, "task": self.task, "train": len(self.y_train), "validation": len(self.y_val),
-                "test": len(self._test_split._y), "train_sample": len(self.train_sample_index),
-                "input_shape": self.input_shape, "num_classes": self.num_classes}
+        return {"name": self.name, "task": self.task, "labels": self.labels,
+                "train": self.n_train, "validation": _rows(self.y_val),
+                "test": _rows(self._test_split._y), "train_sample": len(self.train_sample_index),
+                "input_shape": self.input_shape, "num_classes": self.num_classes,
+                "sample_weight": self.sample_weight_train is not None}
 
 
 TASKS = ("classification", "regression", "multilabel", "other")
@@ -125,13 +149,20 @@ TASKS = ("classification", "regression", "multilabel", "other")
 def split_arrays(name: str, x, y, seed: int = 0,
                  validation_fraction: float = 0.2, test_fraction: float = 0.2,
                  train_sample_size: int = DEFAULT_TRAIN_SAMPLE,
-                 task: str = "classification") -> Dataset:
+                 task: str = "classification", sample_weight=None) -> Dataset:
     """Split arrays (NumPy or pandas) into train / validation / test with a fixed seed.
 
-    ``task="classification"`` re-encodes labels as classes 0..k-1 and stratifies;
-    any other task (``"regression"``, ``"multilabel"``, ``"other"``) keeps the labels
-    as given (float32) and splits at random. ``x`` may be a dict of arrays (several
-    named inputs).
+    ``task="classification"`` stratifies. Its labels are read as the user meant them:
+    integer or string classes become classes 0..k-1 (the original ones in
+    ``dataset.classes``); one-hot rows (one 1 per row) are kept one-hot, as
+    ``categorical_crossentropy`` needs them (``dataset.labels == "one_hot"``); multi-hot
+    rows are refused, naming ``task="multilabel"``. Any other task (``"regression"``,
+    ``"multilabel"``, ``"other"``) keeps the labels as given (float32) and splits at
+    random. ``x`` may be a dict or tuple of arrays (several named inputs), ``y`` too
+    (several outputs; not with ``"classification"``). Floating-point features become
+    float32; integer and string features keep their dtype (for ``Embedding``,
+    ``StringLookup``, ``TextVectorization``). ``sample_weight``: one weight per example,
+    split with it (see :attr:`Dataset.sample_weight_train`).
     """
     from sklearn.model_selection import train_test_split
 
@@ -139,26 +170,24 @@ def split_arrays(name: str, x, y, seed: int = 0,
                                  ("test_fraction", test_fraction)):
         check_number(field_name, fraction, 0, 0.5, low_inclusive=False, high_inclusive=False)
     check_choice("task", task, TASKS)
-    x = _nest(lambda a: np.asarray(a, dtype=np.float32), _frame_to_arrays(x))
-    y = np.asarray(y)
+    x = _nest(_feature_array, _frame_to_arrays(x))
+    y = _nest(np.asarray, _frame_to_arrays(y, "y"))
     rows = {len(a) for a in _leaves(x)}
-    if rows != {len(y)}:
-        raise ValueError(f"features have {sorted(rows)} rows but labels have {len(y)}; "
-                         "they must match")
-    if not all(np.all(np.isfinite(a)) for a in _leaves(x)):
+    if rows != {_rows(y)} or len({len(a) for a in _leaves(y)}) != 1:
+        raise ValueError(f"features have {sorted(rows)} rows but labels have "
+                         f"{sorted({len(a) for a in _leaves(y)})}; they must match")
+    if not all(np.all(np.isfinite(a)) for a in _leaves(x) if a.dtype.kind == "f"):
         raise ValueError(f"dataset {name!r}: features contain NaN or Inf; clean them first")
+    weights = _sample_weights(sample_weight, _rows(y))
+    classes = None
     if task == "classification":
-        classes, y = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"dataset {name!r}: labels have {len(classes)} class; need at "
-                             "least 2")
-        y, num_classes, stratify = y.astype(np.int32), int(len(classes)), y
+        y, num_classes, stratify, labels, classes = _class_labels(name, y)
     else:
-        y = y.astype(np.float32)
-        if not np.all(np.isfinite(y)):
+        y = _nest(lambda a: a.astype(np.float32), y)
+        if not all(np.all(np.isfinite(a)) for a in _leaves(y)):
             raise ValueError(f"dataset {name!r}: labels contain NaN or Inf; clean them first")
-        num_classes, stratify = int(np.prod(y.shape[1:], dtype=int)), None
-    index = np.arange(len(y))
+        num_classes, stratify, labels = _output_width(y), None, "values"
+    index = np.arange(_rows(y))
     rest, test = train_test_split(index, test_size=test_fraction, random_state=seed,
                                   stratify=stratify)
     train, val = train_test_split(
@@ -167,15 +196,85 @@ def split_arrays(name: str, x, y, seed: int = 0,
     rng = np.random.default_rng(seed + 2)
     sample = np.sort(rng.choice(len(train), size=min(train_sample_size, len(train)),
                                 replace=False))
-    take = lambda idx: _nest(lambda a: a[idx], x)
-    return Dataset(name, take(train), y[train], take(val), y[val], take(test), y[test],
-                   num_classes, sample, task=task)
+    take = lambda data, idx: _nest(lambda a: a[idx], data)
+    weight = lambda idx: None if weights is None else weights[idx]
+    dataset = Dataset(name, take(x, train), take(y, train), take(x, val), take(y, val),
+                      take(x, test), take(y, test), num_classes, sample, task=task,
+                      labels=labels, sample_weight_train=weight(train),
+                      sample_weight_val=weight(val), classes=classes)
+    return dataset._with_test_weights(weight(test))
 
 
-def _frame_to_arrays(x):
-    """A pandas DataFrame becomes its numeric array; other values pass unchanged."""
+def _feature_array(a) -> np.ndarray:
+    """Floating point (and bool) as float32; integers and strings as they are."""
+    a = np.asarray(a)
+    return a.astype(np.float32) if a.dtype.kind in "fb" else a
+
+
+def _sample_weights(sample_weight, n: int):
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float32)
+    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise not_allowed("sample_weight", f"<array of shape {weights.shape}>",
+                          f"use one finite weight >= 0 per example, shape ({n},)")
+    return weights
+
+
+def _class_labels(name: str, y):
+    """``(labels, num_classes, stratify, kind, original classes)`` of classification
+    labels, read as the user meant them (see :func:`split_arrays`)."""
+    if isinstance(y, (dict, tuple)):
+        raise not_allowed("task", "classification", "with several label arrays (one per "
+                          "output) use task='other' and the model's own losses")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2:
+        binary = np.isin(y, (0, 1)).all()
+        if binary and np.all(y.sum(axis=1) == 1):
+            return (y.astype(np.float32), int(y.shape[1]), y.argmax(axis=1), "one_hot",
+                    np.arange(y.shape[1]))
+        kind = "multi-hot (several 1s in a row)" if binary else "not class labels"
+        raise ValueError(f"dataset {name!r}: labels of shape {y.shape} are {kind}; pass "
+                         f"task={'multilabel' if binary else 'regression'!r} (or 'other') "
+                         "to keep them as they are")
+    if y.ndim != 1:
+        raise ValueError(f"dataset {name!r}: labels of shape {y.shape} are not class labels; "
+                         "pass task='other' to keep them as they are")
+    classes, y = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"dataset {name!r}: labels have {len(classes)} class; need at "
+                         "least 2")
+    return y.astype(np.int32), int(len(classes)), y, "classes", classes
+
+
+def _output_width(y) -> int | None:
+    if isinstance(y, (dict, tuple)):
+        return None
+    return int(np.prod(y.shape[1:], dtype=int))
+
+
+def _rows(y) -> int:
+    return len(_leaves(y)[0])
+
+
+def _frame_to_arrays(x, what: str = "x"):
+    """A pandas DataFrame becomes its numeric array (a Series its values); other values
+    pass unchanged. A frame with non-numeric columns is refused: give ``dict(frame)``
+    (one named input per column) as Keras' structured-data examples do."""
     if hasattr(x, "to_numpy") and hasattr(x, "columns"):
+        import pandas as pd
+
+        other = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
+        if other:
+            raise not_allowed(what, f"<DataFrame with non-numeric columns {other[:3]}>",
+                              "give dict(frame) (one named input per column) or encode them")
         return x.to_numpy(np.float32)
+    if hasattr(x, "to_numpy"):
+        return x.to_numpy()
+    if isinstance(x, dict):
+        return {k: np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v)
+                for k, v in x.items()}
     return x
 
 
@@ -281,8 +380,9 @@ def load_csv(path: str | Path, target: str, **split) -> Dataset:
 PREFETCH_BATCHES = 2
 
 
-def train_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-    """Shuffled, repeating, batched, cached and prefetched training batches.
+def train_pipeline(x, y, batch_size: int, seed: int, sample_weight=None):
+    """Shuffled, repeating, batched, cached and prefetched training batches: ``(x, y)``, or
+    ``(x, y, sample_weight)`` with weights.
 
     tf.data's autotuning is off, with a fixed prefetch buffer of ``PREFETCH_BATCHES``: on
     arrays in memory it has only that buffer to tune, and its background work competed with
@@ -293,24 +393,53 @@ def train_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
     """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).repeat()
+    elements = (x, y) if sample_weight is None else (x, y, sample_weight)
+    ds = tf.data.Dataset.from_tensor_slices(elements).cache()
+    ds = ds.shuffle(_rows(y), seed=seed, reshuffle_each_iteration=True).repeat()
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES).with_options(
         options)
 
 
-def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
+def with_class_weights(stream, class_weight: dict | None):
+    """Training batches ``(x, y)`` -> ``(x, y, weight of y's class)``, as Keras' ``fit``
+    maps ``class_weight``: the class of an integer label, of a one-hot row's largest entry,
+    of a single output rounded (binary). Refused beside sample weights, as in ``fit``."""
+    import tensorflow as tf
+
+    if class_weight is None:
+        return stream
+    if len(stream.element_spec) == 3:
+        raise not_allowed("class_weight", class_weight, "not with sample weights as well "
+                          "(as in model.fit); give one of them")
+    size = max(class_weight) + 1
+    table = tf.constant([class_weight.get(k, 1.0) for k in range(size)], tf.float32)
+
+    def add(x, y):
+        labels = y
+        if labels.shape.rank == 2 and labels.shape[-1] > 1:
+            labels = tf.argmax(labels, axis=-1)
+        elif labels.shape.rank == 2:
+            labels = tf.round(tf.squeeze(labels, -1))
+        return x, y, tf.gather(table, tf.cast(labels, tf.int64))
+
+    return stream.map(add)
+
+
+def eval_batches(x, y, batch_size: int, sample_weight=None):
     """Evaluation data as stacked tensors ``(batches, batch_size, ...)`` with zero-weight
-    padding: no example dropped, each counted exactly once, one traced shape.
+    padding: no example dropped, each counted exactly once, one traced shape. Returns
+    ``(xs, ys, weights)``, with ``sample_weights`` as a fourth item when given (padding
+    weights mark the real examples; sample weights weight the loss, as in Keras).
 
     Stacked tensors instead of a ``tf.data`` pipeline: the whole split is small enough to
     hold, and a per-evaluation pipeline start costs more than the forward pass here.
+    String features are padded with empty strings.
     """
     import tensorflow as tf
 
-    n = len(y)
+    n = _rows(y)
     padded = -(-n // batch_size) * batch_size
     weights = np.zeros(padded, np.float32)
     weights[:n] = 1.0
@@ -319,10 +448,14 @@ def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
 
     def stack(a):
         a = np.asarray(a)
-        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
+        if pad:
+            filler = "" if a.dtype.kind in "OSU" else 0
+            a = np.concatenate([a, np.full((pad,) + a.shape[1:], filler, a.dtype)])
         return tf.constant(a.reshape(shape + a.shape[1:]))
 
-    return _nest(stack, x), stack(y), tf.constant(weights.reshape(shape))
+    out = (_nest(stack, x), _nest(stack, y), tf.constant(weights.reshape(shape)))
+    return out if sample_weight is None else out + (stack(np.asarray(sample_weight,
+                                                                       np.float32)),)
 
 
 def eval_batch_size(train_batch_size: int, n_examples: int, cap: int = 2048) -> int:

@@ -48,8 +48,8 @@ def replica_count(config: dict, available: int) -> int:
         raise _config_error("batch_size", batch_size, f"use a multiple of the {replicas} "
                             f"devices (devices={devices!r}): each device takes an equal slice")
     per_device = batch_size // replicas
-    ghost = config["ghost_batch_size"]
-    if replicas > 1 and config["normalization"] == "ghost_batch" and per_device % ghost:
+    ghost = config.get("ghost_batch_size")
+    if replicas > 1 and config.get("normalization") == "ghost_batch" and per_device % ghost:
         raise _config_error("ghost_batch_size", ghost, f"use a divisor of each device's slice "
                             f"of {per_device} examples (batch_size={batch_size} over "
                             f"{replicas} devices)")

@@ -81,11 +81,12 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     from . import programs
     from .trainer import seeded_model
 
-    model = seeded_model(workload, config, seed)
+    model = seeded_model(workload, config, seed)[0]
     datasets = {**interleaved, **last}
     total = (warmup_steps + steps * repeats) * len(datasets)
     first = iter(next(iter(interleaved.values())))
-    program = programs.program_for(workload, config, model, first, {}, total)
+    program = programs.program_for(workload, config, workload.settings(config), model, first,
+                                   {}, total)
     loops = {}
 
     def chunk(name, n):

@@ -2,8 +2,10 @@
 
 Tasks covered by name: multi-class (integer labels: ``sparse_categorical_crossentropy``;
 one-hot: ``categorical_crossentropy``), binary and multi-label (``binary_crossentropy``),
-regression (``mse``, ``mae``, ``huber``); any ``keras.losses.Loss`` object or a callable
-``loss(y_true, y_pred)`` returning one value per example works too. Per-example losses
+regression (``mse``, ``mae``, ``huber``), and any other loss name Keras knows
+(``log_cosh``, ``kl_divergence``, ``binary_focal_crossentropy``...); any
+``keras.losses.Loss`` object or a callable ``loss(y_true, y_pred)`` returning one value per
+example works too. Per-example losses
 (not a batch mean) are what let evaluation weight padded examples by zero.
 
 Metrics are Keras metric objects or names; ``"accuracy"``, ``"auc"``, ``"precision"``
@@ -64,7 +66,39 @@ LOSS_NAMES = {
     "huber": "Huber",
 }
 _LABELS = {"SparseCategoricalCrossentropy": "sparse", "CategoricalCrossentropy": "one_hot",
-           "BinaryCrossentropy": "binary"}
+           "CategoricalFocalCrossentropy": "one_hot", "BinaryCrossentropy": "binary",
+           "BinaryFocalCrossentropy": "binary"}
+_KERAS_LOSSES: dict = {}
+
+
+def keras_loss(name: str):
+    """A ``keras.losses.Loss`` for any loss name Keras knows (``"log_cosh"``,
+    ``"kl_divergence"``, ``"binary_focal_crossentropy"``, ``"Huber"``...): the class whose
+    default name it is, else ``keras.losses.get``'s function wrapped as a Loss."""
+    import keras
+
+    if not _KERAS_LOSSES:
+        for attribute in dir(keras.losses):
+            cls = getattr(keras.losses, attribute)
+            if isinstance(cls, type) and issubclass(cls, keras.losses.Loss):
+                try:
+                    _KERAS_LOSSES[cls().name] = cls
+                except TypeError:  # a class that needs arguments (a wrapper)
+                    pass
+    if name in _KERAS_LOSSES:
+        return _KERAS_LOSSES[name]()
+    try:
+        found = keras.losses.get(name)
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise ValueError(f"loss={name!r} is not allowed; use a loss name Keras knows "
+                         f"({', '.join(list(LOSS_NAMES)[:4])}, log_cosh, kl_divergence, "
+                         "...), a keras.losses.Loss or a callable returning one loss per "
+                         "example")
+    if isinstance(found, keras.losses.Loss):
+        return found
+    return keras.losses.LossFunctionWrapper(found, name=name)
 MINIMIZED = ("loss", "error", "mae", "mse", "rmse", "mape", "msle", "crossentropy", "hinge",
              "divergence", "huber")
 MAXIMIZED = ("accuracy", "acc", "auc", "precision", "recall", "f1", "iou", "r2")
@@ -98,11 +132,8 @@ class Loss:
         if spec is None:
             spec = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         elif isinstance(spec, str):
-            if spec not in LOSS_NAMES:
-                raise ValueError(f"loss={spec!r} is not allowed; use one of "
-                                 f"{', '.join(LOSS_NAMES)}, a keras.losses.Loss or a callable "
-                                 "returning one loss per example")
-            spec = getattr(keras.losses, LOSS_NAMES[spec])()
+            spec = getattr(keras.losses, LOSS_NAMES[spec])() if spec in LOSS_NAMES \
+                else keras_loss(spec)
         elif not callable(spec):
             raise ValueError(f"loss={spec!r} is not allowed; use a loss name, a "
                              "keras.losses.Loss or a callable")
@@ -115,6 +146,8 @@ class Loss:
         import tensorflow as tf
         import keras
 
+        if y_pred.dtype.is_floating and y_pred.dtype != tf.float32:
+            y_pred = tf.cast(y_pred, tf.float32)  # a mixed-precision head: loss in float32, as Keras
         if isinstance(self.function, keras.losses.Loss):
             if self.kind != "sparse":
                 y_true = tf.cast(y_true, y_pred.dtype)

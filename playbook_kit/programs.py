@@ -47,7 +47,8 @@ from collections import OrderedDict
 
 from . import runtime
 from .steps import run_steps
-from .workload import MODELS, build_optimizer, learning_rate_schedule
+from .families import MODELS
+from .optimizers import build_optimizer, learning_rate_schedule
 
 CACHE_SIZE = 4
 """Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,
@@ -113,11 +114,14 @@ def make_evaluator(model, loss=None, metrics=None):
 
     ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
     logits); ``metrics``: metric objects by name (default: accuracy). The batches are
-    stacked tensors ``(xs, ys, weights)`` (see :func:`~playbook_kit.data.eval_batches`)
-    or a ``tf.data.Dataset`` of ``(x, y, weight)``; padding examples carry zero weight,
-    so each real example counts exactly once in the loss and in every metric. The loss
-    is the data loss: regularization losses (``model.losses``) count in training steps
-    only, so that validation losses compare across penalty strengths.
+    stacked tensors ``(xs, ys, weights[, sample_weights])`` (see
+    :func:`~playbook_kit.data.eval_batches`) or a ``tf.data.Dataset`` of
+    ``(x, y, weight)``; padding examples carry zero weight, so each real example counts
+    exactly once in the loss and in every metric. Sample weights weight the loss (mean
+    over the examples of weight times loss, as Keras reduces it), not the metrics (as
+    Keras' ``metrics``). The loss is the data loss: regularization losses
+    (``model.losses``) count in training steps only, so that validation losses compare
+    across penalty strengths.
     """
     import tensorflow as tf
 
@@ -126,11 +130,12 @@ def make_evaluator(model, loss=None, metrics=None):
     loss = loss or Loss()
     metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
 
-    def step(x, y, w, loss_sum, count):
+    def step(x, y, w, sw, loss_sum, count):
         outputs = model(x, training=False)
         for metric in metrics.values():
             metric.update_state(y, outputs, sample_weight=w)
-        return loss_sum + tf.reduce_sum(loss.per_example(y, outputs) * w), \
+        weight = w if sw is None else w * sw
+        return loss_sum + tf.reduce_sum(loss.per_example(y, outputs) * weight), \
             count + tf.reduce_sum(w)
 
     @tf.function(reduce_retracing=True)
@@ -139,40 +144,76 @@ def make_evaluator(model, loss=None, metrics=None):
             metric.reset_state()
         loss_sum, count = tf.constant(0.0), tf.constant(0.0)
         if isinstance(batches, tf.data.Dataset):
-            for x, y, w in batches:
-                loss_sum, count = step(x, y, w, loss_sum, count)
+            for batch in batches:
+                loss_sum, count = step(*batch[:3], batch[3] if len(batch) == 4 else None,
+                                       loss_sum, count)
         else:
-            xs, ys, ws = batches
+            xs, ys, ws = batches[:3]
+            sws = batches[3] if len(batches) == 4 else None
             for i in tf.range(tf.shape(ws)[0]):
-                x = tf.nest.map_structure(lambda t: t[i], xs)
-                loss_sum, count = step(x, ys[i], ws[i], loss_sum, count)
+                x, y = (tf.nest.map_structure(lambda t: t[i], data) for data in (xs, ys))
+                loss_sum, count = step(x, y, ws[i], None if sws is None else sws[i],
+                                       loss_sum, count)
         return loss_sum / count, {n: m.result() for n, m in metrics.items()}, count
 
     return evaluate
 
 
-def make_train_loop(model, optimizer, clip_norm, loss):
-    """The compiled loop ``train_steps(iterator, n)``: up to ``n`` steps from ``iterator``,
-    stopping early at a non-finite loss or gradient norm. Returns ``(steps done, loss sum,
-    gradient norm sum, gradient norm max, steps clipped, finite)``. ``clip_norm``: None, a
-    number or a variable (read at each step)."""
+def toolkit_loss(model, loss):
+    """``loss_of(x, y, y_pred, sample_weight)`` for a model trained with the workload's
+    :class:`~playbook_kit.objectives.Loss`: the batch mean of the per-example loss
+    (times the sample weights, as Keras reduces it) plus the regularization losses."""
     import tensorflow as tf
 
+    def loss_of(x, y, y_pred, sample_weight):
+        values = loss.per_example(y, y_pred)
+        if sample_weight is not None:
+            values = values * tf.cast(sample_weight, values.dtype)
+        value = tf.reduce_mean(values)
+        if model.losses:
+            value += tf.add_n(model.losses)
+        return value
+
+    return loss_of
+
+
+def make_train_loop(model, optimizer, clip_norm, loss_of):
+    """The compiled loop ``train_steps(iterator, n)``: up to ``n`` steps from ``iterator``
+    (batches ``(x, y)`` or ``(x, y, sample_weight)``), stopping early at a non-finite loss
+    or gradient norm. Returns ``(steps done, loss sum, gradient norm sum, gradient norm
+    max, steps clipped, finite)``. ``clip_norm``: None, a number or a variable (read at
+    each step); ``loss_of(x, y, y_pred, sample_weight)``: the loss to minimize
+    (:func:`toolkit_loss`, or :func:`~playbook_kit.keras_steps.compiled_loss`).
+
+    Under loss scaling (a ``LossScaleOptimizer``, which ``compile`` gives a
+    ``mixed_float16`` model) the gradients of the scaled loss are unscaled for the norm,
+    and a step whose gradients overflow is skipped by the optimizer, as in Keras: only a
+    non-finite loss stops the trial."""
+    import tensorflow as tf
+
+    from .keras_steps import forward, is_loss_scaled, unpack
+
     variables = model.trainable_variables
+    scaled = is_loss_scaled(optimizer)
 
     @tf.function(reduce_retracing=True)
     def train_steps(iterator, n):
         def next_step():
-            x, y = next(iterator)
+            x, y, sample_weight = unpack(next(iterator))
             with tf.GradientTape() as tape:
-                outputs = model(x, training=True)
-                value = tf.reduce_mean(loss.per_example(y, outputs))
-                if model.losses:
-                    value += tf.add_n(model.losses)
-            grads = tape.gradient(value, variables)
-            grads, norm, was_clipped = clip_gradients(grads, clip_norm)
+                outputs = forward(model, x, training=True)
+                value = loss_of(x, y, outputs, sample_weight)
+                scaled_value = optimizer.scale_loss(value)
+            grads = tape.gradient(scaled_value, variables)
+            if scaled:
+                scale = tf.cast(optimizer.dynamic_scale, tf.float32)
+                norm = tf.linalg.global_norm(grads) / scale
+                norm = tf.where(tf.math.is_finite(norm), norm, 0.0)
+                was_clipped = tf.constant(0.0)
+            else:
+                grads, norm, was_clipped = clip_gradients(grads, clip_norm)
             optimizer.apply_gradients(zip(grads, variables))
-            return value, norm, was_clipped
+            return tf.cast(value, tf.float32), norm, was_clipped
 
         return run_steps(n, next_step)
 
@@ -180,36 +221,74 @@ def make_train_loop(model, optimizer, clip_norm, loss):
 
 
 class Program:
-    """One model, its optimizer and their compiled functions, fed a trial's values."""
+    """One model, its optimizer and their compiled functions, fed a trial's values.
 
-    def __init__(self, workload, config: dict, model, max_train_steps: int, strategy=None,
+    ``settings``: the trainer's view of the trial's config
+    (:meth:`~playbook_kit.workload.Workload.settings`). A model that comes compiled
+    trains through its compile (:mod:`playbook_kit.keras_steps`): a clone of its optimizer
+    with the toolkit's schedule around its learning rate, its compiled loss, its metrics.
+    """
+
+    def __init__(self, workload, settings: dict, model, max_train_steps: int, strategy=None,
                  iterator=None):
         import tensorflow as tf
 
+        from . import keras_steps
+        from .keras_models import is_compiled
+
         self.workload, self.model = workload, model
+        self.keras = is_compiled(model)
+        if self.keras:
+            check_compiled_optimizer(model.optimizer, settings, strategy)
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            self.schedule = learning_rate_schedule(config, max_train_steps)
             self.values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
                            for name in ("momentum", "weight_decay", "clip_norm", *_ADAM_VALUES)}
-            self.optimizer = _value_optimizer(config, self.schedule, self.values)
+            if self.keras and keras_steps.own_schedule(model.optimizer):
+                self.schedule = None
+                self.optimizer = keras_steps.clone_optimizer(
+                    model.optimizer, keras_steps.learning_rate_of(model.optimizer))
+            elif self.keras:
+                self.schedule = learning_rate_schedule(
+                    {**settings, "learning_rate": compiled_rate(model)}, max_train_steps)
+                self.optimizer = keras_steps.clone_optimizer(model.optimizer, self.schedule)
+            else:
+                self.schedule = learning_rate_schedule(settings, max_train_steps)
+                self.optimizer = _value_optimizer(settings, self.schedule, self.values)
+                if model.dtype_policy.name == "mixed_float16":  # as compile() would
+                    import keras
+
+                    self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
+                    check_compiled_optimizer(self.optimizer, settings, strategy)
             self.optimizer.build(model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
-        clip_norm = None if config["clip_norm"] is None else self.values["clip_norm"]
+        clip_norm = None if settings["clip_norm"] is None else self.values["clip_norm"]
+        loss_of = keras_steps.compiled_loss(model) if self.keras else \
+            toolkit_loss(model, workload.make_loss())
         if strategy is None:
-            loop = self.train_steps = make_train_loop(model, self.optimizer, clip_norm,
-                                                      workload.make_loss())
+            loop = self.train_steps = make_train_loop(model, self.optimizer, clip_norm, loss_of)
         else:  # the replicas' loop reads the trial's distributed iterator
             from .distribute import train_steps
 
             loop = train_steps(strategy, model, self.optimizer, iterator, workload.make_loss(),
-                               config["batch_size"], lambda grads: clip_gradients(grads, clip_norm))
+                               settings["batch_size"],
+                               lambda grads: clip_gradients(grads, clip_norm))
             self.train_steps = lambda _iterator, n: loop(n)
-        self.evaluate = make_evaluator(model, workload.make_loss(), workload.make_metrics())
+        self.evaluate = keras_steps.keras_evaluator(model) if self.keras else \
+            make_evaluator(model, workload.make_loss(), workload.make_metrics())
         self._compiled = (loop, self.evaluate)
-        self._scalars = self.schedule.variables + list(self.values.values())
-        self._assign(config, max_train_steps)
+        self.rate_schedule = self.schedule or keras_steps.learning_rate_of(model.optimizer)
+        self._scalars = (self.schedule.variables if self.schedule is not None else []) + \
+            list(self.values.values())
+        self._assign(settings, max_train_steps, model)
         self._random_state = None
         _STATE["built"] += 1
+
+    def learning_rates(self, steps: list) -> list:
+        """The learning rate at each of ``steps`` (the toolkit's schedule, or the
+        compiled optimizer's own)."""
+        import tensorflow as tf
+
+        return [float(self.rate_schedule(tf.constant(float(step)))) for step in steps]
 
     def holds_random_state(self) -> bool:
         """Whether the compiled functions run a stateful random op
@@ -222,7 +301,7 @@ class Program:
                 for concrete in function._list_all_concrete_functions())
         return self._random_state
 
-    def start_trial(self, config: dict, model, max_train_steps: int) -> None:
+    def start_trial(self, settings: dict, model, max_train_steps: int) -> None:
         """Take a freshly built (seeded) model's variables and values, reset the optimizer
         and feed the config's values: the program is then as a new one would be.
 
@@ -238,18 +317,50 @@ class Program:
             target.assign(source)
         for variable, start in zip(self.optimizer.variables, self._optimizer_start):
             _handle(variable).assign(start)
-        self._assign(config, max_train_steps)
+        self._assign(settings, max_train_steps, model)
 
-    def _settings(self, config, max_train_steps) -> list:
-        settings = self.schedule.settings(config["learning_rate"], config["schedule"],
-                                          max_train_steps, config["warmup_steps"],
-                                          config["decay_factor"])
-        return settings + [0.0 if config.get(name) is None else float(config[name])
-                           for name in self.values]
+    def _settings(self, settings, max_train_steps, model) -> list:
+        values = [0.0 if settings.get(name) is None else float(settings[name])
+                  for name in self.values]
+        if self.schedule is None:
+            return values
+        rate = compiled_rate(model) if self.keras else settings["learning_rate"]
+        return self.schedule.settings(rate, settings["schedule"], max_train_steps,
+                                      settings["warmup_steps"],
+                                      settings["decay_factor"]) + values
 
-    def _assign(self, config, max_train_steps):
-        for variable, value in zip(self._scalars, self._settings(config, max_train_steps)):
+    def _assign(self, settings, max_train_steps, model):
+        for variable, value in zip(self._scalars,
+                                   self._settings(settings, max_train_steps, model)):
             variable.assign(value)
+
+
+def compiled_rate(model) -> float:
+    """The learning rate a compiled model's optimizer was given (a float)."""
+    import keras
+
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def check_compiled_optimizer(optimizer, settings: dict, strategy) -> None:
+    """Refuse, before training, what the compiled engine cannot add to a compiled
+    optimizer: the toolkit's schedule over the user's own schedule, the toolkit's
+    clipping under loss scaling, several devices."""
+    from .keras_steps import is_loss_scaled, own_schedule
+    from .objectives import WorkloadError
+
+    if own_schedule(optimizer) and (settings["schedule"] != "constant"
+                                    or settings["warmup_steps"] or settings["decay_factor"]):
+        raise WorkloadError("the model's optimizer has a learning-rate schedule of its own; "
+                            "the toolkit's schedule, warmup_steps and decay_factor cannot "
+                            "apply on top of it: leave them at their defaults")
+    if is_loss_scaled(optimizer) and settings["clip_norm"] is not None:
+        raise WorkloadError(f"clip_norm={settings['clip_norm']!r} is not allowed with loss "
+                            "scaling (a mixed_float16 model); give your optimizer "
+                            "global_clipnorm= instead")
+    if strategy is not None:
+        raise WorkloadError("devices > 1 is not allowed for a compiled model yet; train it "
+                            "on one device (devices=1)")
 
 
 def _graph_ops(concrete) -> set:
@@ -326,19 +437,26 @@ def _value_optimizer(config: dict, schedule, values: dict):
     return optimizer
 
 
-def signature(workload, config: dict, model, iterator, eval_splits: dict) -> str:
+def signature(workload, config: dict, settings: dict, model, iterator,
+              eval_splits: dict) -> str:
     """What must match for a trial to reuse a program (see the module's docstring)."""
     import tensorflow as tf
 
-    kind = config["optimizer"]
-    shapes = {split: [tuple(t.shape) for t in tf.nest.flatten(batches)]
+    from .keras_steps import compile_signature, optimizer_signature
+    from .keras_models import is_compiled
+
+    kind = settings["optimizer"]
+    shapes = {split: [(tuple(t.shape), str(t.dtype)) for t in tf.nest.flatten(batches)]
               if not isinstance(batches, tf.data.Dataset) else repr(batches.element_spec)
               for split, batches in eval_splits.items()}
     parts = {"model": _structure(model),
-             "optimizer": [kind, kind in ("momentum", "nesterov") and config["momentum"] != 0],
-             "clip": config["clip_norm"] is not None,
+             "optimizer": [kind, kind in ("momentum", "nesterov") and settings["momentum"] != 0],
+             "clip": settings["clip_norm"] is not None,
              "train": repr(iterator.element_spec), "eval": repr(shapes)}
-    if workload.builder is not None or config["model"] not in MODELS:
+    if is_compiled(model):
+        parts["optimizer"] = optimizer_signature(model.optimizer)
+        parts["compile"] = compile_signature(model)
+    if workload.builder is not None or config.get("model") not in MODELS:
         parts["config"] = repr(sorted((k, v) for k, v in config.items() if k not in VALUE_FIELDS))
     return json.dumps(parts, sort_keys=True, default=repr)
 
@@ -368,7 +486,7 @@ def _scrub(config):
     return config
 
 
-def program_for(workload, config: dict, model, iterator, eval_splits: dict,
+def program_for(workload, config: dict, settings: dict, model, iterator, eval_splits: dict,
                 max_train_steps: int, strategy=None) -> Program:
     """The trial's program, ready for its first step: a cached one of the same signature
     (taking ``model``'s fresh variables and the config's values), else a new one built
@@ -378,15 +496,15 @@ def program_for(workload, config: dict, model, iterator, eval_splits: dict,
     (:meth:`Program.holds_random_state`)."""
     cache = _STATE["cache"]
     if not reuse_enabled() or strategy is not None:
-        return Program(workload, config, model, max_train_steps, strategy, iterator)
-    key = (id(workload), signature(workload, config, model, iterator, eval_splits))
+        return Program(workload, settings, model, max_train_steps, strategy, iterator)
+    key = (id(workload), signature(workload, config, settings, model, iterator, eval_splits))
     program = cache.get(key)
     if program is not None and program.workload is workload \
             and not program.holds_random_state():
         cache.move_to_end(key)
-        program.start_trial(config, model, max_train_steps)
+        program.start_trial(settings, model, max_train_steps)
         return program
-    program = Program(workload, config, model, max_train_steps)
+    program = Program(workload, settings, model, max_train_steps)
     cache[key] = program
     while len(cache) > CACHE_SIZE:
         cache.popitem(last=False)

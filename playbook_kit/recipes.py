@@ -87,9 +87,10 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     if checkpoint is None or not Path(checkpoint).exists():
         raise ValueError(f"trial {trial_id!r}: best checkpoint {checkpoint!r} is missing")
     workload = workload or spec.workload()
-    model = workload.build_model(record["config"])
+    config = {k: v for k, v in record["config"].items()  # a record may hold fields of an
+              if k in workload.fields or k in workload.extra_keys}  # earlier version
+    model = workload.build_model(workload.config(config))
     model.load_weights(checkpoint)
-    config = record["config"]
     metrics = {f"test_{k}": v
                for k, v in evaluate_model(workload, model, "test", config=config).items()}
     metrics.update({f"val_{k}": v for k, v in evaluate_model(workload, model,

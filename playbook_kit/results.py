@@ -47,11 +47,11 @@ from .store import (
 
 TRIAL_COLUMNS = [
     "trial_id", "study", "status", "objective", "objective_std", "n_runs", "best_step",
-    "final_objective", "seed", "duration_s", "reason",
+    "final_objective", "seed", "duration_s", "reason", "engine",
 ]
 RUN_COLUMNS = [
     "trial_id", "seed", "status", "objective", "best_step", "final_objective",
-    "duration_s", "reason",
+    "duration_s", "reason", "engine", "engine_reason",
 ]
 CURVE_COLUMNS = ["trial_id", "seed", "step", "split", "metric", "value"]
 
@@ -125,6 +125,8 @@ def _curve_frame(trial_id: str, curves) -> pd.DataFrame:
 def _run_row(trial_id: str, run: dict) -> dict:
     row = {key: run.get(key) for key in RUN_COLUMNS}
     row["trial_id"] = trial_id
+    row["engine"] = run.get("engine", "compiled")  # studies stored before the fit engine
+    row["engine_reason"] = run.get("engine_reason", "")
     row["objective"] = _float(run.get("objective"))
     row["final_objective"] = _float(run.get("final_objective"))
     return row
@@ -149,6 +151,7 @@ def _trial_row(trial_id, study, status, runs: list[dict], values: dict, reason="
         "seed": runs[0]["seed"] if runs else pd.NA,
         "duration_s": float(sum(r["duration_s"] or 0.0 for r in runs)),
         "reason": reason,
+        "engine": runs[0].get("engine", "compiled") if runs else pd.NA,
     }
     row.update(values)
     return row
@@ -337,7 +340,8 @@ def _load_keras_tuner_study(path: Path) -> StudyResults:
         status = _KT_STATUS.get(state.get("status"), "failed")
         run = {"seed": None, "status": status, "objective": score,
                "best_step": state.get("best_step"), "final_objective": None,
-               "duration_s": None, "reason": _last_line(state.get("message"))}
+               "duration_s": None, "reason": _last_line(state.get("message")),
+               "engine": "keras-tuner", "engine_reason": "trained by keras-tuner's fit"}
         frame_rows = []
         for metric, history in metrics.items():
             for obs in history.get("observations", []):

@@ -39,8 +39,14 @@ class PipelineDataset:
     measured on the first ``train_sample_size`` training examples. The test pipeline is
     reached only through the counted :meth:`test`.
 
+    Batched pipelines whose batches cannot be re-batched exactly (``padded_batch`` of
+    variable-length sequences, ragged or sparse features: a dimension besides the batch's
+    that is unknown) are kept as the user batched them: training repeats them in their
+    order, evaluation streams over them, and the config's ``batch_size`` does not apply.
+
     Args:
-        train, validation, test: ``tf.data.Dataset`` of ``(features, label)``.
+        train, validation, test: ``tf.data.Dataset`` of ``(features, label)`` or
+            ``(features, label, sample_weight)``.
         batched: whether the splits are batched; ``None`` infers it (every component's
             leading dimension unknown, as ``.batch()`` leaves it).
     """
@@ -56,9 +62,9 @@ class PipelineDataset:
             if not isinstance(value, tf.data.Dataset):
                 raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
                                  "tf.data.Dataset of (features, label)")
-            if not isinstance(value.element_spec, tuple) or len(value.element_spec) != 2:
+            if not isinstance(value.element_spec, tuple) or len(value.element_spec) not in (2, 3):
                 raise ValueError(f"{split} yields {value.element_spec}; use a dataset of "
-                                 "(features, label) pairs")
+                                 "(features, label) or (features, label, sample_weight)")
         for field_name, value in (("shuffle_buffer", shuffle_buffer),
                                   ("train_sample_size", train_sample_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -68,7 +74,9 @@ class PipelineDataset:
                              "whole validation split) or an integer >= 1")
         if task not in TASKS:
             raise ValueError(f"task={task!r} is not allowed; use one of {', '.join(TASKS)}")
-        unbatch = lambda d: d.unbatch() if (_is_batched(d) if batched is None else batched) else d
+        is_batched = _is_batched(train) if batched is None else batched
+        self.kept_batches = is_batched and not _rebatchable(train)
+        unbatch = lambda d: d.unbatch() if is_batched and not self.kept_batches else d
         self.name, self.task, self.source = name, task, source
         self.train, self.validation = unbatch(train), unbatch(validation)
         self._test_split = _TestStream(unbatch(test))
@@ -76,10 +84,13 @@ class PipelineDataset:
         self.train_sample_size = train_sample_size
         self.test_reads = 0
         self._held: dict = {}
-        features, label = self.train.element_spec
-        self.input_shape = _nest(lambda s: tuple(s.shape), _spec_tree(features))
+        features, label = self.train.element_spec[:2]
+        drop = (lambda shape: shape[1:]) if self.kept_batches else (lambda shape: shape)
+        self.input_shape = _nest(lambda s: tuple(drop(s.shape)), _spec_tree(features))
+        label_shape = drop(getattr(label, "shape", ()))
         self.num_classes = num_classes if num_classes is not None else \
-            int(np.prod(label.shape, dtype=int)) if label.shape.rank else None
+            int(np.prod(label_shape, dtype=int)) if getattr(label_shape, "rank", 0) else None
+        self.sample_weight_train = None
 
     def __repr__(self) -> str:
         return f"PipelineDataset({self.name!r}, task={self.task!r})"
@@ -87,33 +98,65 @@ class PipelineDataset:
     @property
     def n_train(self) -> int | None:
         """The training split's size when the pipeline knows it (else None)."""
+        if self.kept_batches:
+            return None
         n = int(self.train.cardinality())
         return n if n >= 0 else None
 
     def train_stream(self, batch_size: int, seed: int):
+        """Repeating training batches: shuffled through the buffer with the trial's seed
+        and batched by ``batch_size``, or the user's own batches in their order."""
         import tensorflow as tf
 
+        if self.kept_batches:
+            return self.train.repeat().prefetch(tf.data.AUTOTUNE)
         ds = self.train.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         return ds.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
     def eval_size(self, batch_size: int) -> int:
         return max(batch_size, 256)
 
+    def _batched(self, dataset, batch_size: int):
+        return dataset if self.kept_batches else dataset.batch(batch_size)
+
+    def _sample_source(self, batch_size: int):
+        if self.kept_batches:
+            return self.train.take(max(1, self.train_sample_size // batch_size))
+        return self.train.take(self.train_sample_size)
+
     def eval_data(self, split: str, batch_size: int):
         """The training sample, and the validation split's first ``eval_batches`` batches
         when declared, are read once and held as padded batches (bounded in size, and a
         pipeline restart per evaluation costs more than the pass); a whole validation
-        split is streamed at each evaluation."""
+        split is streamed at each evaluation, and so is every split of kept batches."""
+        if self.kept_batches:
+            source = self.validation if split == "validation" else \
+                self._sample_source(batch_size)
+            if split == "validation" and self.eval_batches:
+                source = source.take(self.eval_batches)
+            return _weighted(source)
         if split == "validation" and not self.eval_batches:
             return _weighted(self.validation.batch(batch_size))
         key = (split, batch_size)
         if key not in self._held:
             source = self.validation.take(self.eval_batches * batch_size) \
-                if split == "validation" else self.train.take(self.train_sample_size)
-            x, y = next(iter(source.batch(1 << 30)))
-            self._held[key] = eval_batches(_nest(lambda t: t.numpy(), _spec_tree(x)),
-                                           y.numpy(), batch_size)
+                if split == "validation" else self._sample_source(batch_size)
+            batch = next(iter(source.batch(1 << 30)))
+            arrays = [_nest(lambda t: t.numpy(), _spec_tree(part)) for part in batch]
+            self._held[key] = eval_batches(arrays[0], arrays[1], batch_size,
+                                           arrays[2] if len(arrays) == 3 else None)
         return self._held[key]
+
+    def validation_batches(self, batch_size: int):
+        """The validation split as Keras' ``validation_data`` (the fit engine)."""
+        source = self.validation
+        if self.eval_batches:
+            source = source.take(self.eval_batches * (1 if self.kept_batches else batch_size))
+        return self._batched(source, batch_size)
+
+    def train_sample_batches(self, batch_size: int):
+        """The fixed training sample as batches for ``model.evaluate`` (the fit engine)."""
+        return self._batched(self._sample_source(batch_size), batch_size)
 
     def test(self):
         """The test pipeline (unbatched); each call is counted in ``test_reads``."""
@@ -121,10 +164,15 @@ class PipelineDataset:
         return self._test_split._dataset
 
     def test_data(self, batch_size: int):
-        return _weighted(self.test().batch(batch_size))
+        return _weighted(self._batched(self.test(), batch_size))
+
+    def test_batches(self, batch_size: int):
+        """The test split as batches for ``model.evaluate`` (a counted read)."""
+        return self._batched(self.test(), batch_size)
 
     def sample_batch(self, n: int = 8):
-        batch = next(iter(self.train.batch(n).take(1)))
+        batch = next(iter(self.train.take(1) if self.kept_batches else
+                          self.train.batch(n).take(1)))
         return batch[0], batch[1]
 
     def summary(self) -> dict:
@@ -148,14 +196,146 @@ def _is_batched(dataset) -> bool:
     return all(s.rank and s.rank >= 1 and s[0] is None for s in shapes)
 
 
-def _weighted(batches):
-    """Evaluation batches ``(x, y, weight 1 per example)`` for the compiled evaluator."""
+def _rebatchable(dataset) -> bool:
+    """Whether batches can be unbatched and batched again exactly: dense tensors whose
+    dimensions besides the batch's are known (not ``padded_batch`` of varying lengths,
+    not ragged or sparse)."""
     import tensorflow as tf
 
-    def add(x, y):
-        return x, y, tf.ones(tf.shape(y)[:1], tf.float32)
+    specs = tf.nest.flatten(dataset.element_spec)
+    return all(isinstance(s, tf.TensorSpec) and s.shape.rank is not None
+               and None not in s.shape[1:] for s in specs)
+
+
+def _weighted(batches):
+    """Evaluation batches ``(x, y, weight 1 per example[, sample_weight])`` for the
+    compiled evaluator."""
+    import tensorflow as tf
+
+    def add(x, y, *sample_weight):
+        first = tf.nest.flatten(y)[0]
+        return (x, y, tf.ones(tf.shape(first)[:1], tf.float32), *sample_weight)
 
     return batches.map(add).prefetch(tf.data.AUTOTUNE)
+
+
+class PyDatasetData:
+    """Train / validation / test as ``keras.utils.PyDataset`` objects (batches made by
+    the user's ``__getitem__``). Trials on it run on the ``fit`` engine, which hands the
+    datasets to ``model.fit`` and ``model.evaluate`` as Keras takes them; each pass over
+    the training batches is in an order shuffled with the trial's seed (as ``fit``'s
+    ``shuffle=True`` does), repeating until ``max_train_steps``.
+
+    Args:
+        train, validation, test: ``keras.utils.PyDataset`` of ``(features, label)``
+            batches (or ``(features, label, sample_weight)``).
+        num_classes: the model's classes when the labels do not say (integer labels).
+    """
+
+    def __init__(self, train, validation, test, *, name: str = "py_dataset",
+                 task: str = "classification", num_classes: int | None = None,
+                 train_sample_batches: int = 4):
+        import keras
+
+        for split, value in (("train", train), ("validation", validation), ("test", test)):
+            if not isinstance(value, keras.utils.PyDataset):
+                raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
+                                 "keras.utils.PyDataset")
+        if task not in TASKS:
+            raise ValueError(f"task={task!r} is not allowed; use one of {', '.join(TASKS)}")
+        self.name, self.task, self.source = name, task, None
+        self.keras_dataset, self.keras_validation = train, validation
+        self._test_split = _TestStream(test)
+        self.test_reads = 0
+        self.kept_batches = True
+        self.sample_weight_train = None
+        self._sample_batches = train_sample_batches
+        x, y = self.sample_batch()
+        self.input_shape = _nest(lambda a: tuple(np.shape(a)[1:]), x)
+        width = int(np.prod(np.shape(y)[1:], dtype=int))
+        self.num_classes = num_classes if num_classes is not None else width
+
+    def __repr__(self) -> str:
+        return f"PyDatasetData({self.name!r}, task={self.task!r})"
+
+    n_train = None
+
+    def eval_size(self, batch_size: int) -> int:
+        return batch_size
+
+    def sample_batch(self, n: int = 8):
+        batch = self.keras_dataset[0]
+        return _nest(lambda a: a[:n], batch[0]), _nest(lambda a: a[:n], batch[1])
+
+    def repeated(self, seed: int):
+        """The training batches for ``fit``: passes in orders shuffled with ``seed``."""
+        return _repeated(self.keras_dataset, seed)
+
+    def train_sample_batches(self, batch_size: int):
+        return _first_batches(self.keras_dataset, self._sample_batches)
+
+    def validation_batches(self, batch_size: int):
+        return self.keras_validation
+
+    def test(self):
+        """The test PyDataset; each call is counted in ``test_reads``."""
+        self.test_reads += 1
+        return self._test_split._dataset
+
+    def test_batches(self, batch_size: int):
+        return self.test()
+
+    def summary(self) -> dict:
+        return {"name": self.name, "task": self.task, "train_batches": len(self.keras_dataset),
+                "input_shape": self.input_shape, "num_classes": self.num_classes}
+
+
+def _repeated(base, seed: int):
+    import keras
+
+    class Repeated(keras.utils.PyDataset):
+        """``base``'s batches pass after pass (each in an order from ``seed`` and the
+        pass), calling its ``on_epoch_end`` between passes as ``fit`` would."""
+
+        def __init__(self):
+            super().__init__(workers=base.workers, use_multiprocessing=base.use_multiprocessing,
+                             max_queue_size=base.max_queue_size)
+            self.orders: dict = {}
+
+        def __len__(self):
+            return 1 << 30
+
+        def __getitem__(self, index):
+            n = len(base)
+            epoch, position = divmod(index, n)
+            if epoch not in self.orders:
+                if epoch:
+                    base.on_epoch_end()
+                self.orders = {epoch: np.random.default_rng([seed, epoch]).permutation(n)}
+            return base[int(self.orders[epoch][position])]
+
+    return Repeated()
+
+
+def _first_batches(base, count: int):
+    import keras
+
+    class First(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+
+        def __len__(self):
+            return min(count, len(base))
+
+        def __getitem__(self, index):
+            return base[index]
+
+    return First()
+
+
+def from_py_dataset(train, validation, test, **options) -> PyDatasetData:
+    """A :class:`PyDatasetData` from the user's ``keras.utils.PyDataset`` splits."""
+    return PyDatasetData(train, validation, test, **options)
 
 
 def from_tf_data(train, validation, test, **options) -> PipelineDataset:

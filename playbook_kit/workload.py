@@ -1,24 +1,33 @@
-"""Workload parts chosen by name in a config: model families, optimizers, schedules.
+"""The workload and its configs: data + model + loss + metrics + objective, and the
+fields a config may hold.
 
-A *workload* is data + model family + optimizer + schedule + objective; a *config* is one
-set of hyperparameter values. :func:`resolve_config` fills a config from the workload's
-defaults and validates every value before any work starts, with errors that name the
-field, the value and what is allowed.
+A *workload* is data + model family (:mod:`~playbook_kit.families`, or the user's own
+builder or keras-tuner hypermodel) + optimizer and schedule
+(:mod:`~playbook_kit.optimizers`) + objective; a *config* is one set of hyperparameter
+values. :func:`resolve_config` fills a config from the workload's defaults and validates
+every value before any work starts, with errors that name the field, the value and what
+is allowed. A user's model has its own namespace: the config holds the toolkit's fields
+that apply to it and the user's own names (:meth:`Workload.from_hypermodel`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
+from .families import (  # noqa: F401 (the workload's parts, importable from here too)
+    _CUSTOM_MODELS, ACTIVATIONS, MODELS, NORMALIZATIONS, build_model, register_model,
+)
+from .keras_models import (  # noqa: F401
+    ConfigReads, build_on_sample, check_compile, compiled_metric_names, is_compiled,
+    tailored_space,
+)
 from .objectives import WorkloadError, importable_path, resolve_callable
+from .optimizers import (  # noqa: F401
+    OPTIMIZERS, SCHEDULES, _schedule_class, build_optimizer, learning_rate_schedule,
+    optimizer_fields,
+)
 
 
-MODELS = ("mlp", "cnn", "resnet")
-NORMALIZATIONS = ("none", "batch", "sync_batch", "layer", "ghost_batch")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "nadam", "adamw")
-SCHEDULES = ("constant", "linear", "cosine")
-ACTIVATIONS = ("relu", "gelu", "tanh", "elu", "selu", "swish", "sigmoid")
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
 
 # name: (type, check, default, allowed-text); check returns True for a valid value.
@@ -29,14 +38,18 @@ CONFIG_FIELDS: dict[str, tuple] = {
               "one of " + ", ".join(MODELS) + " or a registered model"),
     "width": (int, lambda v: 1 <= v <= 8192, 128, "an integer in [1, 8192]"),
     "depth": (int, lambda v: 0 <= v <= 64, 1, "an integer in [0, 64]"),
-    "activation": (str, lambda v: v in ACTIVATIONS, "relu", "one of " + ", ".join(ACTIVATIONS)),
+    "activation": (str, lambda v: v in ACTIVATIONS or _keras_knows("activations", v), "relu",
+                   "one of " + ", ".join(ACTIVATIONS) + " or any activation name Keras knows"),
     "normalization": (str, lambda v: v in NORMALIZATIONS, "none",
                       "one of " + ", ".join(NORMALIZATIONS)),
     "ghost_batch_size": (int, lambda v: v >= 2, 64, "an integer >= 2"),
     "dropout": (float, lambda v: 0 <= v < 1, 0.0, "a number in [0, 1)"),
     "l2": (float, lambda v: v >= 0, 0.0, "a number >= 0"),
     "zero_init_residual": (bool, lambda v: True, True, "True or False"),
-    "optimizer": (str, lambda v: v in OPTIMIZERS, "adam", "one of " + ", ".join(OPTIMIZERS)),
+    "optimizer": (str, lambda v: v in OPTIMIZERS or _keras_knows("optimizers", v), "adam",
+                  "one of " + ", ".join(OPTIMIZERS) + " or any optimizer name Keras knows "
+                  "(rmsprop, adagrad, ...: its learning rate tuned, its other settings "
+                  "Keras' defaults)"),
     "learning_rate": (float, lambda v: v > 0 or not math.isfinite(v), 1.0e-3,
                       "a number > 0 (NaN or Inf are accepted and make the trial infeasible)"),
     "momentum": (float, lambda v: 0 <= v < 1, 0.9, "a number in [0, 1)"),
@@ -54,19 +67,35 @@ CONFIG_FIELDS: dict[str, tuple] = {
     "devices": ((int, str), lambda v: v == "all" or (isinstance(v, int) and v >= 1), 1,
                 "an integer >= 1 or 'all' (local devices one trial trains on, data-parallel)"),
 }
-_CUSTOM_MODELS: dict[str, Callable] = {}
+FAMILY_FIELDS = ("model", "width", "depth", "activation", "normalization", "ghost_batch_size",
+                 "dropout", "l2", "zero_init_residual")
+"""Fields of the toolkit's model families: meaningless for a hypermodel's model."""
+OPTIMIZER_FIELDS = ("optimizer", "learning_rate", "momentum", "one_minus_momentum", "beta1",
+                    "beta2", "epsilon", "weight_decay")
+"""Fields of the toolkit's optimizer: they train a model that comes uncompiled; a model its
+builder compiled trains with its own optimizer (see :mod:`playbook_kit.keras_steps`)."""
+TRAINING_FIELDS = ("schedule", "warmup_steps", "decay_factor", "batch_size", "clip_norm",
+                   "devices")
+"""Fields the trainer applies to any model (a compiled model's learning rate included)."""
+_KERAS_NAMES: dict = {}
 
 
-def register_model(name: str, build: Callable) -> None:
-    """Add a model family: ``build(config, input_shape, num_classes) -> keras.Model``.
+def _keras_knows(kind: str, name) -> bool:
+    """Whether ``keras.<kind>.get(name)`` accepts the name (cached; imports Keras only for
+    names outside the toolkit's lists)."""
+    key = (kind, name)
+    if key not in _KERAS_NAMES:
+        import keras
 
-    Errors raised while building for a given config make that trial infeasible, as the
-    playbook's implicit constraints do, instead of stopping the study.
-    """
-    if not isinstance(name, str) or not name or name in MODELS:
-        raise ValueError(f"model name {name!r} is not allowed; use a new non-empty name "
-                         f"other than {', '.join(MODELS)}")
-    _CUSTOM_MODELS[name] = build
+        try:
+            _KERAS_NAMES[key] = isinstance(name, str) and \
+                getattr(keras, kind).get(name) is not None
+        except (ValueError, TypeError):
+            _KERAS_NAMES[key] = False
+    return _KERAS_NAMES[key]
+
+
+ENGINES = ("auto", "compiled", "fit")
 
 
 @dataclass
@@ -75,22 +104,34 @@ class Workload:
 
     Args:
         dataset: a :class:`~playbook_kit.data.Dataset` (arrays), a
-            :class:`~playbook_kit.streams.PipelineDataset` (``tf.data``, streamed files),
-            or a data builder ``data(config) -> dataset`` (or its ``"module:function"``
-            path) so that a study can tune a parameter of the input: each trial's data
-            is built from its config.
+            :class:`~playbook_kit.streams.PipelineDataset` (``tf.data``, streamed files,
+            a ``keras.utils.PyDataset``), or a data builder ``data(config) -> dataset``
+            (or its ``"module:function"`` path) so that a study can tune a parameter of
+            the input: each trial's data is built from its config.
         defaults: config values every trial starts from.
-        objective: ``val_loss`` or ``val_<metric>`` for one of ``metrics``.
+        objective: ``val_loss`` or ``val_<metric>`` for one of the recorded metrics
+            (``val_<output>_<metric>`` for a model of several outputs, as Keras names it).
         extra_keys: config fields of the user's own (a builder's hyperparameters).
         model: ``None`` for the config's registered family (``config["model"]``), a
             builder ``build(config) -> keras.Model``, or its importable
             ``"module:function"`` path (what a study stores so that workers rebuild it).
-        loss: ``None`` (families' logits, integer labels), a name
-            (:data:`~playbook_kit.objectives.LOSS_NAMES`), a ``keras.losses.Loss`` or a
-            callable returning one loss per example.
-        metrics: names or ``keras.metrics.Metric`` objects; ``None`` means
-            ``["accuracy"]`` with the default loss, none otherwise.
+            A model the builder compiled trains with its own optimizer, loss and metrics
+            (the toolkit's schedule, warmup and clipping still apply); an uncompiled one
+            with the config's optimizer and this workload's loss and metrics.
+        loss: ``None`` (the compiled model's loss; else the families' logits with integer
+            labels), a name Keras knows, a ``keras.losses.Loss``, a callable returning
+            one loss per example, or a dict or list of those for a model of several
+            outputs (with ``loss_weights``, as in ``model.compile``).
+        metrics: names or ``keras.metrics.Metric`` objects (a dict or list per output for
+            several outputs); ``None`` means the compiled model's, else ``["accuracy"]``
+            with the default loss, none otherwise.
         direction: ``"min"`` / ``"max"``; inferred from the objective's name when unset.
+        loss_weights: per-output weights of a multi-output loss (``model.compile``'s).
+        class_weight: ``{class index: weight}`` applied to the training loss, as
+            Keras' ``fit`` does with ``class_weight``.
+        engine: ``"auto"`` (the compiled step loop where it trains the model exactly,
+            Keras' ``model.fit`` otherwise), ``"compiled"`` or ``"fit"`` to force one
+            (see :mod:`playbook_kit.engines`).
     """
 
     dataset: object
@@ -101,64 +142,111 @@ class Workload:
     loss: object = None
     metrics: object = None
     direction: str | None = None
+    loss_weights: object = None
+    class_weight: dict | None = None
+    engine: str = "auto"
 
     def __post_init__(self):
-        from .objectives import Loss, make_metrics, objective_direction
+        from .hypermodel import HypermodelBuilder
+        from .objectives import objective_direction
 
         self.defaults = dict(self.defaults)
         self.extra_keys = tuple(self.extra_keys)
-        self.data_builder = None
-        if callable(self.dataset) or isinstance(self.dataset, str):
-            self.data_builder = resolve_callable(self.dataset, "data")
-            self._data_cache: dict = {}
-            self.dataset = self.data_for(resolve_config(self.defaults, self.extra_keys))
+        if self.engine not in ENGINES:
+            raise WorkloadError(f"engine={self.engine!r} is not allowed; use one of "
+                                f"{', '.join(ENGINES)}")
+        self.class_weight = _check_class_weight(self.class_weight)
         if self.model is not None and not (callable(self.model) or isinstance(self.model, str)):
             raise WorkloadError(f"model={self.model!r} is not allowed; use None (a registered "
                                 "family), a builder build(config) -> keras.Model or its "
                                 "'module:function' path")
         self.builder = resolve_callable(self.model, "model") if self.model is not None else None
-        self._loss = Loss(self.loss)
+        self.fields = tuple(CONFIG_FIELDS)
+        hypermodel = isinstance(self.builder, HypermodelBuilder)
+        self.data_builder = None
+        self.data_reads = set()
+        if callable(self.dataset) or isinstance(self.dataset, str):
+            self.data_builder = resolve_callable(self.dataset, "data")
+            self._data_cache: dict = {}
+            self.data_reads: set = set()
+            if hypermodel:
+                self._hypermodel_namespace()
+            self.dataset = self.data_for(self.config())
+        if hypermodel:
+            self.builder.find_fit_hyperparameters(self.dataset)
+            self._hypermodel_namespace()
+        self._compile_names = None
+        self._multi_output = isinstance(self.loss, (dict, list, tuple)) or \
+            self.loss_weights is not None
+        self._from_compile = self.builder is not None and self.loss is None
         if self.metrics is None:
             self.metrics = ["accuracy"] if self.loss is None else []
-        self.metrics = list(self.metrics)
-        names = list(make_metrics(self.metrics, self._loss))
-        recorded = ["val_loss"] + [f"val_{n}" for n in names]
+        self.metrics = self.metrics if isinstance(self.metrics, dict) else list(self.metrics)
+        self._loss = None if self._multi_output else _loss_of(self.loss)
+        recorded = self._recorded(probe=self._from_compile)
+        if self.objective not in recorded and self.builder is not None:
+            recorded = self._recorded(probe=True)
         if self.objective not in recorded:
             raise WorkloadError(f"objective={self.objective!r} is not among the recorded "
                                 f"validation metrics; use one of {', '.join(recorded)}")
         self.direction = objective_direction(self.objective, self.direction)
-        resolve_config(self.defaults, extra_keys=self.extra_keys)
+        self.config()
 
     @classmethod
     def from_hypermodel(cls, hypermodel, dataset, *, roles: dict | None = None,
                         defaults: dict | None = None, objective: str | None = None,
-                        loss=None, metrics=None, direction: str | None = None):
+                        loss=None, metrics=None, optimizer=None, direction: str | None = None,
+                        engine: str = "auto", class_weight: dict | None = None,
+                        hyperparameters=None, tune_new_entries: bool = True):
         """A keras-tuner hypermodel used as it is: ``(workload, search space)``.
+
+        Its hyperparameters keep their names and meanings (``hp.Boolean("dropout")`` is
+        the hypermodel's dropout switch, not the toolkit's rate); those declared in a
+        ``HyperModel.fit`` are found too, and such a hypermodel trains on the ``fit``
+        engine, which runs its ``fit``. The model trains with its compiled optimizer,
+        loss and metrics. Two mappings reach the trainer: the hyperparameter that sets
+        the compiled optimizer's learning rate is tuned as ``learning_rate`` (so
+        ``hp.Float("lr", ...)`` appears as ``learning_rate``), and one named
+        ``batch_size`` is the trainer's batch size.
 
         Args:
             hypermodel: a ``build(hp)`` function, a ``keras_tuner.HyperModel`` or its
                 importable ``"module:name"`` path (what lets workers rebuild it).
+            dataset: as for :class:`Workload`.
             roles: playbook roles by hyperparameter name (``scientific``, ``nuisance``,
-                ``fixed``); unnamed ones are nuisance (``hp.Fixed``: fixed).
-            defaults, loss, metrics, objective, direction: as for :class:`Workload`;
-                when the hypermodel compiles its model, its loss and metrics are used
-                unless given, and its optimizer's type and learning rate become
-                defaults that the space (or ``defaults``) overrides.
+                ``fixed``); unnamed ones are nuisance (``hp.Fixed`` and a one-value
+                ``hp.Choice``: fixed).
+            defaults, objective, direction, engine, class_weight: as for
+                :class:`Workload`; the objective defaults to ``val_accuracy`` when the
+                compile records accuracy, else ``val_loss``.
+            loss, metrics, optimizer: override the hypermodel's compile, as keras-tuner's
+                tuner arguments of those names do (the rest of its compile kept); for a
+                hypermodel that does not compile its model, its loss and metrics.
+            hyperparameters, tune_new_entries: as keras-tuner's tuner arguments: a
+                ``keras_tuner.HyperParameters`` whose entries replace the hypermodel's of
+                the same name (``hp.Fixed`` fixes one), and with
+                ``tune_new_entries=False`` every other one is fixed at its default.
+
+        Returns:
+            ``(Workload, SearchSpace)``.
         """
         from .hypermodel import HypermodelBuilder
         from .search.space import SearchSpace
 
-        builder = HypermodelBuilder(hypermodel)
-        compiled = builder.compiled()
-        loss = loss if loss is not None else compiled.get("loss")
-        if loss is None:
+        builder = HypermodelBuilder(hypermodel, dataset=dataset, compile_overrides={
+            "loss": loss, "metrics": metrics, "optimizer": optimizer})
+        if not builder.compiles_loss and loss is None:
             raise WorkloadError("the hypermodel does not compile its model with a loss; give "
                                 "loss= (a name, a keras.losses.Loss or a callable)")
-        metrics = list(metrics) if metrics is not None else compiled.get("metrics", [])
-        start = {k: compiled[k] for k in ("optimizer", "learning_rate", "momentum")
-                 if k in compiled}
+        if not builder.compiles_loss and optimizer is not None:
+            raise WorkloadError("optimizer= overrides a hypermodel's compile, and this one "
+                                "does not compile its model; set the config's optimizer "
+                                "field (defaults=) instead")
+        if builder.compiles_loss:
+            loss = metrics = None
         names = builder.config_names
-        space = SearchSpace.from_keras_tuner(builder.hyperparameters)
+        space = SearchSpace.from_keras_tuner(
+            tailored_space(builder.hyperparameters, hyperparameters, tune_new_entries))
         entries = space.to_dict()
         for entry in entries["hyperparameters"]:
             entry["name"] = names[entry["name"]]
@@ -171,15 +259,50 @@ class Workload:
             raise WorkloadError(f"roles name {unknown[0]!r}, which the hypermodel does not "
                                 f"declare; it declares {', '.join(names.values())}")
         space = SearchSpace.from_dict(entries)
+        common = dict(dataset=dataset, defaults=dict(defaults or {}), model=builder,
+                      loss=loss, metrics=metrics, engine=engine, class_weight=class_weight)
         if objective is None:
-            probe = cls(dataset, {**start, **(defaults or {})}, "val_loss",
-                        [n for n in names.values() if n not in CONFIG_FIELDS], builder,
-                        loss, metrics, "min")
+            probe = cls(objective="val_loss", direction="min", **common)
             objective = "val_accuracy" if "accuracy" in probe.metric_names else "val_loss"
-        workload = cls(dataset, {**start, **(defaults or {})}, objective,
-                       [n for n in names.values() if n not in CONFIG_FIELDS], builder, loss,
-                       metrics, direction)
-        return workload, space
+        return cls(objective=objective, direction=direction, **common), space
+
+    def _hypermodel_namespace(self) -> None:
+        """A hypermodel's hyperparameters are its own names: none is validated as a
+        toolkit field, except ``batch_size``, which is the trainer's batch (the one
+        mapping besides the learning-rate alias). The toolkit's fields that still apply
+        are the training ones it does not declare, and the optimizer's when its model
+        comes uncompiled."""
+        names = list(self.builder.config_names.values())
+        compiled = self.builder.compiles_optimizer
+        applies = TRAINING_FIELDS + (() if compiled else OPTIMIZER_FIELDS)
+        self.fields = tuple(f for f in applies if f not in names or f == "batch_size")
+        own = [n for n in names if n not in self.fields]
+        self.extra_keys = tuple(dict.fromkeys([*self.extra_keys, *own]))
+        if compiled:  # studies stored before the namespace kept the compiled optimizer here
+            for key in ("optimizer", "momentum", "one_minus_momentum"):
+                if key not in names:
+                    self.defaults.pop(key, None)
+        self.extra_keys = tuple(k for k in self.extra_keys if k not in self.fields)
+
+    def _recorded(self, probe: bool) -> list[str]:
+        names = self.metric_names if not probe else self._probe_names()
+        return ["val_loss"] + [f"val_{n}" for n in names]
+
+    def _probe_names(self) -> list[str]:
+        """The metric names of the default model's compile (built on a sample batch), or
+        of the workload's metrics when the model comes uncompiled."""
+        if self._compile_names is None:
+            model = self.build_model(self.config())
+            self._compile_names = compiled_metric_names(model) if is_compiled(model) \
+                else self._static_metric_names()
+        return self._compile_names
+
+    def _static_metric_names(self) -> list[str]:
+        from .objectives import make_metrics
+
+        if self._multi_output:
+            return []
+        return list(make_metrics(self.metrics, self._loss))
 
     def data_for(self, config: dict):
         """The trial's dataset: the data builder's for this config (the last one kept),
@@ -189,7 +312,9 @@ class Workload:
         key = repr(sorted(config.items()))
         if key not in self._data_cache:
             self._data_cache.clear()
-            self._data_cache[key] = self.data_builder(dict(config))
+            reads = ConfigReads(config)
+            self._data_cache[key] = self.data_builder(reads)
+            self.data_reads.update(reads.seen)
         return self._data_cache[key]
 
     @property
@@ -200,13 +325,17 @@ class Workload:
 
     @property
     def metric_names(self) -> list[str]:
-        """The recorded metrics besides ``loss``, in order."""
-        from .objectives import make_metrics
-
-        return list(make_metrics(self.metrics, self._loss))
+        """The recorded metrics besides ``loss``, in order (a compiled model's, as Keras
+        names them, once a model was built)."""
+        if self._compile_names is not None:
+            return list(self._compile_names)
+        if self._multi_output or self._from_compile:
+            return self._probe_names()
+        return self._static_metric_names()
 
     def make_loss(self):
-        """The workload's :class:`~playbook_kit.objectives.Loss`."""
+        """The workload's :class:`~playbook_kit.objectives.Loss` (for an uncompiled model
+        of one output)."""
         return self._loss
 
     def make_metrics(self) -> dict:
@@ -216,17 +345,48 @@ class Workload:
         return make_metrics(self.metrics, self._loss)
 
     def build_model(self, config: dict):
-        """The trial's model: the builder's, or the config's registered family."""
+        """The trial's model, built (its variables made, on a sample batch when it is
+        built lazily): the builder's, or the config's registered family."""
+        return self.build(config)[0]
+
+    def build(self, config: dict):
+        """``(model, the config fields that reached it)``: those the builder read (or the
+        hypermodel declared) and those the trainer applies (see :meth:`reached_config`)."""
         import keras
 
         if self.builder is None:
             data = self.data_for(config)
-            return build_model(config, data.input_shape, data.num_classes)
-        model = self.builder(config)
+            return build_model(config, data.input_shape, data.num_classes), tuple(config)
+        reads = ConfigReads(config)
+        model = self.builder(reads)
         if not isinstance(model, keras.Model):
             raise WorkloadError(f"model builder {_callable_name(self.builder)} returned "
                                 f"{type(model).__name__}; it must return a keras.Model")
-        return model
+        reached = getattr(self.builder, "last_reached", None)
+        reached = tuple(reads.seen) if reached is None else tuple(reached)
+        if self._multi_output and not is_compiled(model):
+            model.compile(optimizer=build_optimizer(config, 1), loss=self.loss,
+                          loss_weights=self.loss_weights, metrics=self.metrics or None)
+        check_compile(self, model)
+        build_on_sample(model, self.data_for(config))
+        if self._compile_names is None and is_compiled(model):
+            self._compile_names = compiled_metric_names(model)
+        return model, reached
+
+    def reached_config(self, config: dict, reached, model) -> dict:
+        """The recorded config of a trial: for a registered family the whole config; for
+        a user's model the fields its builder read (a hypermodel's declared
+        hyperparameters), those a data builder read, and the trainer's (the optimizer's
+        only for a model that came uncompiled), not the families' unused ones."""
+        if self.builder is None:
+            return dict(config)
+        applied = [f for f in TRAINING_FIELDS if f in self.fields]
+        if not is_compiled(model) and "optimizer" in config:
+            applied += list(optimizer_fields(config["optimizer"]))
+            if config.get("one_minus_momentum") is not None:
+                applied.append("one_minus_momentum")
+        keys = set(reached) | set(applied) | self.data_reads
+        return {k: v for k, v in config.items() if k in keys}
 
     def spec(self) -> dict | None:
         """How to rebuild the model, loss and metrics in another process (JSON-ready;
@@ -238,7 +398,8 @@ class Workload:
         from .objectives import serialize
 
         if self.builder is None and self.loss is None and self.metrics == ["accuracy"] \
-                and self.data_builder is None:
+                and self.data_builder is None and self.engine == "auto" \
+                and self.class_weight is None:
             return None  # a registered family with the default loss: nothing to store
         model = self.model if isinstance(self.model, str) else (
             importable_path(self.builder) if self.builder is not None else None)
@@ -250,9 +411,17 @@ class Workload:
         if self.data_builder is not None:
             path = importable_path(self.data_builder)
             data = {"data": path, "data_importable": path is not None}
+        extra = {key: value for key, value in (
+            ("loss_weights", self.loss_weights), ("engine", self.engine),
+            ("class_weight", None if self.class_weight is None else
+             {str(k): v for k, v in self.class_weight.items()})) if value not in (None, "auto")}
+        metrics = {k: _serialize_all(v) for k, v in self.metrics.items()} \
+            if isinstance(self.metrics, dict) else _serialize_all(self.metrics)
+        loss = {k: serialize(v) for k, v in self.loss.items()} if isinstance(self.loss, dict) \
+            else [serialize(v) for v in self.loss] if isinstance(self.loss, (list, tuple)) \
+            else serialize(self.loss)
         return {**data, "model": model, "model_importable": importable,
-                "loss": serialize(self.loss), "metrics": [serialize(m) for m in self.metrics],
-                "direction": self.direction}
+                "loss": loss, "metrics": metrics, "direction": self.direction, **extra}
 
     def config(self, overrides: dict | None = None) -> dict:
         """The workload defaults updated with ``overrides``, validated.
@@ -266,19 +435,62 @@ class Workload:
                             ("one_minus_momentum", "momentum")):
             if overrides.get(name) is not None:
                 defaults.pop(other, None)
-        return resolve_config({**defaults, **overrides}, extra_keys=self.extra_keys)
+        return resolve_config({**defaults, **overrides}, extra_keys=self.extra_keys,
+                              fields=self.fields)
+
+    def settings(self, config: dict) -> dict:
+        """The trainer's view of a config: every training and optimizer field, at its
+        default where this workload has no such field (a hypermodel declares its own)."""
+        out = {name: spec[2] for name, spec in CONFIG_FIELDS.items()
+               if name in TRAINING_FIELDS or name in OPTIMIZER_FIELDS}
+        out.update({k: config[k] for k in self.fields if k in config})
+        return out
 
 
-def resolve_config(config: dict, extra_keys=()) -> dict:
-    """Fill defaults and validate a config; raise ``ValueError`` naming the bad field."""
+def _serialize_all(values):
+    from .objectives import serialize
+
+    if isinstance(values, (list, tuple)):
+        return [_serialize_all(v) for v in values]
+    return serialize(values)
+
+
+def _loss_of(spec):
+    from .objectives import Loss
+
+    return Loss(spec)
+
+
+def _check_class_weight(class_weight):
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight or not all(
+            str(k).lstrip("-").isdigit() and isinstance(v, (int, float))
+            and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            for k, v in class_weight.items()):
+        raise WorkloadError(f"class_weight={class_weight!r} is not allowed; use a dict "
+                            "{class index: weight >= 0}, as model.fit takes")
+    return {int(k): float(v) for k, v in class_weight.items()}
+
+
+def resolve_config(config: dict, extra_keys=(), fields=None) -> dict:
+    """Fill defaults and validate a config; raise ``ValueError`` naming the bad field.
+
+    ``fields``: the toolkit fields this workload has (default: all of
+    :data:`CONFIG_FIELDS`); ``extra_keys``: the user's own names, passed as given."""
     if not isinstance(config, dict):
         raise ValueError(f"config must be a dict, got {type(config).__name__}")
-    unknown = [k for k in config if k not in CONFIG_FIELDS and k not in extra_keys]
+    fields = tuple(CONFIG_FIELDS) if fields is None else tuple(fields)
+    unknown = [k for k in config if k not in fields and k not in extra_keys]
     if unknown:
+        own = f"; the model's own are {', '.join(extra_keys)}" if extra_keys else \
+            " (or declare extra_keys)"
         raise ValueError(f"config field {unknown[0]!r} is unknown; allowed fields are "
-                         f"{', '.join(sorted(CONFIG_FIELDS))} (or declare extra_keys)")
+                         f"{', '.join(sorted(fields))}{own}")
     resolved = {}
     for name, (kind, check, default, allowed) in CONFIG_FIELDS.items():
+        if name not in fields:
+            continue
         value = config.get(name, default)
         if value is None:
             if name in ("one_minus_momentum", "clip_norm"):
@@ -289,7 +501,7 @@ def resolve_config(config: dict, extra_keys=()) -> dict:
         if not check(value):
             raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
         resolved[name] = value
-    if resolved["one_minus_momentum"] is not None:
+    if resolved.get("one_minus_momentum") is not None:
         implied = 1.0 - resolved["one_minus_momentum"]
         if "momentum" in config and not math.isclose(config["momentum"], implied, rel_tol=1e-6):
             raise ValueError(f"config fields 'momentum'={config['momentum']!r} and "
@@ -328,8 +540,6 @@ def rebuild_parts(parts: dict | None, study: str = "") -> dict:
     A model or data builder that was defined in a notebook has no importable path:
     rebuilding it in another process (a worker, a later session) raises, naming the
     study. With a stored data builder the result holds ``dataset`` (its path)."""
-    from .objectives import deserialize
-
     if not parts:
         return {}
     for what in ("model", "data"):
@@ -342,205 +552,34 @@ def rebuild_parts(parts: dict | None, study: str = "") -> dict:
     if isinstance(model, dict):
         from .hypermodel import HypermodelBuilder
 
-        model = HypermodelBuilder(model["hypermodel"], model.get("aliases"))
+        overrides = {k: _deserialize_all(v, "loss" if k == "loss" else "metric")
+                     for k, v in (model.get("compile") or {}).items() if k != "optimizer"}
+        if (model.get("compile") or {}).get("optimizer") is not None:
+            import keras
+
+            overrides["optimizer"] = keras.optimizers.get(model["compile"]["optimizer"])
+        model = HypermodelBuilder(model["hypermodel"], model.get("aliases"),
+                                  compile_overrides=overrides)
     out = {"dataset": parts["data"]} if parts.get("data") else {}
-    return {**out, "model": model, "loss": deserialize(parts.get("loss"), "loss"),
-            "metrics": [deserialize(m, "metric") for m in parts.get("metrics") or []],
+    out.update({key: parts[key] for key in ("loss_weights", "class_weight", "engine")
+                if parts.get(key) is not None})
+    return {**out, "model": model, "loss": _deserialize_all(parts.get("loss"), "loss"),
+            "metrics": _deserialize_all(parts.get("metrics") or [], "metric"),
             "direction": parts.get("direction")}
+
+
+def _deserialize_all(stored, what: str):
+    from .objectives import deserialize
+
+    if isinstance(stored, list):
+        return [_deserialize_all(v, what) for v in stored]
+    if isinstance(stored, dict) and not {"class_name", "function", "unrebuildable"} & set(stored):
+        return {k: _deserialize_all(v, what) for k, v in stored.items()}
+    return deserialize(stored, what)
 
 
 def _callable_name(function) -> str:
     return getattr(function, "__qualname__", None) or repr(function)
-
-
-# --- models -------------------------------------------------------------------------
-
-def _norm_layer(config):
-    import keras
-    from .layers import GhostBatchNormalization
-
-    kind = config["normalization"]
-    if kind == "batch":
-        return keras.layers.BatchNormalization()
-    if kind == "sync_batch":
-        return keras.layers.BatchNormalization(synchronized=True)
-    if kind == "layer":
-        return keras.layers.LayerNormalization()
-    if kind == "ghost_batch":
-        return GhostBatchNormalization(config["ghost_batch_size"])
-    return None
-
-
-def _apply(x, *layers):
-    for layer in layers:
-        if layer is not None:
-            x = layer(x)
-    return x
-
-
-def build_model(config: dict, input_shape: tuple, num_classes: int):
-    """Build the config's model family; outputs logits for ``num_classes`` classes.
-
-    Dropout rate and L2 strength are values (:class:`~playbook_kit.layers.ValueDropout`,
-    :class:`~playbook_kit.layers.ValueL2`): configs that differ only in them (both > 0,
-    or both 0) build the same structure and share one compiled program."""
-    import keras
-
-    name = config["model"]
-    if name in _CUSTOM_MODELS:
-        return _CUSTOM_MODELS[name](config, input_shape, num_classes)
-    from .layers import ValueDropout, ValueL2
-
-    regularizer = lambda: ValueL2(config["l2"]) if config["l2"] > 0 else None
-    dense = lambda units, **kw: keras.layers.Dense(units, kernel_regularizer=regularizer(), **kw)
-    conv = lambda units, **kw: keras.layers.Conv2D(units, 3, padding="same",
-                                                   kernel_regularizer=regularizer(), **kw)
-    activation = lambda: keras.layers.Activation(config["activation"])
-    dropout = lambda: ValueDropout(config["dropout"]) if config["dropout"] > 0 else None
-    inputs = keras.Input(input_shape)
-    width, depth = config["width"], config["depth"]
-    if name == "mlp":
-        x = keras.layers.Flatten()(inputs)
-        for _ in range(depth):
-            x = _apply(x, dense(width), _norm_layer(config), activation(), dropout())
-    elif name == "cnn":
-        if len(input_shape) != 3:
-            raise ValueError(f"config field 'model'='cnn' needs image input (height, width, "
-                             f"channels); this dataset's input shape is {input_shape}")
-        x = inputs
-        for block in range(depth):
-            x = _apply(x, conv(width * 2 ** min(block, 2)), _norm_layer(config), activation())
-            if x.shape[1] >= 2 and x.shape[2] >= 2:
-                x = keras.layers.MaxPooling2D()(x)
-        x = _apply(keras.layers.GlobalAveragePooling2D()(x) if len(x.shape) == 4 else x,
-                   dropout())
-    else:  # resnet: pre-norm residual blocks x + f(Norm(x)), the playbook's placement
-        image = len(input_shape) == 3
-        layer = conv if image else dense
-        x = layer(width)(inputs if image else keras.layers.Flatten()(inputs))
-        for _ in range(depth):
-            last_init = "zeros" if config["zero_init_residual"] else "glorot_uniform"
-            branch = _apply(x, _norm_layer(config), activation(), layer(width),
-                            _norm_layer(config), activation(), dropout(),
-                            layer(width, kernel_initializer=last_init))
-            x = keras.layers.Add()([x, branch])
-        x = _apply(x, _norm_layer(config), activation())
-        if image:
-            x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = dense(num_classes)(x)
-    return keras.Model(inputs, outputs, name=f"{name}_d{depth}_w{width}")
-
-
-# --- optimizers and schedules ---------------------------------------------------------
-
-def learning_rate_schedule(config: dict, max_train_steps: int):
-    """The config's schedule as a Keras ``LearningRateSchedule`` (see :class:`PlaybookSchedule`)."""
-    return _schedule_class()(config["learning_rate"], config["schedule"], max_train_steps,
-                             config["warmup_steps"], config["decay_factor"])
-
-
-def build_optimizer(config: dict, max_train_steps: int, schedule=None):
-    """A Keras optimizer from the playbook's hyperparameter names (``schedule``: the
-    config's learning-rate schedule when the caller already built it)."""
-    import keras
-
-    lr = schedule if schedule is not None else learning_rate_schedule(config, max_train_steps)
-    kind = config["optimizer"]
-    if kind == "sgd":
-        return keras.optimizers.SGD(lr)
-    if kind in ("momentum", "nesterov"):
-        return keras.optimizers.SGD(lr, momentum=config["momentum"], nesterov=kind == "nesterov")
-    adam_args = dict(beta_1=config["beta1"], beta_2=config["beta2"], epsilon=config["epsilon"])
-    if kind == "adam":
-        return keras.optimizers.Adam(lr, **adam_args)
-    if kind == "nadam":
-        return keras.optimizers.Nadam(lr, **adam_args)
-    return keras.optimizers.AdamW(lr, weight_decay=config["weight_decay"], **adam_args)
-
-
-_SCHEDULE_CLASS = []
-
-
-def _schedule_class():
-    """:class:`PlaybookSchedule`, defined on first use so that importing this module does
-    not start Keras (and TensorFlow) before :func:`playbook_kit.setup`."""
-    if _SCHEDULE_CLASS:
-        return _SCHEDULE_CLASS[0]
-    import keras
-
-    class PlaybookSchedule(keras.optimizers.schedules.LearningRateSchedule):
-        """Optional linear warmup 0 -> base over ``warmup_steps``, then constant, linear or
-        cosine decay from base to ``decay_factor * base`` at ``max_train_steps``.
-
-        ``lr(step) = base * step / warmup_steps`` during warmup, so ``lr(0) = 0`` and
-        ``lr(warmup_steps) = base``.
-
-        Every setting, the kind included, is held in a variable and read when the
-        schedule runs, so that a compiled train loop serves any schedule of the same
-        optimizer: :meth:`assign` changes them without retracing (see
-        :mod:`~playbook_kit.programs`).
-        """
-
-        def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
-                     decay_factor: float = 0.0):
-            import tensorflow as tf
-
-            self._values = {name: tf.Variable(0.0, trainable=False, dtype=tf.float32)
-                            for name in ("base", "kind", "max_train_steps", "warmup_steps",
-                                         "decay_factor")}
-            self.assign(base, kind, max_train_steps, warmup_steps, decay_factor)
-
-        def assign(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
-                   decay_factor: float = 0.0) -> None:
-            """Set new values (checked first; no retracing of loops that read them)."""
-            settings = self.settings(base, kind, max_train_steps, warmup_steps, decay_factor)
-            for variable, value in zip(self.variables, settings):
-                variable.assign(value)
-
-        def settings(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,
-                     decay_factor: float = 0.0) -> list:
-            """Check new values and return them in the order of :attr:`variables` (for a
-            caller that assigns them itself, all at once)."""
-            if kind not in SCHEDULES:
-                raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
-                                 f"{', '.join(SCHEDULES)}")
-            if warmup_steps >= max_train_steps and warmup_steps > 0:
-                raise ValueError(f"config field 'warmup_steps'={warmup_steps} is not allowed; use "
-                                 f"fewer than max_train_steps={max_train_steps}")
-            self.base, self.kind = float(base), kind
-            self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
-            self.decay_factor = float(decay_factor)
-            return [self.base, float(SCHEDULES.index(kind)), float(self.max_train_steps),
-                    float(self.warmup_steps), self.decay_factor]
-
-        @property
-        def variables(self) -> list:
-            return list(self._values.values())
-
-        def __call__(self, step):
-            from keras import ops
-
-            values = self._values
-            warmup_steps = ops.convert_to_tensor(values["warmup_steps"])
-            step = ops.cast(step, "float32")
-            ramp = ops.where(warmup_steps > 0,
-                             ops.minimum(step / ops.maximum(warmup_steps, 1.0), 1.0), 1.0)
-            span = ops.maximum(values["max_train_steps"] - warmup_steps, 1.0)
-            progress = ops.clip((step - warmup_steps) / span, 0.0, 1.0)
-            end = ops.convert_to_tensor(values["decay_factor"])
-            kind = ops.convert_to_tensor(values["kind"])
-            linear = 1.0 - (1.0 - end) * progress
-            cosine = end + (1.0 - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-            decay = ops.where(kind == SCHEDULES.index("linear"), linear,
-                              ops.where(kind == SCHEDULES.index("cosine"), cosine, 1.0))
-            return values["base"] * ramp * decay
-
-        def get_config(self):
-            return {"base": self.base, "kind": self.kind, "max_train_steps": self.max_train_steps,
-                    "warmup_steps": self.warmup_steps, "decay_factor": self.decay_factor}
-
-    _SCHEDULE_CLASS.append(PlaybookSchedule)
-    return PlaybookSchedule
 
 
 def __getattr__(name):

@@ -89,3 +89,18 @@ def noisy_diabetes(config):
     data.y_train = data.y_train + np.float32(config["label_noise"]) * rng.normal(
         size=data.y_train.shape).astype(np.float32)
     return data
+
+
+def digits_hypermodel(hp):
+    """A keras-tuner build(hp) on the digits (8x8 images), compiled with its own learning
+    rate: the hypermodel of the study stored by an earlier version (tests/data/legacy)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(hp.Int("units", 8, 32, step=8),
+                                                 activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model

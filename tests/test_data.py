@@ -31,7 +31,8 @@ def test_test_split_is_not_an_attribute(pk, name):
         getattr(data, name)
     assert [key for key in vars(data) if not key.startswith("_")] == [
         "name", "x_train", "y_train", "x_val", "y_val", "num_classes", "train_sample_index",
-        "test_reads", "task", "source"]
+        "test_reads", "task", "labels", "classes", "sample_weight_train", "sample_weight_val",
+        "source"]
     assert data.test_reads == 0
 
 

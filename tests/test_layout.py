@@ -39,11 +39,17 @@ def test_no_two_modules_import_each_other():
 
 
 def test_layers_import_only_from_the_layers_above():
-    """DESIGN.md's layers: training (3) writes checkpoints without the store (4); the
-    one atomic write and the rules sit in modules that import nothing from the package."""
+    """DESIGN.md's layers: training (3) writes checkpoints without the store (4), and
+    both engines finish a trial through the one trial record; the one atomic write and
+    the rules sit in modules that import nothing from the package."""
     graph = module_imports()
-    assert "playbook_kit.store" not in graph["playbook_kit.trainer"]
-    assert "playbook_kit.files" in graph["playbook_kit.trainer"]
+    training = ("trainer", "trial_record", "fit_engine", "engines", "programs",
+                "keras_steps")
+    for module in training:
+        assert "playbook_kit.store" not in graph[f"playbook_kit.{module}"], module
+    assert "playbook_kit.files" in graph["playbook_kit.trial_record"]
+    assert "playbook_kit.trial_record" in graph["playbook_kit.trainer"]
+    assert "playbook_kit.trial_record" in graph["playbook_kit.fit_engine"]
     assert graph["playbook_kit.files"] == set()
     assert graph["playbook_kit.rules"] == {"playbook_kit.validation"}
     assert graph["playbook_kit.validation"] == set()

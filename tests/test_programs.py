@@ -166,8 +166,10 @@ def test_memory_stays_flat_over_many_trials_of_several_shapes(pk, digits_workloa
 
 def test_the_package_trains_in_one_place():
     """One train loop per device count (programs.py; distribute.py over several
-    devices): no ``model.fit``, no other gradient loop, and ``clear_session`` only on the
-    trainer's no-reuse path."""
+    devices), compiled functions only there and in the evaluation of a compiled model
+    (keras_steps.py), ``model.fit`` only in the fit engine (and a keras-tuner
+    ``HyperModel.fit`` run once with a recording model to find its hyperparameters), no
+    other gradient loop, and ``clear_session`` only on the trainer's no-reuse path."""
     root = Path(__file__).parents[1] / "playbook_kit"
     found: dict = {}
     for path in sorted(root.rglob("*.py")):
@@ -178,9 +180,10 @@ def test_the_package_trains_in_one_place():
                 found.setdefault(needle, []).append(path.relative_to(root).as_posix())
     loops = ["distribute.py", "programs.py"]
     assert found == {"GradientTape": loops, "apply_gradients": loops,
-                     ".fit(": ["search/bayesian.py"],  # scikit-learn's Gaussian processes
+                     ".fit(": ["fit_engine.py", "hypermodel.py",
+                               "search/bayesian.py"],  # scikit-learn's Gaussian processes
                      "clear_session(": ["programs.py", "trainer.py"],
-                     "@tf.function": loops}
+                     "@tf.function": ["distribute.py", "keras_steps.py", "programs.py"]}
 
 
 def test_every_recipe_and_study_trains_through_the_program_cache(pk, digits_workload,

@@ -236,13 +236,13 @@ def written(monkeypatch):
     """The names of the checkpoint files the trainer saves (copies not counted)."""
     from playbook_kit import trainer
 
-    names, real_save = [], trainer._CheckpointKeeper._save
+    names, real_save = [], trainer.CheckpointKeeper._save
 
     def save(self, path):
         names.append(Path(path).name)
         real_save(self, path)
 
-    monkeypatch.setattr(trainer._CheckpointKeeper, "_save", save)
+    monkeypatch.setattr(trainer.CheckpointKeeper, "_save", save)
     return names
 
 
@@ -321,9 +321,9 @@ def test_a_last_step_outside_the_best_is_saved(pk, digits_workload, tmp_path, mo
 
     model = digits_workload.build_model(digits_workload.config())
     written = []
-    monkeypatch.setattr(trainer._CheckpointKeeper, "_save",
+    monkeypatch.setattr(trainer.CheckpointKeeper, "_save",
                         lambda self, path: written.append(Path(path).name))
-    keeper = trainer._CheckpointKeeper(tmp_path, 1, "max", model)
+    keeper = trainer.CheckpointKeeper(tmp_path, 1, "max", model)
     for step, accuracy in ((10, 0.5), (20, 0.9), (30, 0.7)):
         keeper.offer(step, accuracy, 1.0)
     keeper.save_last(30)

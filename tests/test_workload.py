@@ -37,7 +37,7 @@ def test_cosine_after_warmup_differs_from_linear_in_between(pk):
 
 
 @pytest.mark.parametrize("field,value", [
-    ("optimizer", "adagrad"), ("learning_rate", -1.0), ("width", 0), ("width", 2.5),
+    ("optimizer", "adagradx"), ("activation", "relux"), ("learning_rate", -1.0), ("width", 0), ("width", 2.5),
     ("normalization", "group"), ("dropout", 1.0), ("beta2", 1.0), ("schedule", "step"),
     ("batch_size", "64"), ("model", "transformer"), ("clip_norm", 0.0),
 ])

@@ -367,7 +367,22 @@ def _summary(study: StudyResults) -> str:
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     steps = f"; max_train_steps {study.max_train_steps}" if study.max_train_steps else ""
     return (f"{len(study.trials)} trials ({statuses}); objective {study.objective}, "
-            f"{study.direction}imized; {best}{steps}")
+            f"{study.direction}imized; {best}{steps}{_engines(study)}")
+
+
+def _engines(study: StudyResults) -> str:
+    """Which engine trained the runs, and why (``engines`` module): a study's reader
+    learns when Keras' ``fit`` ran the user's own training code."""
+    runs = study.runs
+    if runs.empty or "engine" not in runs:
+        return ""
+    reasons = runs["engine_reason"].fillna("") if "engine_reason" in runs else \
+        pd.Series("", index=runs.index)
+    groups = Counter(zip(runs["engine"].fillna("compiled"), reasons))
+    parts = [f"{n} run{'s' if n > 1 else ''} on the {engine} engine"
+             + (f" ({reason.split(': ', 1)[-1]})" if reason and engine == "fit" else "")
+             for (engine, reason), n in sorted(groups.items())]
+    return "; " + ", ".join(parts)
 
 
 def _guarded(names, fn, *args) -> list[dict]:

@@ -53,7 +53,8 @@ class SpaceKerasTunerForm:
     @classmethod
     def from_keras_tuner(cls, hps, roles=None) -> "SearchSpace":
         """A space from ``keras_tuner.HyperParameters`` (roles default to the playbook's:
-        ``Fixed`` is fixed, everything else nuisance). Stepped ranges become discrete."""
+        ``Fixed`` and a one-value ``Choice`` are fixed, everything else nuisance).
+        Stepped ranges become discrete."""
         from keras_tuner.engine import hyperparameters as hp_types
 
         roles = dict(roles or {})
@@ -67,6 +68,8 @@ class SpaceKerasTunerForm:
             kw = {"parent": parent, "parent_values": parent_values}
             if isinstance(hp, hp_types.Fixed):
                 space.fixed(hp.name, hp.value, **kw)
+            elif isinstance(hp, hp_types.Choice) and len(hp.values) == 1:
+                space.fixed(hp.name, hp.values[0], **kw)
             elif isinstance(hp, hp_types.Boolean):
                 space.add(hp.name, role, values=[False, True], **kw)
             elif isinstance(hp, hp_types.Choice):

@@ -210,14 +210,47 @@ def _check_space_against_workload(workload: Workload, spec: StudySpec) -> None:
                 parent = entry.get("parent")
                 base = {**points[0], parent: entry["parent_values"][0]} if parent else points[0]
             _check_config(workload, spec, {**base, name: value})
+        if name in space.varied:
+            _check_reaches_model(workload, spec, name, {**base, name: values[0]})
     for config in spec.configs or ():
         _check_config(workload, spec, config)
 
 
-def _check_config(workload: Workload, spec: StudySpec, values: dict) -> None:
-    from ..workload import learning_rate_schedule
+def _check_reaches_model(workload: Workload, spec: StudySpec, name: str, values: dict) -> None:
+    """Refuse a varied hyperparameter that would not reach the trained model: a user's
+    ``build(config)`` that never reads it, and a toolkit optimizer field when the
+    builder's model comes compiled with its own optimizer (a hypermodel's
+    hyperparameters are found by building, so they reach it by construction)."""
+    from ..keras_models import is_compiled
+    from ..optimizers import optimizer_fields
+    from ..workload import FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS
 
-    learning_rate_schedule(_trial_config(workload, spec.space, values), spec.max_train_steps)
+    if workload.builder is None or hasattr(workload.builder, "hyperparameters") \
+            or name in TRAINING_FIELDS:
+        return
+    config = _trial_config(workload, spec.space, values)
+    model, reached = workload.build(config)
+    compiled = is_compiled(model)
+    applied = () if compiled else optimizer_fields(config.get("optimizer", "adam"))
+    if name in reached or name in applied or name in workload.data_reads:
+        return
+    why = f"the model builder never reads config[{name!r}]"
+    if compiled and name in OPTIMIZER_FIELDS:
+        why += ("; its model comes compiled, so it trains with its own optimizer (the "
+                "toolkit's optimizer fields apply to uncompiled models)")
+    elif name in OPTIMIZER_FIELDS:
+        why += f" and optimizer {config.get('optimizer')!r} has no such setting"
+    elif name in FAMILY_FIELDS:
+        why += f" ({name!r} is a field of the toolkit's own model families)"
+    raise ValueError(f"hyperparameter {name!r} of study {spec.name!r} would not reach the "
+                     f"model: {why}; read it in the builder or take it out of the space")
+
+
+def _check_config(workload: Workload, spec: StudySpec, values: dict) -> None:
+    from ..optimizers import learning_rate_schedule
+
+    learning_rate_schedule(workload.settings(_trial_config(workload, spec.space, values)),
+                           spec.max_train_steps)
 
 
 def _shown(source) -> str:
@@ -294,14 +327,14 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
         def _train(self, trial_id, values, trial_dir):
             config = _trial_config(workload, spec.space, values)
             shutil.rmtree(trial_dir / CHECKPOINT_DIR, ignore_errors=True)  # an interrupted run's
-            runs, frames = [], []
+            runs, frames, recorded = [], [], config
             for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
                 result = train_trial(
                     workload, config, seed, max_train_steps=spec.max_train_steps,
                     eval_every=spec.eval_every, keep_best=spec.keep_best,
                     checkpoint_dir=trial_dir / CHECKPOINT_DIR / f"seed-{seed}")
                 run = result.to_dict()
-                run.pop("config")
+                recorded = run.pop("config")
                 run["checkpoints"] = {  # relative: the study folder may move
                     key: os.path.relpath(path, trial_dir)
                     for key, path in run["checkpoints"].items()}
@@ -309,7 +342,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                 frames.append(result.curves.assign(seed=seed))
                 if not result.feasible:
                     break
-            record = trial_record(trial_id, values, config, runs, tuner_id=self.tuner_id)
+            record = trial_record(trial_id, values, recorded, runs, tuner_id=self.tuner_id)
             curves = None
             if frames:
                 import pandas as pd
