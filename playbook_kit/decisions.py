@@ -6,13 +6,17 @@ adopt the candidate only if its gain outweighs both variances and the complexity
 adds. It gives no N, no statistic and no threshold; the choices below are the
 toolkit's, and each is documented where it is made:
 
-* Uncertainty is a **percentile bootstrap** (Efron; ``scipy.stats.bootstrap`` with
-  ``method="percentile"``): resample the runs with replacement ``n_boot`` times
-  (default :data:`DEFAULT_N_BOOT`), take the mean of each resample, read the
-  ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
-  It assumes nothing about the shape of the run-to-run distribution, but with few runs
-  it is *narrower* than the truth (it cannot see variation the runs did not show), so
-  treat a 3-run interval as optimistic.
+* The interval of one config's mean (:func:`retrain_summary`) is Student's **t
+  interval**, ``mean +- t(n - 1) * std / sqrt(n)`` (:func:`mean_interval`). It holds at
+  any number of runs for normal retrain noise, and errs wide under heavier tails. The
+  percentile bootstrap it replaced (resample the runs, read quantiles of the means) is
+  too narrow with few runs: it cannot see variation the runs did not show and ignores
+  that the spread itself is estimated: its 95% interval covered the true mean of normal
+  runs 75% of the time at 3 runs and 83% at 5 (4,000 simulated samples each).
+* Uncertainty of the adoption gain is a **percentile bootstrap** (Efron;
+  ``scipy.stats.bootstrap`` with ``method="percentile"``): resample the runs with
+  replacement ``n_boot`` times (default :data:`DEFAULT_N_BOOT`), take the mean of each
+  resample, read the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
 * The adoption rule (:func:`adoption_decision`) compares the bootstrap interval of
   ``gain - complexity_cost`` with 0; see :data:`ADOPTION_RULE`.
 
@@ -85,10 +89,15 @@ def _check_values(name: str, values) -> np.ndarray:
     return arr
 
 
+def _check_confidence(confidence) -> float:
+    """The confidence level of an interval, in (0, 1)."""
+    return check_number("confidence", confidence, 0.0, 1.0, low_inclusive=False,
+                        high_inclusive=False, why="e.g. 0.95 for a 95% interval")
+
+
 def _check_bootstrap(confidence, n_boot, seed) -> tuple[float, int, int | None]:
     """The bootstrap's settings: confidence in (0, 1), n_boot >= MIN_N_BOOT, a seed."""
-    return (check_number("confidence", confidence, 0.0, 1.0, low_inclusive=False,
-                         high_inclusive=False, why="e.g. 0.95 for a 95% interval"),
+    return (_check_confidence(confidence),
             check_int("n_boot", n_boot, minimum=MIN_N_BOOT,
                       why="the toolkit's minimum for a readable percentile interval; "
                           f"default {DEFAULT_N_BOOT}"),
@@ -126,18 +135,32 @@ def _bootstrap(samples, statistic, confidence: float, n_boot: int,
             result.bootstrap_distribution)
 
 
-def _mean(values, axis=-1):
-    return np.mean(values, axis=axis)
-
-
 # --------------------------------------------------------------------- retrain variance
+
+def mean_interval(mean: float, std: float, n: int, confidence: float = 0.95
+                  ) -> tuple[float, float]:
+    """The t interval of a mean from ``n`` runs: ``mean +- t * std / sqrt(n)``.
+
+    ``t`` is Student's two-sided quantile at ``confidence`` with ``n - 1`` degrees of
+    freedom: for normal runs it covers the true mean at exactly ``confidence`` whatever
+    ``n`` (the percentile bootstrap it replaced covered 75% instead of 95% at 3 runs, see
+    the module docstring). ``std`` has ddof=1. NaN bounds for fewer than 2 runs (one run
+    shows no retrain variance); a zero ``std`` gives a zero-width interval.
+    """
+    from scipy.stats import t
+
+    if n < 2 or not math.isfinite(std):
+        return float("nan"), float("nan")
+    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    return mean - half, mean + half
+
 
 @dataclass(frozen=True)
 class RetrainSummary:
     """Retrain variance of one config: statistics of its N runs (one per seed).
 
-    ``ci_low``/``ci_high`` bound the *mean* objective (percentile bootstrap at
-    ``confidence``); they are NaN for a single run, which shows no variance at all.
+    ``ci_low``/``ci_high`` bound the *mean* objective: the t interval at ``confidence``
+    (:func:`mean_interval`); they are NaN for a single run, which shows no variance.
     """
 
     n: int
@@ -161,7 +184,7 @@ class RetrainSummary:
 
     def to_markdown(self, label: str = "runs") -> str:
         pct = f"{self.confidence:.0%}"
-        return (f"| config | runs | mean | std | min | max | {pct} CI of mean |\n"
+        return (f"| config | runs | mean | std | min | max | {pct} t interval of mean |\n"
                 "|---|---|---|---|---|---|---|\n" + self._row(label))
 
     def _row(self, label: str) -> str:
@@ -170,25 +193,22 @@ class RetrainSummary:
                 f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}] |\n")
 
 
-def retrain_summary(values, direction: str = "max", confidence: float = 0.95,
-                    n_boot: int = DEFAULT_N_BOOT, seed: int | None = 0) -> RetrainSummary:
+def retrain_summary(values, direction: str = "max",
+                    confidence: float = 0.95) -> RetrainSummary:
     """Summarize the retrain variance of one config from its runs' objective values.
 
     ``values``: the validation objective (at the best checkpoint) of each run, one per
-    seed. Returns n, mean, std (ddof=1, NaN for one run), min, max and a percentile
-    bootstrap interval of the mean (see the module docstring for its caveat).
+    seed. Returns n, mean, std (ddof=1, NaN for one run), min, max and the t interval of
+    the mean at ``confidence`` (:func:`mean_interval`).
     """
     direction = rules.check_direction(direction)
     arr = _check_values("values", values)
-    confidence, n_boot, seed = _check_bootstrap(confidence, n_boot, seed)
+    confidence = _check_confidence(confidence)
     n = int(arr.size)
-    if n >= 2:
-        ci_low, ci_high, _ = _bootstrap((arr,), _mean, confidence, n_boot,
-                                        np.random.default_rng(seed))
-        std = float(arr.std(ddof=1))
-    else:
-        ci_low = ci_high = std = float("nan")
-    return RetrainSummary(n=n, mean=float(arr.mean()), std=std, min=float(arr.min()),
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if n >= 2 else float("nan")
+    ci_low, ci_high = mean_interval(mean, std, n, confidence)
+    return RetrainSummary(n=n, mean=mean, std=std, min=float(arr.min()),
                           max=float(arr.max()), ci_low=ci_low, ci_high=ci_high,
                           confidence=confidence, direction=direction)
 
@@ -390,9 +410,8 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     net = boot_gain - complexity_cost
     prob_worth = float(np.mean(net > 0) + 0.5 * np.mean(net == 0))
 
-    summary_seed = None if seed is None else seed + 1
-    b_sum = retrain_summary(base, direction, confidence, n_boot, summary_seed)
-    c_sum = retrain_summary(cand, direction, confidence, n_boot, summary_seed)
+    b_sum = retrain_summary(base, direction, confidence)
+    c_sum = retrain_summary(cand, direction, confidence)
 
     pct = f"{confidence:.0%}"
     gain_txt = (f"gain {fmt(gain)} ({pct} CI [{fmt(ci_low)}, {fmt(ci_high)}]) minus "

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from playbook_kit.decisions import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
-                                    adoption_decision, retrain_summary, runs_from_study)
+                                    adoption_decision, mean_interval, retrain_summary,
+                                    runs_from_study)
 
 TAIL = ("the whole 95% interval of gain minus complexity cost is at or below 0). ")
 
@@ -24,16 +25,25 @@ def test_defaults_of_the_bootstrap():
     assert (DEFAULT_N_BOOT, MIN_N_BOOT, MAX_SUGGESTED_RUNS) == (10_000, 100, 1000)
 
 
-def test_retrain_summary_is_the_percentile_bootstrap_of_the_mean():
+def test_retrain_summary_is_the_t_interval_of_the_mean():
     values = [0.90, 0.93, 0.94, 0.97]
-    summary = retrain_summary(values, confidence=0.9, n_boot=500, seed=7)
-    means = _boot_means(values, 500, np.random.default_rng(7))
-    low, high = np.quantile(means, [0.05, 0.95])
+    summary = retrain_summary(values, confidence=0.9)
+    # 0.935 +- t(0.95, 3) * 0.028867513 / 2, t(0.95, 3) = 2.353363
+    half = 2.353363435 * 0.028867513 / 2
     assert summary.as_dict() == {
         "n": 4, "mean": pytest.approx(0.935), "std": pytest.approx(0.028867513, rel=1e-6),
-        "min": 0.90, "max": 0.97, "ci_low": pytest.approx(low, abs=1e-12),
-        "ci_high": pytest.approx(high, abs=1e-12), "confidence": 0.9, "direction": "max"}
-    assert summary.ci_low < summary.mean < summary.ci_high
+        "min": 0.90, "max": 0.97, "ci_low": pytest.approx(0.935 - half, rel=1e-8),
+        "ci_high": pytest.approx(0.935 + half, rel=1e-8), "confidence": 0.9,
+        "direction": "max"}
+
+
+def test_mean_interval_of_two_runs_uses_one_degree_of_freedom():
+    # 1.5 +- t(0.975, 1) * 0.70710678 / sqrt(2) = 1.5 +- 12.706205 * 0.5
+    assert mean_interval(1.5, math.sqrt(0.5), 2) == (pytest.approx(1.5 - 6.3531024),
+                                                     pytest.approx(1.5 + 6.3531024))
+    assert all(map(math.isnan, mean_interval(1.5, float("nan"), 1)))
+    assert all(map(math.isnan, mean_interval(1.5, 0.1, 1)))
+    assert mean_interval(2.0, 0.0, 3) == (2.0, 2.0)
 
 
 def test_retrain_summary_of_identical_runs_has_a_zero_width_interval():
@@ -48,11 +58,6 @@ def test_retrain_summary_of_one_run_has_no_variance():
     assert math.isnan(summary.std) and math.isnan(summary.ci_low) and math.isnan(summary.ci_high)
 
 
-def test_retrain_summary_without_seed_still_brackets_the_mean():
-    summary = retrain_summary([1.0, 2.0], seed=None, n_boot=MIN_N_BOOT)
-    assert 1.0 <= summary.ci_low <= 1.5 <= summary.ci_high <= 2.0
-
-
 @pytest.mark.parametrize("kwargs, message", [
     (dict(direction="up"), "direction='up' is not allowed; use 'max' when a higher objective is better, 'min' when lower is"),
     (dict(confidence=0.0), "confidence=0.0 is not allowed; use a number in (0.0, 1.0) (e.g. "
@@ -63,18 +68,6 @@ def test_retrain_summary_without_seed_still_brackets_the_mean():
      "0.95 for a 95% interval)"),
     (dict(confidence="0.9"), "confidence='0.9' is not allowed; use a number in (0.0, 1.0) "
      "(e.g. 0.95 for a 95% interval)"),
-    (dict(n_boot=99), "n_boot=99 is not allowed; use an integer >= 100 (the toolkit's "
-     "minimum for a readable percentile interval; default 10000)"),
-    (dict(n_boot=True), "n_boot=True is not allowed; use an integer >= 100 (the toolkit's "
-     "minimum for a readable percentile interval; default 10000)"),
-    (dict(n_boot=500.0), "n_boot=500.0 is not allowed; use an integer >= 100 (the toolkit's "
-     "minimum for a readable percentile interval; default 10000)"),
-    (dict(seed=-1), "seed=-1 is not allowed; use an integer >= 0, or None (None for a fresh, "
-     "irreproducible bootstrap)"),
-    (dict(seed=True), "seed=True is not allowed; use an integer >= 0, or None (None for a "
-     "fresh, irreproducible bootstrap)"),
-    (dict(seed=1.0), "seed=1.0 is not allowed; use an integer >= 0, or None (None for a "
-     "fresh, irreproducible bootstrap)"),
 ])
 def test_retrain_summary_rejects_bad_settings_by_name(kwargs, message):
     with pytest.raises(ValueError) as error:
@@ -83,7 +76,7 @@ def test_retrain_summary_rejects_bad_settings_by_name(kwargs, message):
 
 
 def test_smallest_allowed_settings_are_accepted():
-    summary = retrain_summary([1.0, 1.0], confidence=0.5, n_boot=100, seed=0)
+    summary = retrain_summary([1.0, 1.0], confidence=0.5)
     assert (summary.confidence, summary.ci_low, summary.ci_high) == (0.5, 1.0, 1.0)
 
 
@@ -251,10 +244,10 @@ def test_decision_keeps_its_settings_and_summaries():
     assert isinstance(decision.complexity_cost, float) and isinstance(decision.min_runs, int)
 
 
-def test_summaries_inside_the_decision_use_the_next_seed():
+def test_summaries_inside_the_decision_are_the_retrain_summaries():
     decision = adoption_decision([0.9, 0.92, 0.95], [0.91, 0.94, 0.97], n_boot=300, seed=4)
-    alone = retrain_summary([0.91, 0.94, 0.97], n_boot=300, seed=5)
-    assert decision.candidate == alone
+    assert decision.candidate == retrain_summary([0.91, 0.94, 0.97])
+    assert decision.baseline == retrain_summary([0.9, 0.92, 0.95])
 
 
 def _study(rows):
@@ -316,11 +309,7 @@ def test_defaults_are_seed_0_and_the_name_objective():
     assert decision == adoption_decision([0.9, 0.92, 0.95], [0.91, 0.94, 0.97], n_boot=200,
                                          seed=0)
     assert decision.objective_name == "objective"
-    assert decision.baseline == retrain_summary([0.9, 0.92, 0.95], n_boot=200, seed=1)
-    assert retrain_summary([1.0, 2.0, 4.0], n_boot=200) == retrain_summary(
-        [1.0, 2.0, 4.0], n_boot=200, seed=0)
-    assert retrain_summary([1.0, 2.0, 4.0], n_boot=200) != retrain_summary(
-        [1.0, 2.0, 4.0], n_boot=200, seed=1)
+    assert retrain_summary([1.0, 2.0, 4.0]).confidence == 0.95
 
 
 def test_a_cost_the_candidate_does_not_beat_is_not_called_better():
