@@ -58,6 +58,11 @@ bench: $(STAMP)
 MUTATION_SCOPE := \
 	'playbook_kit.decisions.x__check_*' \
 	'playbook_kit.decisions.x__bootstrap*' \
+	'playbook_kit.decisions.x__percentile_bootstrap_gain__*' \
+	'playbook_kit.decisions.x__welch*' \
+	'playbook_kit.decisions.x__confidence_above_zero__*' \
+	'playbook_kit.decisions.x__variance__*' \
+	'playbook_kit.decisions.x_mean_interval__*' \
 	'playbook_kit.decisions.x_retrain_summary__*' \
 	'playbook_kit.decisions.x_runs_from_study__*' \
 	'playbook_kit.decisions.x_adoption_decision__*' \

@@ -225,7 +225,7 @@ def _wider_range(answer, study=None, name="learning_rate", **_):
 
 def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
               direction="max", **_):
-    from .decisions import RECOMMENDATIONS, adoption_decision
+    from .decisions import ADOPTION_METHODS, RECOMMENDATIONS, adoption_decision
 
     aliases = {"run more seeds": RECOMMENDATIONS[2], "inconclusive": RECOMMENDATIONS[2]}
     choices = (*RECOMMENDATIONS, *aliases)
@@ -235,8 +235,9 @@ def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
     chosen = aliases.get(answer, answer)
     decision = adoption_decision(baseline, candidate, direction=direction,
                                  complexity_cost=complexity_cost)
-    net = (f"the {decision.confidence:.0%} interval of gain minus complexity cost is "
-           f"{decision.net_ci_low:+.4f} to {decision.net_ci_high:+.4f}")
+    net = (f"the {decision.confidence:.0%} {ADOPTION_METHODS[decision.method]} of gain "
+           f"minus complexity cost is {decision.net_ci_low:+.4f} to "
+           f"{decision.net_ci_high:+.4f}")
     why = {RECOMMENDATIONS[0]: "all of it is above zero: the gain outweighs both retrain "
                                "variances and the cost",
            RECOMMENDATIONS[1]: "none of it is above zero: the change does not pay for "

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from scipy.stats import bootstrap, t  # noqa: E402
+from scipy.stats import bootstrap, t, ttest_ind  # noqa: E402
 
 from playbook_kit.decisions import (  # noqa: E402
     ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, RetrainSummary, adoption_decision,
@@ -174,9 +174,26 @@ def _decide(base, cand, **kw):
     return adoption_decision(base, cand, n_boot=N_BOOT, **kw)
 
 
-def test_adoption_interval_is_scipy_two_sample_percentile_bootstrap():
-    """Known answer: scipy's independent two-sample bootstrap of the mean difference."""
-    d = _decide(BASELINE, OVERLAP, seed=11)
+def test_adoption_interval_is_scipys_welch_t_interval():
+    """Known answer: scipy's Welch test (``ttest_ind(equal_var=False)``), its interval of
+    the mean difference and its one-sided p-value."""
+    d = _decide(BASELINE, OVERLAP)
+    welch = ttest_ind(OVERLAP, BASELINE, equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    assert (d.ci_low, d.ci_high) == (pytest.approx(low, abs=1e-12),
+                                     pytest.approx(high, abs=1e-12))
+    greater = ttest_ind(OVERLAP, BASELINE, equal_var=False, alternative="greater")
+    assert d.prob_better == pytest.approx(1 - greater.pvalue, abs=1e-12)
+    assert d.prob_worth_it == d.prob_better  # no complexity cost
+    assert d.method == "welch_t" and d.n_boot is None
+    assert d.recommendation == "inconclusive: run more seeds"
+    assert "95% Welch t interval of gain minus complexity cost spans 0" in d.reason
+
+
+def test_legacy_rule_is_scipys_two_sample_percentile_bootstrap():
+    """Known answer for decisions made before the Welch rule: scipy's independent
+    two-sample bootstrap of the mean difference."""
+    d = _decide(BASELINE, OVERLAP, seed=11, method="percentile_bootstrap")
 
     def gain(candidate, baseline, axis=-1):
         return np.mean(candidate, axis=axis) - np.mean(baseline, axis=axis)
@@ -190,7 +207,22 @@ def test_adoption_interval_is_scipy_two_sample_percentile_bootstrap():
     distribution = expected.bootstrap_distribution
     assert d.prob_better == pytest.approx(np.mean(distribution > 0)
                                           + 0.5 * np.mean(distribution == 0))
+    assert d.method == "percentile_bootstrap" and d.n_boot == N_BOOT
     assert d.recommendation == "inconclusive: run more seeds"
+    assert "95% percentile bootstrap interval of gain minus" in d.reason
+    assert "percentile bootstrap interval of the gain, 2000 resamples" in d.to_markdown()
+
+
+def test_the_welch_interval_is_wider_than_the_bootstrap_at_few_seeds():
+    """The miscalibration the Welch rule fixes: 3 runs a side, the old interval was
+    narrower, wide enough to adopt a gain the Welch interval cannot tell from 0."""
+    base, cand = [0.80, 0.81, 0.79], [0.82, 0.83, 0.81]
+    welch = _decide(base, cand)
+    legacy = _decide(base, cand, method="percentile_bootstrap")
+    assert welch.ci_high - welch.ci_low > 1.6 * (legacy.ci_high - legacy.ci_low)
+    assert legacy.ci_low > 0.005 and welch.ci_low < -0.002
+    assert (legacy.recommendation, welch.recommendation) == (
+        "adopt", "inconclusive: run more seeds")
 
 
 def test_clear_win_is_adopted():
@@ -199,7 +231,8 @@ def test_clear_win_is_adopted():
     assert d.recommendation == "adopt" and d.adopt
     assert d.difference == pytest.approx(0.05)
     assert 0.04 < d.ci_low < 0.05 < d.ci_high < 0.06
-    assert d.prob_better == 1.0 and d.prob_worth_it == 1.0
+    assert d.prob_better == pytest.approx(1.0, abs=1e-6)
+    assert d.prob_worth_it == pytest.approx(1.0, abs=1e-6)
     assert d.baseline.n == 5 and d.candidate.mean == pytest.approx(0.85)
     assert "Adopt" in d.reason
 
@@ -208,7 +241,7 @@ def test_clear_loss_keeps_baseline():
     d = _decide(BASELINE, CLEAR_LOSS)
     assert d.recommendation == "keep baseline"
     assert d.difference == pytest.approx(-0.05) and d.ci_high < 0
-    assert d.prob_better == 0.0
+    assert d.prob_better == pytest.approx(0.0, abs=1e-6)
     assert "worse" in d.reason
 
 
@@ -231,7 +264,9 @@ def test_small_clear_win_that_does_not_pay_for_its_complexity():
     assert costly.recommendation == "keep baseline"
     assert costly.ci_low > 0 and costly.net_ci_high <= 0
     assert costly.net_ci_low == pytest.approx(costly.ci_low - 0.02)
-    assert costly.prob_better == 1.0 and costly.prob_worth_it == 0.0
+    # t(8) at +-0.01 / 0.002408 = +-4.153: 0.9984 and 0.0016
+    assert costly.prob_better == pytest.approx(0.99840, abs=1e-4)
+    assert costly.prob_worth_it == pytest.approx(1 - costly.prob_better, abs=1e-12)
     assert "less than its complexity cost" in costly.reason
     # a cost within the gain's interval leaves the decision open
     assert _decide(BASELINE, SMALL_WIN, complexity_cost=0.01).recommendation == \
@@ -267,7 +302,10 @@ def test_decision_is_reproducible_and_reports():
     assert "| baseline | 5 |" in md and "| candidate | 5 |" in md
     assert a.as_dict()["baseline"]["n"] == 5
     assert set(RECOMMENDATIONS) == {"adopt", "keep baseline", "inconclusive: run more seeds"}
-    assert "complexity_cost" in ADOPTION_RULE
+    assert "complexity_cost" in ADOPTION_RULE and "Welch" in ADOPTION_RULE
+    assert md.startswith("**Adoption decision: adopt** (`val_accuracy`, higher is better; "
+                         "95% Welch t interval of the gain; 95% t intervals of each mean)")
+    assert "| confidence candidate better | confidence gain > cost |" in md
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
@@ -281,6 +319,8 @@ def test_decision_is_reproducible_and_reports():
     (dict(min_runs=1), r"^min_runs=1 is not allowed; use an integer >= 2 \("),
     (dict(confidence=1.0), r"confidence=1.0"),
     (dict(n_boot=99), r"n_boot=99"),
+    (dict(method="bootstrap"), r"^method='bootstrap' is not allowed; use one of 'welch_t', "
+                               r"'percentile_bootstrap'$"),
 ])
 def test_adoption_decision_rejects_bad_input(kwargs, pattern):
     args = dict(baseline_values=BASELINE, candidate_values=CLEAR_WIN)

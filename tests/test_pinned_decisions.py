@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t
 
 from playbook_kit.decisions import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
                                     adoption_decision, mean_interval, retrain_summary,
                                     runs_from_study)
 
-TAIL = ("the whole 95% interval of gain minus complexity cost is at or below 0). ")
+TAIL = ("the whole 95% Welch t interval of gain minus complexity cost is at or below 0). ")
 
 
 def _boot_means(values, n_boot, rng):
@@ -114,10 +115,10 @@ def test_clear_gain_above_its_cost_is_adopted():
             decision.complexity_cost, decision.suggested_runs) == (
         1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 0.5, None)
     assert decision.reason == (
-        "Adopt: the whole 95% interval of gain minus complexity cost is above 0, so the "
-        "gain outweighs both retrain variances and the added complexity. gain 1 (95% CI "
-        "[1, 1]) minus complexity cost 0.5 = 0.5 (95% CI [0.5, 0.5]); P(candidate "
-        "better) = 1.00.")
+        "Adopt: the whole 95% Welch t interval of gain minus complexity cost is above 0, so "
+        "the gain outweighs both retrain variances and the added complexity. gain 1 (95% CI "
+        "[1, 1]) minus complexity cost 0.5 = 0.5 (95% CI [0.5, 0.5]); confidence that the "
+        "candidate is better 1.00.")
 
 
 def test_gain_equal_to_its_cost_keeps_the_baseline():
@@ -128,7 +129,7 @@ def test_gain_equal_to_its_cost_keeps_the_baseline():
     assert decision.reason == (
         "Keep baseline: the candidate is better, but by less than its complexity cost ("
         + TAIL + "gain 1 (95% CI [1, 1]) minus complexity cost 1 = 0 (95% CI [0, 0]); "
-        "P(candidate better) = 1.00.")
+        "confidence that the candidate is better 1.00.")
 
 
 def test_no_gain_keeps_the_baseline_and_ties_count_half():
@@ -144,8 +145,8 @@ def test_worse_candidate_keeps_the_baseline():
     assert (decision.difference, decision.prob_better) == (-1.0, 0.0)
     assert decision.reason == (
         "Keep baseline: the candidate is worse than the baseline (" + TAIL + "gain -1 "
-        "(95% CI [-1, -1]) minus complexity cost 0 = -1 (95% CI [-1, -1]); P(candidate "
-        "better) = 0.00.")
+        "(95% CI [-1, -1]) minus complexity cost 0 = -1 (95% CI [-1, -1]); confidence that "
+        "the candidate is better 0.00.")
 
 
 def test_lower_is_better_flips_the_sign_of_the_gain():
@@ -156,13 +157,14 @@ def test_lower_is_better_flips_the_sign_of_the_gain():
 
 
 def test_overlapping_runs_are_inconclusive_with_a_suggested_number_of_runs():
-    decision = adoption_decision([0, 1, 2], [1, 2, 3], n_boot=1000, seed=3)
-    rng = np.random.default_rng(3)
-    gain = _boot_means([1, 2, 3], 1000, rng) - _boot_means([0, 1, 2], 1000, rng)
-    low, high = np.quantile(gain, [0.025, 0.975])
+    decision = adoption_decision([0, 1, 2], [1, 2, 3])
+    # gain 1, se = sqrt(1/3 + 1/3), df = (2/3)^2 / (2 * (1/3)^2 / 2) = 4, t(0.975, 4) = 2.776445
+    half = 2.7764451 * math.sqrt(2 / 3)
     assert decision.recommendation == "inconclusive: run more seeds"
-    assert (decision.ci_low, decision.ci_high) == (pytest.approx(low), pytest.approx(high))
-    assert decision.prob_better == pytest.approx(np.mean(gain > 0) + 0.5 * np.mean(gain == 0))
+    assert (decision.ci_low, decision.ci_high) == (pytest.approx(1 - half),
+                                                   pytest.approx(1 + half))
+    # one-sided: t(4) cdf at 1 / sqrt(2/3) = 1.2247 -> 0.85607
+    assert decision.prob_better == pytest.approx(0.856068, abs=1e-6)
     # n = (z * sqrt(1 + 1) / 1)^2 = 7.68 -> 8 runs per config
     assert decision.suggested_runs == 8
     assert decision.reason.endswith(
@@ -170,9 +172,38 @@ def test_overlapping_runs_are_inconclusive_with_a_suggested_number_of_runs():
         "lower `confidence` trades it for fewer runs). As a rough normal-approximation "
         "guide, about 8 runs per config would resolve a difference this size.")
     assert decision.reason.startswith(
-        "Inconclusive: the 95% interval of gain minus complexity cost spans 0, so the "
-        "difference is within retrain variance. gain 1 (95% CI [")
+        "Inconclusive: the 95% Welch t interval of gain minus complexity cost spans 0, so the "
+        "difference is within retrain variance. gain 1 (95% CI [-1.267, 3.267]) minus "
+        "complexity cost 0 = 1 (95% CI [-1.267, 3.267]); confidence that the candidate is "
+        "better 0.86.")
     assert decision.baseline.n == decision.candidate.n == 3
+
+
+def test_legacy_rule_is_the_percentile_bootstrap_of_the_gain():
+    decision = adoption_decision([0, 1, 2], [1, 2, 3], n_boot=1000, seed=3,
+                                 method="percentile_bootstrap")
+    rng = np.random.default_rng(3)
+    gain = _boot_means([1, 2, 3], 1000, rng) - _boot_means([0, 1, 2], 1000, rng)
+    low, high = np.quantile(gain, [0.025, 0.975])
+    assert decision.recommendation == "inconclusive: run more seeds"
+    assert (decision.ci_low, decision.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert decision.prob_better == pytest.approx(np.mean(gain > 0) + 0.5 * np.mean(gain == 0))
+    assert (decision.method, decision.n_boot) == ("percentile_bootstrap", 1000)
+    assert decision.reason.startswith(
+        "Inconclusive: the 95% percentile bootstrap interval of gain minus complexity cost "
+        "spans 0")
+
+
+def test_welch_degrees_of_freedom_with_unequal_spreads_and_sizes():
+    # var/n: 1/3 and 4/5 (variance 4, 5 runs); df = (1/3 + 4/5)^2 / ((1/3)^2/2 + (4/5)^2/4)
+    baseline, candidate = [0.0, 1.0, 2.0], [0.0, 2.0, 4.0, 0.0, 4.0]
+    decision = adoption_decision(baseline, candidate)
+    var = (1 / 3, 4 / 5)
+    df = sum(var) ** 2 / (var[0] ** 2 / 2 + var[1] ** 2 / 4)
+    assert df == pytest.approx(5.9588, abs=1e-4)
+    half = t.ppf(0.975, df) * math.sqrt(sum(var))
+    assert (decision.ci_low, decision.ci_high) == (pytest.approx(1.0 - half),
+                                                   pytest.approx(1.0 + half))
 
 
 def test_suggested_runs_are_clamped_to_at_least_3_and_at_most_1000():
@@ -240,7 +271,11 @@ def test_decision_keeps_its_settings_and_summaries():
                                  objective_name="val_accuracy")
     assert (decision.confidence, decision.min_runs, decision.n_boot, decision.objective_name,
             decision.complexity_cost, decision.baseline.mean, decision.candidate.mean,
-            decision.baseline.confidence) == (0.8, 3, 200, "val_accuracy", 0.0, 2.0, 3.0, 0.8)
+            decision.baseline.confidence, decision.method) == (
+        0.8, 3, None, "val_accuracy", 0.0, 2.0, 3.0, 0.8, "welch_t")
+    legacy = adoption_decision([1, 2, 3], [2, 3, 4], n_boot=200, seed=None,
+                               method="percentile_bootstrap")
+    assert (legacy.n_boot, legacy.method) == (200, "percentile_bootstrap")
     assert isinstance(decision.complexity_cost, float) and isinstance(decision.min_runs, int)
 
 

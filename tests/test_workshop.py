@@ -152,13 +152,13 @@ def test_adoption_exercise():
     better = baseline + 0.03
     assert check_exercise("adoption", "keep baseline", baseline=baseline, candidate=better,
                           complexity_cost=0.002).lines == (
-        "you chose 'keep baseline', but the 95% interval of gain minus complexity cost is "
-        "+0.0220 to +0.0340, and all of it is above zero: the gain outweighs both retrain "
-        "variances and the cost; the toolkit's rule says 'adopt'",)
+        "you chose 'keep baseline', but the 95% Welch t interval of gain minus complexity "
+        "cost is +0.0200 to +0.0360, and all of it is above zero: the gain outweighs both "
+        "retrain variances and the cost; the toolkit's rule says 'adopt'",)
     assert str(check_exercise("adoption", "adopt", baseline=baseline, candidate=better,
                               complexity_cost=0.002)) == (
-        "\u2713 adopt: the 95% interval of gain minus complexity cost is +0.0220 to "
-        "+0.0340, and all of it is above zero: the gain outweighs both retrain variances "
+        "\u2713 adopt: the 95% Welch t interval of gain minus complexity cost is +0.0200 to "
+        "+0.0360, and all of it is above zero: the gain outweighs both retrain variances "
         "and the cost")
     noisy = np.array([0.88, 0.93, 0.89, 0.94, 0.90])
     assert check_exercise("adoption", "run more seeds", baseline=baseline, candidate=noisy,
@@ -230,7 +230,8 @@ def test_exercise_cells_run_unsolved_and_say_what_to_change(pk, capsys):
         ("03_adopt_a_change", "exercise-adoption",
          {"baseline_values": baseline, "candidate_values": baseline + 0.02,
           "complexity_cost": 2.0e-3, "study": exploration_study()}, [
-            "you chose 'keep baseline', but the 95% interval of gain minus complexity cost"]),
+            "you chose 'keep baseline', but the 95% Welch t interval of gain minus "
+            "complexity cost"]),
         ("04_exploitation", "exercise-refined-range", {"exploration": exploration_study()}, [
             "[0.0001, 0.01] is 100% of the explored range"]),
     ]
