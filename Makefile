@@ -67,6 +67,8 @@ MUTATION_SCOPE := \
 	'playbook_kit.decisions.x_runs_from_study__*' \
 	'playbook_kit.decisions.x_adoption_decision__*' \
 	'playbook_kit.decisions.x__suggest_runs__*' \
+	'playbook_kit.decisions.x__power__*' \
+	'playbook_kit.decisions.x__detectable*' \
 	'playbook_kit.rules.x_*' \
 	'playbook_kit.validation.x_*' \
 	'playbook_kit.insight._common.x_search_range__*' \

@@ -67,6 +67,11 @@ DEFAULT_N_BOOT = 10_000
 #: Toolkit's choice: fewer resamples give percentile bounds read off a handful of points.
 MIN_N_BOOT = 100
 
+#: Toolkit's choice: the power at which a gain counts as detectable and a number of seeds
+#: as enough, the 80% conventional in sample-size planning (Cohen, 1988); the playbook
+#: gives none.
+DETECTION_POWER = 0.8
+
 #: The intervals of the gain that :func:`adoption_decision` knows, by the name stored with
 #: each decision (``AdoptionDecision.method``, the journal's ``decision.details.method``).
 ADOPTION_METHODS = {"welch_t": "Welch t interval",
@@ -415,8 +420,11 @@ class AdoptionDecision:
     ``prob_worth_it`` the same for a gain above ``complexity_cost``: the rule adopts
     exactly when it exceeds ``(1 + confidence) / 2``. With the legacy percentile
     bootstrap both are bootstrap shares (ties count half), which are not calibrated.
-    ``n_boot`` is None for a rule that does not resample. The rule is
-    :data:`ADOPTION_RULE`.
+    ``n_boot`` is None for a rule that does not resample. What the seeds bought:
+    ``min_detectable_gain``, the true gain (complexity cost included) that the Welch rule
+    adopts 80% of the time (:data:`DETECTION_POWER`) with these runs at the observed
+    spread; when inconclusive, ``suggested_runs``, the runs per config that would
+    resolve a net gain of the observed size as often. The rule is :data:`ADOPTION_RULE`.
     """
 
     recommendation: str
@@ -438,6 +446,7 @@ class AdoptionDecision:
     objective_name: str = "objective"
     suggested_runs: int | None = None
     method: str = DEFAULT_METHOD
+    min_detectable_gain: float = float("nan")
 
     @property
     def adopt(self) -> bool:
@@ -460,12 +469,13 @@ class AdoptionDecision:
                  + self.baseline._row("baseline") + self.candidate._row("candidate"))
         gain = ("\n| gain (positive = candidate better) | "
                 f"{pct} CI | complexity cost | {pct} CI of gain - cost | "
-                "confidence candidate better | confidence gain > cost |\n"
-                "|---|---|---|---|---|---|\n"
+                "confidence candidate better | confidence gain > cost | "
+                f"gain detected {DETECTION_POWER:.0%} of the time |\n"
+                "|---|---|---|---|---|---|---|\n"
                 f"| {fmt(self.difference)} | [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
                 f" | {fmt(self.complexity_cost)} | [{fmt(self.net_ci_low)}, "
                 f"{fmt(self.net_ci_high)}] | {_share(self.prob_better)} | "
-                f"{_share(self.prob_worth_it)} |\n")
+                f"{_share(self.prob_worth_it)} | {fmt(self.min_detectable_gain)} |\n")
         return head + table + gain + f"\n{self.reason}\n"
 
 
@@ -535,6 +545,11 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
                 f"complexity cost {fmt(complexity_cost)} = {fmt(gain - complexity_cost)} "
                 f"({pct} CI [{fmt(net_low)}, {fmt(net_high)}]); confidence that the "
                 f"candidate is better {_share(prob_better)}")
+    detectable = _detectable_gain(se, df, complexity_cost, confidence)
+    bought = ("" if not se > 0 else  # no spread, or a side with one run: nothing to say
+              f" With {base.size} baseline and {cand.size} candidate runs at this spread, the "
+              f"rule adopts {DETECTION_POWER:.0%} of the time a true gain of "
+              f"{fmt(detectable)} (its minimum detectable gain, complexity cost included).")
     suggested = None
     if base.size < min_runs or cand.size < min_runs:
         recommendation = RECOMMENDATIONS[2]
@@ -549,7 +564,7 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
         recommendation = RECOMMENDATIONS[0]
         reason = (f"Adopt: the whole {interval} of gain minus complexity cost is above "
                   f"0, so the gain outweighs both retrain variances and the added "
-                  f"complexity. {gain_txt}.")
+                  f"complexity. {gain_txt}.{bought}")
     elif net_high <= 0:
         recommendation = RECOMMENDATIONS[1]
         if ci_high < 0:
@@ -559,43 +574,100 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
         else:
             why = "the candidate's gain does not exceed its complexity cost"
         reason = (f"Keep baseline: {why} (the whole {interval} of gain minus "
-                  f"complexity cost is at or below 0). {gain_txt}.")
+                  f"complexity cost is at or below 0). {gain_txt}.{bought}")
     else:
         recommendation = RECOMMENDATIONS[2]
-        suggested = _suggest_runs(base, cand, gain - complexity_cost, confidence)
-        more = (f" As a rough normal-approximation guide, about {suggested} runs per "
-                "config would resolve a difference this size."
-                if suggested is not None else "")
+        net = gain - complexity_cost
+        suggested = _suggest_runs(base, cand, net, confidence)
+        risk = ("accept the risk (certainty is not required; a lower `confidence` trades "
+                "it for fewer runs)")
+        if suggested is None:
+            more = f" Run more seeds of both configs, or {risk}."
+        elif suggested < MAX_SUGGESTED_RUNS:
+            more = (f" Run more seeds of both configs: about {suggested} per config would "
+                    f"resolve a net gain of this size ({fmt(net)}) "
+                    f"{DETECTION_POWER:.0%} of the time at the observed spread (a plan, not a "
+                    "promise: the observed gain is uncertain too); decide once, with all of "
+                    f"them. Or {risk}.")
+        else:
+            more = (f" Even {MAX_SUGGESTED_RUNS} runs per config would resolve a net gain of "
+                    f"this size ({fmt(net)}) less than {DETECTION_POWER:.0%} of the time at "
+                    "the observed spread: it is too small to matter against retrain "
+                    f"variance. Or {risk}.")
         reason = (f"Inconclusive: the {interval} of gain minus complexity cost spans "
-                  f"0, so the difference is within retrain variance. {gain_txt}. Run "
-                  f"more seeds of both configs, or accept the risk (certainty is not "
-                  f"required; a lower `confidence` trades it for fewer runs).{more}")
+                  f"0, so the difference is within retrain variance. {gain_txt}.{bought}"
+                  + more)
     return AdoptionDecision(
         recommendation=recommendation, reason=reason, difference=gain, ci_low=ci_low,
         ci_high=ci_high, net_ci_low=net_low, net_ci_high=net_high,
         prob_better=prob_better, prob_worth_it=prob_worth,
         complexity_cost=complexity_cost, baseline=b_sum, candidate=c_sum,
         direction=direction, confidence=confidence, min_runs=min_runs, n_boot=n_boot,
-        objective_name=objective_name, suggested_runs=suggested, method=method)
+        objective_name=objective_name, suggested_runs=suggested, method=method,
+        min_detectable_gain=detectable)
 
 
 #: Toolkit's choice: cap on the suggested number of runs; beyond it the difference is
-#: too small to matter against retrain variance and the suggestion says so by its size.
+#: too small to matter against retrain variance and the suggestion says so.
 MAX_SUGGESTED_RUNS = 1000
 
 
+def _power(shift: float, df: float, confidence: float) -> float:
+    """How often Welch's one-sided test at ``(1 - confidence) / 2`` rejects when the true
+    gain is ``shift`` standard errors: the noncentral t distribution's tail beyond the
+    critical value (exact for normal runs with the spread taken as known)."""
+    from scipy.stats import nct, t
+
+    return float(nct.sf(t.ppf(0.5 + confidence / 2, df), df, shift))
+
+
+def _detectable_shift(df: float, confidence: float) -> float:
+    """The true gain, in standard errors, that the rule detects :data:`DETECTION_POWER`
+    of the time at ``df`` degrees of freedom (2.80 for many runs: 1.96 + 0.84)."""
+    from scipy.optimize import brentq
+    from scipy.stats import t
+
+    high = float(t.ppf(0.5 + confidence / 2, df)) + 50.0  # power there is ~1
+    return float(brentq(lambda shift: _power(shift, df, confidence) - DETECTION_POWER,
+                        0.0, high, xtol=1e-10))
+
+
+def _detectable_gain(se: float, df: float, complexity_cost: float,
+                     confidence: float) -> float:
+    """The minimum detectable gain: the true gain (its complexity cost included) that the
+    Welch rule adopts :data:`DETECTION_POWER` of the time, with these runs, at the
+    observed spread taken as the true one. NaN when a side has one run."""
+    if not math.isfinite(se):
+        return float("nan")
+    if se == 0:
+        return complexity_cost
+    return complexity_cost + _detectable_shift(df, confidence) * se
+
+
 def _suggest_runs(base, cand, net_gain, confidence) -> int | None:
-    """Runs per config for a normal-approximation interval of ``net_gain`` to exclude 0.
-
-    n = (z * sqrt(s_b^2 + s_c^2) / |net_gain|)^2 with z the two-sided normal quantile.
-    A rough guide for planning, not part of the decision rule.
+    """Runs per config at which a true net gain of ``|net_gain|`` (the observed one) is
+    resolved :data:`DETECTION_POWER` of the time at the observed spread: the smallest n
+    whose Welch test, with n runs a side and these variances, has that power
+    (:func:`_power`). A plan, not a promise: the observed gain is uncertain too. None
+    when the net gain or the spread is 0; :data:`MAX_SUGGESTED_RUNS` at most.
     """
-    from scipy.stats import norm
+    var_b, var_c = _variance(base), _variance(cand)
+    if net_gain == 0 or var_b + var_c == 0:
+        return None
+    df_per_run = (var_b + var_c) ** 2 / (var_b ** 2 + var_c ** 2)  # df = (n - 1) * this
 
-    if net_gain == 0:
-        return None
-    spread = math.sqrt(float(base.var(ddof=1)) + float(cand.var(ddof=1)))
-    if spread == 0:
-        return None
-    z = float(norm.ppf(0.5 + confidence / 2))
-    return int(min(MAX_SUGGESTED_RUNS, max(3, math.ceil((z * spread / abs(net_gain)) ** 2))))
+    def enough(n: int) -> bool:
+        se = math.sqrt((var_b + var_c) / n)
+        return _power(abs(net_gain) / se, (n - 1) * df_per_run,
+                      confidence) >= DETECTION_POWER
+
+    low, high = 2, MAX_SUGGESTED_RUNS
+    if not enough(high):
+        return MAX_SUGGESTED_RUNS
+    while low < high:  # the power grows with n: bisect for the smallest n that is enough
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import t
+from scipy.stats import nct, t
 
 from playbook_kit.decisions import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
                                     adoption_decision, mean_interval, retrain_summary,
@@ -112,8 +112,8 @@ def test_clear_gain_above_its_cost_is_adopted():
     assert (decision.recommendation, decision.adopt) == ("adopt", True)
     assert (decision.difference, decision.ci_low, decision.ci_high, decision.net_ci_low,
             decision.net_ci_high, decision.prob_better, decision.prob_worth_it,
-            decision.complexity_cost, decision.suggested_runs) == (
-        1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 0.5, None)
+            decision.complexity_cost, decision.suggested_runs,
+            decision.min_detectable_gain) == (1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 0.5, None, 0.5)
     assert decision.reason == (
         "Adopt: the whole 95% Welch t interval of gain minus complexity cost is above 0, so "
         "the gain outweighs both retrain variances and the added complexity. gain 1 (95% CI "
@@ -156,6 +156,15 @@ def test_lower_is_better_flips_the_sign_of_the_gain():
                                                                  "min", "min")
 
 
+def _power(net, var_baseline, var_candidate, n, confidence=0.95):
+    """Welch's one-sided test with n runs a side: how often it resolves a true net gain
+    ``net`` (noncentral t beyond the critical value, Welch-Satterthwaite df)."""
+    se = math.sqrt((var_baseline + var_candidate) / n)
+    df = (n - 1) * (var_baseline + var_candidate) ** 2 / (var_baseline ** 2
+                                                           + var_candidate ** 2)
+    return nct.sf(t.ppf(0.5 + confidence / 2, df), df, abs(net) / se)
+
+
 def test_overlapping_runs_are_inconclusive_with_a_suggested_number_of_runs():
     decision = adoption_decision([0, 1, 2], [1, 2, 3])
     # gain 1, se = sqrt(1/3 + 1/3), df = (2/3)^2 / (2 * (1/3)^2 / 2) = 4, t(0.975, 4) = 2.776445
@@ -165,18 +174,43 @@ def test_overlapping_runs_are_inconclusive_with_a_suggested_number_of_runs():
                                                    pytest.approx(1 + half))
     # one-sided: t(4) cdf at 1 / sqrt(2/3) = 1.2247 -> 0.85607
     assert decision.prob_better == pytest.approx(0.856068, abs=1e-6)
-    # n = (z * sqrt(1 + 1) / 1)^2 = 7.68 -> 8 runs per config
-    assert decision.suggested_runs == 8
-    assert decision.reason.endswith(
-        "Run more seeds of both configs, or accept the risk (certainty is not required; a "
-        "lower `confidence` trades it for fewer runs). As a rough normal-approximation "
-        "guide, about 8 runs per config would resolve a difference this size.")
-    assert decision.reason.startswith(
+    # 17 runs a side resolve a net gain of 1 at variances 1 and 1 with 80% power, 16 do not
+    # (a normal approximation: ((1.96 + 0.84) * sqrt(2) / 1)^2 = 15.7)
+    assert _power(1, 1, 1, 17) >= 0.8 > _power(1, 1, 1, 16)
+    assert decision.suggested_runs == 17
+    # the minimum detectable gain: the shift the noncentral t(4) puts 80% beyond t(0.975, 4)
+    shift = decision.min_detectable_gain / math.sqrt(2 / 3)
+    assert nct.sf(2.7764451, 4, shift) == pytest.approx(0.8, abs=1e-7)
+    assert decision.min_detectable_gain == pytest.approx(3.07089, abs=1e-5)
+    assert decision.reason == (
         "Inconclusive: the 95% Welch t interval of gain minus complexity cost spans 0, so the "
         "difference is within retrain variance. gain 1 (95% CI [-1.267, 3.267]) minus "
         "complexity cost 0 = 1 (95% CI [-1.267, 3.267]); confidence that the candidate is "
-        "better 0.86.")
+        "better 0.86. With 3 baseline and 3 candidate runs at this spread, the rule adopts "
+        "80% of the time a true gain of 3.071 (its minimum detectable gain, complexity cost "
+        "included). Run more seeds of both configs: about 17 per config would resolve a net "
+        "gain of this size (1) 80% of the time at the observed spread (a plan, not a promise: "
+        "the observed gain is uncertain too); decide once, with all of them. Or accept the "
+        "risk (certainty is not required; a lower `confidence` trades it for fewer runs).")
     assert decision.baseline.n == decision.candidate.n == 3
+
+
+def test_minimum_detectable_gain_with_many_runs_is_2_8_standard_errors():
+    """For many runs the noncentral t is normal: 1.96 + 0.84 = 2.80 standard errors."""
+    rng = np.random.default_rng(0)
+    baseline, candidate = rng.normal(0, 1, 400), rng.normal(0, 1, 400)
+    decision = adoption_decision(baseline, candidate, complexity_cost=0.25)
+    se = math.sqrt(baseline.var(ddof=1) / 400 + candidate.var(ddof=1) / 400)
+    assert decision.min_detectable_gain - 0.25 == pytest.approx(2.801585 * se, rel=2e-3)
+    free = adoption_decision(baseline, candidate)
+    assert decision.min_detectable_gain == pytest.approx(free.min_detectable_gain + 0.25)
+
+
+def test_minimum_detectable_gain_is_unknown_with_one_run_and_the_cost_without_spread():
+    one = adoption_decision([1.0], [1.0, 2.0, 3.0])
+    assert math.isnan(one.min_detectable_gain) and "minimum detectable" not in one.reason
+    flat = adoption_decision([1, 1, 1], [1, 1, 1], complexity_cost=0.25)
+    assert flat.min_detectable_gain == 0.25 and "minimum detectable" not in flat.reason
 
 
 def test_legacy_rule_is_the_percentile_bootstrap_of_the_gain():
@@ -206,12 +240,17 @@ def test_welch_degrees_of_freedom_with_unequal_spreads_and_sizes():
                                                    pytest.approx(1.0 + half))
 
 
-def test_suggested_runs_are_clamped_to_at_least_3_and_at_most_1000():
+def test_suggested_runs_at_a_lower_confidence_and_at_most_1000():
     few = adoption_decision([0, 1, 2], [0.2, 1.2, 2.2], n_boot=100, confidence=0.5)
     many = adoption_decision([0, 1, 2], [0, 1, 2.001], n_boot=100)
     assert few.recommendation == many.recommendation == "inconclusive: run more seeds"
-    # (0.674 * sqrt(2) / 0.2)^2 = 22.7 -> 23; (1.96 * sqrt(2.000667) / 0.000333)^2 > 1000
-    assert (few.suggested_runs, many.suggested_runs) == (23, 1000)
+    # one-sided 25% test: ((0.674 + 0.842) * sqrt(2) / 0.2)^2 = 114.9, 116 with t's tails
+    assert _power(0.2, 1, 1, 116, confidence=0.5) >= 0.8 > _power(0.2, 1, 1, 115,
+                                                                 confidence=0.5)
+    assert _power(0.001, 1, 1.000333, 1000) < 0.8
+    assert (few.suggested_runs, many.suggested_runs) == (116, 1000)
+    assert "Even 1000 runs per config would resolve a net gain of this size (0.0003333) less " \
+           "than 80% of the time at the observed spread: it is too small to matter" in many.reason
     assert (adoption_decision([0, 1, 2], [4, 5, 6], confidence=0.5, min_runs=3).recommendation
             == "adopt")
 
@@ -357,22 +396,25 @@ def test_a_cost_the_candidate_does_not_beat_is_not_called_better():
 def test_suggested_runs_use_the_gain_net_of_its_cost():
     decision = adoption_decision([0, 1, 2], [1, 2, 3], complexity_cost=0.5, n_boot=1000)
     assert decision.recommendation == "inconclusive: run more seeds"
-    # (1.96 * sqrt(2) / 0.5)^2 = 30.7 -> 31
-    assert decision.suggested_runs == 31
+    assert _power(0.5, 1, 1, 64) >= 0.8 > _power(0.5, 1, 1, 63)
+    assert decision.suggested_runs == 64
 
 
-def test_suggested_runs_with_one_unit_of_spread():
+def test_suggested_runs_with_one_side_without_spread():
     decision = adoption_decision([0, 1, 2], [1.5, 1.5, 1.5], n_boot=1000)
     assert decision.recommendation == "inconclusive: run more seeds"
-    # (1.96 * 1 / 0.5)^2 = 15.4 -> 16
-    assert decision.suggested_runs == 16
+    # variances 1 and 0: df = n - 1, se = 1 / sqrt(n)
+    assert _power(0.5, 1, 0, 34) >= 0.8 > _power(0.5, 1, 0, 33)
+    assert decision.suggested_runs == 34
 
 
 def test_no_suggestion_when_the_net_gain_is_zero():
     decision = adoption_decision([0, 1, 2], [0, 1, 2], n_boot=1000)
     assert (decision.recommendation, decision.suggested_runs) == (
         "inconclusive: run more seeds", None)
-    assert decision.reason.endswith("a lower `confidence` trades it for fewer runs).")
+    assert decision.reason.endswith(
+        "Run more seeds of both configs, or accept the risk (certainty is not required; a "
+        "lower `confidence` trades it for fewer runs).")
 
 
 def test_runs_from_study_edges():
