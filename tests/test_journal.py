@@ -3,6 +3,7 @@ import base64
 import json
 import os
 import re
+from pathlib import Path
 
 import matplotlib
 
@@ -15,7 +16,7 @@ import yaml  # noqa: E402
 from playbook_kit import journal as journal_mod  # noqa: E402
 from playbook_kit.decisions import adoption_decision  # noqa: E402
 from playbook_kit.journal import (  # noqa: E402
-    SCHEMA_VERSION, TRACKING_COLUMNS, Journal, JournalError, study_record)
+    SCHEMA_VERSION, TRACKING_COLUMNS, Journal, JournalError, decision_method, study_record)
 from playbook_kit.results import StudyResults  # noqa: E402
 
 
@@ -130,10 +131,51 @@ def test_unusual_characters_round_trip(jpath):
 def test_adoption_decision_object_is_recorded(jpath):
     d = adoption_decision([0.80, 0.81, 0.79], [0.85, 0.86, 0.84], n_boot=200)
     _round(Journal(jpath), decision=d)
-    stored = Journal(jpath).rounds[0]["decision"]
+    journal = Journal(jpath)
+    stored = journal.rounds[0]["decision"]
     assert stored["recommendation"] == "adopt" and stored["text"] == d.reason
     assert stored["details"]["difference"] == pytest.approx(d.difference)
     assert stored["details"]["baseline"]["n"] == 3
+    assert stored["details"]["method"] == "welch_t" and stored["details"]["n_boot"] is None
+    assert stored["details"]["min_detectable_gain"] == pytest.approx(d.min_detectable_gain)
+    assert decision_method(stored) == "welch_t"
+    assert "**Decision:** **adopt** (Welch t interval) -- Adopt: the whole 95% Welch t " \
+           "interval" in journal.to_markdown()
+    assert "<strong>adopt</strong> (Welch t interval) -- Adopt:" in journal.to_html()
+
+
+BEFORE_ISSUE_20 = Path(__file__).with_name("journal_before_issue_20.yaml")
+
+
+def test_a_journal_written_before_the_method_was_stored_keeps_its_methods(tmp_path):
+    """The file playbook-kit wrote before decisions stored their method (its adoption
+    rule: the percentile bootstrap, at 3 seeds a side): it loads, its decision is
+    reported with the method it was made with, and new rounds append to it."""
+    path = tmp_path / "journal.yaml"
+    path.write_bytes(BEFORE_ISSUE_20.read_bytes())
+    journal = Journal(path)
+    old, by_hand = (r["decision"] for r in journal.rounds)
+    assert "method" not in old["details"] and old["details"]["n_boot"] == 1000
+    assert (decision_method(old), decision_method(by_hand)) == ("percentile_bootstrap", None)
+    markdown = journal.to_markdown()
+    assert "**Decision:** **adopt** (percentile bootstrap interval) -- Adopt: the whole 95% " \
+           "interval" in markdown
+    assert "**Decision:** **keep baseline** -- by eye" in markdown
+    assert "<strong>adopt</strong> (percentile bootstrap interval) --" in journal.to_html()
+    # the same runs today: the legacy method reproduces the recorded decision, the
+    # calibrated rule cannot tell the gain from retrain variance at 3 seeds
+    runs = ([0.80, 0.81, 0.79], [0.82, 0.83, 0.81])
+    again = adoption_decision(*runs, n_boot=1000, method=decision_method(old))
+    assert (again.recommendation, again.ci_low, again.ci_high) == (
+        "adopt", pytest.approx(old["details"]["ci_low"]),
+        pytest.approx(old["details"]["ci_high"]))
+    now = adoption_decision(*runs)
+    assert now.recommendation == "inconclusive: run more seeds"
+    journal.add_round("the same question with the calibrated rule", decision=now)
+    back = Journal(path)
+    assert [decision_method(r["decision"]) for r in back.rounds] == [
+        "percentile_bootstrap", None, "welch_t"]
+    assert back.baseline == {"depth": 2}
 
 
 def test_final_evaluation(jpath):

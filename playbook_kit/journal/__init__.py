@@ -26,12 +26,12 @@ from typing import Mapping
 from .chain import HEADER_COMMENT as _HEADER_COMMENT  # noqa: F401
 from .chain import (DEFAULT_FILENAME, SCHEMA_VERSION, JournalError, _dump_entry,  # noqa: F401
                     _entry_hash, atomic_append, chain, decode, encode, load_text, read)
-from .entries import (STUDY_KEYS, default_caveat, final_evaluation_body, round_body,
-                      stored_problem, study_record)
+from .entries import (STUDY_KEYS, decision_method, default_caveat, final_evaluation_body,
+                      round_body, stored_problem, study_record)
 from .reports import TRACKING_COLUMNS, html_report, markdown_report, tracking_sheet, write_text
 
-__all__ = ["Journal", "JournalError", "study_record", "default_caveat", "SCHEMA_VERSION",
-           "DEFAULT_FILENAME", "TRACKING_COLUMNS", "STUDY_KEYS"]
+__all__ = ["Journal", "JournalError", "study_record", "default_caveat", "decision_method",
+           "SCHEMA_VERSION", "DEFAULT_FILENAME", "TRACKING_COLUMNS", "STUDY_KEYS"]
 
 
 class Journal:

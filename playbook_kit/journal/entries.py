@@ -5,7 +5,8 @@
   ``nuisance``: lists; ``fixed``: name -> value), ``caveats`` (fixed name -> text),
   ``studies`` (list of name, path, n_trials, best_objective, objective, config_path or
   config, command, notes), ``findings`` (list of text), ``decision`` (recommendation,
-  text, details), ``new_baseline`` (config or null: baseline unchanged), ``notes``,
+  text, details; an AdoptionDecision's details hold its ``method``, absent from those
+  recorded before it was stored: :func:`decision_method`), ``new_baseline`` (config or null: baseline unchanged), ``notes``,
   ``figures`` (paths);
 * ``kind: final_evaluation``: ``config``, ``checkpoint``, ``metrics``, ``notes``.
 
@@ -187,6 +188,30 @@ def _decision(decision) -> dict | None:
     raise ValueError(
         f"decision={decision!r}: must be None, a string (e.g. 'adopt'), a dict with "
         "recommendation and text, or an AdoptionDecision")
+
+
+def decision_method(decision: Mapping | None) -> str | None:
+    """The method a recorded decision was made with: ``details.method`` (e.g.
+    ``"welch_t"``), or :data:`~playbook_kit.decisions.LEGACY_METHOD` (the percentile
+    bootstrap) for an :class:`~playbook_kit.decisions.AdoptionDecision` recorded before
+    the method was stored; None for a decision without the toolkit's details (a string,
+    a hand-written dict)."""
+    from ..decisions import LEGACY_METHOD
+
+    details = decision.get("details") if isinstance(decision, Mapping) else None
+    if not isinstance(details, Mapping):
+        return None
+    if isinstance(details.get("method"), str):
+        return details["method"]
+    return LEGACY_METHOD if "net_ci_low" in details else None
+
+
+def method_label(method: str | None) -> str:
+    """A decision method as words for the reports ("Welch t interval"); an unknown name
+    (from a newer playbook-kit) as it is stored; "" for none."""
+    from ..decisions import ADOPTION_METHODS
+
+    return "" if method is None else ADOPTION_METHODS.get(method, method)
 
 
 def default_caveat(value) -> str:

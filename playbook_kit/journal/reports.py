@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..rendering import number, render
-from .entries import png_bytes
+from .entries import decision_method, method_label, png_bytes
 
 TRACKING_COLUMNS = ["round", "study name", "config", "notes", "number of trials",
                     "best validation result", "command to reproduce"]
@@ -72,8 +72,10 @@ def html_report(title: str, path: Path, rounds: list[dict], finals: list[dict],
             p = path.parent / f
             recorded.append(p.read_bytes() if p.is_file() else str(f))
         embedded[r["round"]] = recorded + extra.get(r["round"], [])
+    methods = {r["round"]: method_label(decision_method(r["decision"])) for r in rounds}
     return render("journal.html", title=title, path=str(path), rounds=rounds,
-                  finals=finals, figures=embedded, summary=_count(len(rounds), "round"))
+                  finals=finals, figures=embedded, methods=methods,
+                  summary=_count(len(rounds), "round"))
 
 
 def write_text(path, text: str) -> None:
@@ -125,7 +127,9 @@ def _round_markdown(r: dict) -> str:
         lines.append("\n**Findings**\n")
         lines += [f"- {_indent(f)}" for f in r["findings"]]
     d = r["decision"]
+    method = method_label(decision_method(d))
     lines.append("\n**Decision:** " + (f"**{d['recommendation']}**" if d else "(none)")
+                 + (f" ({method})" if method else "")
                  + (f" -- {_indent(d['text'])}" if d and d.get("text") else ""))
     if r["new_baseline"] is not None:
         lines.append("\n**New baseline:**\n\n```json\n"
