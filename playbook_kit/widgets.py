@@ -219,8 +219,8 @@ def isolation_choices(study: StudyResults) -> list[str]:
 def isolation_explorer(study: StudyResults, scientific: str | None = None, buckets: int = 5,
                        interactive: bool = True):
     """Choose the scientific hyperparameter; see the best trial per value (or bucket)
-    after optimizing the others away, with retrain error bars where the best trial has
-    several runs (:func:`playbook_kit.insight.plot_isolation`).
+    after optimizing the others away, with the 95% t interval of the best trial's mean
+    where it has several runs (:func:`playbook_kit.insight.plot_isolation`).
 
     ``scientific`` defaults to the study's first scientific hyperparameter.
     ``interactive=False`` (headless runs) returns that isolation plot's Figure;
@@ -257,7 +257,8 @@ def isolation_explorer(study: StudyResults, scientific: str | None = None, bucke
         with output:
             display(figure(choice.value, bucket_slider.value))
             display(isolation_table(study, choice.value, buckets=bucket_slider.value)[
-                ["bucket", "objective", "std", "n_runs", "trial_id", "n_trials"]])
+                ["bucket", "objective", "std", "n_runs", "ci_low", "ci_high", "trial_id",
+                 "n_trials"]])
 
     choice.observe(show, names="value")
     bucket_slider.observe(show, names="value")

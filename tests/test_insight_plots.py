@@ -169,6 +169,10 @@ def test_isolation_table_best_per_discrete_value():
         assert row["std"] == pytest.approx(np.std([-0.01 * (i % 3), 0, 0.01 * (i % 3)],
                                                   ddof=1))
         assert row["n_runs"] == 3
+        # the 95% t interval of the mean of 3 runs: +- t(0.975, 2) / sqrt(3) = 2.484 std
+        half = 4.302653 * row["std"] / np.sqrt(3)
+        assert (row["ci_low"], row["ci_high"]) == (
+            pytest.approx(row["objective"] - half), pytest.approx(row["objective"] + half))
 
 
 def test_isolation_table_best_per_bucket_in_log_scale():
@@ -217,8 +221,14 @@ def test_isolation_plot_draws_best_points_error_bars_and_counts():
     table = isolation_table(study, "learning_rate", buckets=3)
     assert len(line.get_xdata()) == len(table)
     assert np.allclose(np.sort(line.get_ydata()), np.sort(table["objective"]))
-    (bars,) = [c for c in ax.containers if c.get_label().startswith("retrain std")]
-    assert len(bars.lines[2][0].get_segments()) == len(table)      # one bar per point
+    (bars,) = [c for c in ax.containers
+               if c.get_label() == "95% t interval of the best trial's mean over its runs"]
+    segments = bars.lines[2][0].get_segments()
+    assert len(segments) == len(table)                            # one bar per point
+    ends = sorted((float(seg[0][1]), float(seg[1][1])) for seg in segments)
+    assert np.allclose(ends, sorted(zip(table["ci_low"], table["ci_high"])))
+    assert ax.get_ylim()[0] <= table["ci_low"].min() and ax.get_ylim()[1] >= \
+        table["ci_high"].max()
     counts = [t.get_text() for t in ax.texts if t.get_gid() == "n_trials"]
     assert sorted(counts) == sorted(f"n={n}" for n in table["n_trials"])
     assert ax.get_title().startswith("Isolation plot: learning_rate")

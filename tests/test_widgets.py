@@ -177,7 +177,7 @@ def test_isolation_explorer_static_figure_is_the_isolation_plot_with_error_bars(
     table = isolation_table(study, "num_layers")
     assert list(line.get_xdata()) == [1.0, 2.0, 3.0]
     assert np.allclose(line.get_ydata(), table["objective"])
-    (bars,) = [c for c in ax.containers if c.get_label().startswith("retrain std")]
+    (bars,) = [c for c in ax.containers if c.get_label().startswith("95% t interval")]
     assert len(bars.lines[2][0].get_segments()) == 3
 
 

@@ -3,7 +3,14 @@ hyperparameter after optimizing away the nuisance ones, the fair comparison of t
 scientific values.
 
 :func:`isolation_table` computes the points (testable without drawing);
-:func:`plot_isolation` draws them with retrain-variance error bars.
+:func:`plot_isolation` draws them with error bars where the best trial has several runs:
+the 95% t interval of its mean objective (:func:`~playbook_kit.decisions.mean_interval`),
+not +-1 std. Readers compare bars by eye ("could this point sit at that one's height?");
+that needs an interval for the plotted mean, and with 2-3 runs the std is itself so
+uncertain that +-1 std of the runs understates it (the 95% t interval is +-2.5 std at 3
+runs, +-9 std at 2, +-1.2 std at 5). The interval does not account for the best trial
+being chosen as the best of its group, which favours it: to decide between two values,
+rerun both and use :func:`~playbook_kit.decisions.adoption_decision`.
 """
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
+from ..decisions import mean_interval
 from ..results import StudyResults
 from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
@@ -19,7 +27,10 @@ from ._plotting import (_categories, _new_axes, _objective_label, _scale_label, 
                         deprecated_alias)
 
 ISOLATION_COLUMNS = ["study", "bucket", "bucket_low", "bucket_high", "value", "objective",
-                     "trial_id", "n_trials", "n_feasible", "n_runs", "std"]
+                     "trial_id", "n_trials", "n_feasible", "n_runs", "std", "ci_low",
+                     "ci_high"]
+#: The confidence of the error bars (the toolkit's; that of the adoption decision).
+ERROR_BAR_CONFIDENCE = 0.95
 BUCKETINGS = ("width", "quantile")
 
 
@@ -64,8 +75,10 @@ def isolation_table(study_or_studies, scientific: str | None = None, buckets=5,
       ``"quantile"`` (equal numbers of trials, for uneven sampling such as Bayesian
       optimization). ``buckets`` may also be a list of edges in raw units.
     * ``n_trials``: finished trials in the group; ``std``: retrain variance of the best
-      trial (std over its runs, see :func:`retrain_std`), NaN with one run. A group
-      whose trials are all infeasible has NaN objective and no trial_id.
+      trial (std over its runs, see :func:`retrain_std`), NaN with one run;
+      ``ci_low``/``ci_high``: the 95% t interval of its mean objective over its
+      ``n_runs`` runs (NaN with one run). A group whose trials are all infeasible has NaN
+      objective and no trial_id.
     """
     studies = _as_studies(study_or_studies, "study_or_studies")
     if bucketing not in BUCKETINGS:
@@ -133,7 +146,8 @@ def _isolation_row(group, direction, label, low, high, value) -> dict:
     feasible = group[group["_feasible"]]
     row = dict(study="", bucket=label, bucket_low=float(low), bucket_high=float(high),
                value=value, objective=float("nan"), trial_id=None, n_trials=len(group),
-               n_feasible=len(feasible), n_runs=0, std=float("nan"))
+               n_feasible=len(feasible), n_runs=0, std=float("nan"), ci_low=float("nan"),
+               ci_high=float("nan"))
     if not feasible.empty:
         best = feasible.iloc[rules.best_position(feasible["objective"], direction)]
         row.update(study=best["_study"], objective=float(best["objective"]),
@@ -141,14 +155,17 @@ def _isolation_row(group, direction, label, low, high, value) -> dict:
                    n_runs=int(best["n_runs"]) if pd.notna(best.get("n_runs")) else 1)
         if value is None:
             row["value"] = best["_value"]
+        row["ci_low"], row["ci_high"] = mean_interval(row["objective"], row["std"],
+                                                      row["n_runs"], ERROR_BAR_CONFIDENCE)
     return row
 
 
 def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
                    bucketing: str = "width", ax=None):
     """Isolation plot: the best trial per scientific value (or bucket) from
-    :func:`isolation_table`, with retrain-variance error bars where the best trial has
-    several runs and the number of trials behind each point. Returns the Axes."""
+    :func:`isolation_table`, with the 95% t interval of the best trial's mean where it
+    has several runs (see the module docstring) and the number of trials behind each
+    point. Returns the Axes."""
     studies = _as_studies(study_or_studies, "study_or_studies")
     table = isolation_table(studies, scientific, buckets, bucketing)
     ax = _new_axes(ax, figsize=(6.2, 4.2))
@@ -158,8 +175,8 @@ def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
                          scientific))
     feas = table[table["objective"].notna()]
     bad = table[table["objective"].isna()]
-    spread = np.nan_to_num(feas["std"].to_numpy(dtype=float))
-    extent = np.concatenate([feas["objective"] - spread, feas["objective"] + spread])
+    extent = np.concatenate([feas["objective"], feas["ci_low"].dropna(),
+                             feas["ci_high"].dropna()])
     ylim, y_bad = _y_limits(extent, studies[0].direction)
     bucketed = table["bucket_low"].notna().any()
     if is_numeric(hp):
@@ -189,12 +206,14 @@ def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
     ax.plot(xs[order], ys[order], marker="o", markersize=7, linestyle="-" if is_numeric(hp)
             else "none", color=study_colors(1)[0], label="best trial per "
             + ("bucket" if bucketed else "value"), gid="isolation", zorder=3)
-    std = feas["std"].to_numpy(dtype=float)
-    has_std = np.isfinite(std)
-    if has_std.any():
-        ax.errorbar(xs[has_std], ys[has_std], yerr=std[has_std], fmt="none", capsize=4,
-                    color="black", linewidth=1.0, label="retrain std (runs of best trial)",
-                    gid="retrain_std", zorder=4)
+    low, high = feas["ci_low"].to_numpy(dtype=float), feas["ci_high"].to_numpy(dtype=float)
+    has_bar = np.isfinite(low)
+    if has_bar.any():
+        ax.errorbar(xs[has_bar], ys[has_bar],
+                    yerr=[ys[has_bar] - low[has_bar], high[has_bar] - ys[has_bar]],
+                    fmt="none", capsize=4, color="black", linewidth=1.0,
+                    label=f"{ERROR_BAR_CONFIDENCE:.0%} t interval of the best trial's mean "
+                          "over its runs", gid="mean_interval", zorder=4)
     for x, y, n in zip(xs, ys, feas["n_trials"]):
         ax.annotate(f"n={n}", (x, y), textcoords="offset points", xytext=(6, 5),
                     ha="left", fontsize="x-small", gid="n_trials")
