@@ -177,6 +177,14 @@ def _bootstrap(samples, statistic, confidence: float, n_boot: int,
 
 # --------------------------------------------------------------------- retrain variance
 
+def _critical_value(df: float, confidence: float) -> float:
+    """Student t's two-sided quantile at ``confidence`` (``scipy.stats.t.ppf(0.5 +
+    confidence / 2, df)``, called here without scipy.stats' per-call overhead)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, 0.5 + confidence / 2))
+
+
 def _variance(values: np.ndarray) -> float:
     """Sample variance (ddof=1); exactly 0 for identical runs, whose floating-point mean
     can differ from each of them by a rounding error."""
@@ -193,11 +201,9 @@ def mean_interval(mean: float, std: float, n: int, confidence: float = 0.95
     the module docstring). ``std`` has ddof=1. NaN bounds for fewer than 2 runs (one run
     shows no retrain variance); a zero ``std`` gives a zero-width interval.
     """
-    from scipy.stats import t
-
     if n < 2 or not math.isfinite(std):
         return float("nan"), float("nan")
-    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    half = _critical_value(n - 1, confidence) * std / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -386,11 +392,9 @@ def _welch(cand: np.ndarray, base: np.ndarray, sign: int) -> tuple[float, float,
 def _welch_interval(value: float, se: float, df: float,
                     confidence: float) -> tuple[float, float]:
     """``value +- t(df) * se`` at two-sided ``confidence``; NaN when se is unknown."""
-    from scipy.stats import t
-
     if not math.isfinite(se):
         return float("nan"), float("nan")
-    half = float(t.ppf(0.5 + confidence / 2, df)) * se
+    half = _critical_value(df, confidence) * se
     return value - half, value + half
 
 
@@ -398,13 +402,13 @@ def _confidence_above_zero(value: float, se: float, df: float) -> float:
     """One-sided confidence that the true value exceeds 0: the t distribution's cdf at
     ``value / se``, i.e. 1 minus the p-value of Welch's one-sided test. A zero se
     gives 1, 0 or 0.5 (a tie); an unknown se gives NaN."""
-    from scipy.stats import t
+    from scipy.special import stdtr  # Student t's cdf, as scipy.stats.t.cdf without its overhead
 
     if not math.isfinite(se):
         return float("nan")
     if se == 0:
         return 1.0 if value > 0 else 0.0 if value < 0 else 0.5
-    return float(t.cdf(value / se, df))
+    return float(stdtr(df, value / se))
 
 
 @dataclass(frozen=True)
@@ -612,24 +616,29 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
 MAX_SUGGESTED_RUNS = 1000
 
 
-def _power(shift: float, df: float, confidence: float) -> float:
-    """How often Welch's one-sided test at ``(1 - confidence) / 2`` rejects when the true
-    gain is ``shift`` standard errors: the noncentral t distribution's tail beyond the
-    critical value (exact for normal runs with the spread taken as known)."""
-    from scipy.stats import nct, t
+def _power(shift: float, df: float, critical: float) -> float:
+    """How often Welch's one-sided test rejects at its ``critical`` value when the true
+    gain is ``shift`` standard errors: the noncentral t distribution's tail beyond it
+    (``scipy.stats.nct.sf``; exact for normal runs of a known spread)."""
+    from scipy.special import nctdtr  # the noncentral t's cdf
 
-    return float(nct.sf(t.ppf(0.5 + confidence / 2, df), df, shift))
+    power = float(1.0 - nctdtr(df, shift, critical))
+    if math.isnan(power):  # nctdtr gives up far in the tail, where scipy.stats does not
+        from scipy.stats import nct
+
+        power = float(nct.sf(critical, df, shift))
+    return power
 
 
 def _detectable_shift(df: float, confidence: float) -> float:
     """The true gain, in standard errors, that the rule detects :data:`DETECTION_POWER`
     of the time at ``df`` degrees of freedom (2.80 for many runs: 1.96 + 0.84)."""
     from scipy.optimize import brentq
-    from scipy.stats import t
 
-    high = float(t.ppf(0.5 + confidence / 2, df)) + 50.0  # power there is ~1
-    return float(brentq(lambda shift: _power(shift, df, confidence) - DETECTION_POWER,
-                        0.0, high, xtol=1e-10))
+    critical = _critical_value(df, confidence)
+    # at the top the power is above 90% even at df = 1, where it is P(|Z| < shift / critical)
+    return float(brentq(lambda shift: _power(shift, df, critical) - DETECTION_POWER,
+                        0.0, 3.0 * critical + 10.0, xtol=1e-10))
 
 
 def _detectable_gain(se: float, df: float, complexity_cost: float,
@@ -657,9 +666,9 @@ def _suggest_runs(base, cand, net_gain, confidence) -> int | None:
     df_per_run = (var_b + var_c) ** 2 / (var_b ** 2 + var_c ** 2)  # df = (n - 1) * this
 
     def enough(n: int) -> bool:
-        se = math.sqrt((var_b + var_c) / n)
-        return _power(abs(net_gain) / se, (n - 1) * df_per_run,
-                      confidence) >= DETECTION_POWER
+        se, df = math.sqrt((var_b + var_c) / n), (n - 1) * df_per_run
+        return _power(abs(net_gain) / se, df,
+                      _critical_value(df, confidence)) >= DETECTION_POWER
 
     low, high = 2, MAX_SUGGESTED_RUNS
     if not enough(high):
