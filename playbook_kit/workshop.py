@@ -242,7 +242,9 @@ def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
                                "variances and the cost",
            RECOMMENDATIONS[1]: "none of it is above zero: the change does not pay for "
                                "its complexity",
-           RECOMMENDATIONS[2]: "it spans zero: the difference is within retrain variance"}
+           RECOMMENDATIONS[2]: "it spans zero: the difference is within retrain variance"
+                               + (f"; about {decision.suggested_runs} seeds per config "
+                                  "would resolve it" if decision.suggested_runs else "")}
     if min(decision.baseline.n, decision.candidate.n) < decision.min_runs:
         why[RECOMMENDATIONS[2]] = (f"fewer than {decision.min_runs} runs per config "
                                   "measure no retrain variance")
@@ -313,8 +315,9 @@ EXERCISES = {e.name: e for e in [
     Exercise("adoption", "03_adopt_a_change",
              "decide from the retrain runs whether to adopt the deeper model",
              ("baseline", "candidate", "complexity_cost"), _adoption,
-             '"adopt"  # with the defaults: the whole 95% interval of gain minus the\n'
-             "# complexity cost is above zero (see the decision cell)"),
+             '"run more seeds"  # with the defaults (5 seeds): the 95% Welch t interval of\n'
+             "# gain minus the complexity cost spans zero; with the 9 seeds it asks for, "
+             "adopt"),
     Exercise("refined_range", "04_exploitation",
              "narrow the explored learning-rate range around the good trials for "
              "exploitation", ("study", "name"), _refined_range,
