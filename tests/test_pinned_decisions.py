@@ -1,6 +1,8 @@
 """Pinned known answers for the retrain-variance summary and the adoption decision
-(playbook section 5). Constant runs give closed-form intervals; the bootstrap is checked
-against its definition (percentile bootstrap of means, ``numpy.random.default_rng(seed)``)."""
+(playbook section 5). Constant runs give closed-form intervals; the t and Welch intervals,
+the minimum detectable gain and the suggested runs are checked against their formulas
+(Student t, Welch-Satterthwaite, noncentral t); the legacy bootstrap against its
+definition (percentile bootstrap of means, ``numpy.random.default_rng(seed)``)."""
 import math
 import warnings
 from types import SimpleNamespace

@@ -6,8 +6,8 @@
   ``studies`` (list of name, path, n_trials, best_objective, objective, config_path or
   config, command, notes), ``findings`` (list of text), ``decision`` (recommendation,
   text, details; an AdoptionDecision's details hold its ``method``, absent from those
-  recorded before it was stored: :func:`decision_method`), ``new_baseline`` (config or null: baseline unchanged), ``notes``,
-  ``figures`` (paths);
+  recorded before it was stored: :func:`decision_method`), ``new_baseline`` (config or
+  null: baseline unchanged), ``notes``, ``figures`` (paths);
 * ``kind: final_evaluation``: ``config``, ``checkpoint``, ``metrics``, ``notes``.
 
 Every builder here validates all of its input before anything is written, and raises
