@@ -557,9 +557,10 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
                 f"({pct} CI [{fmt(net_low)}, {fmt(net_high)}]); confidence that the "
                 f"candidate is better {_share(prob_better)}")
     detectable = _detectable_gain(se, df, complexity_cost, confidence)
+    rule = "the rule" if method == DEFAULT_METHOD else "the Welch rule"  # whose power it is
     bought = ("" if not se > 0 else  # no spread, or a side with one run: nothing to say
-              f" With {base.size} baseline and {cand.size} candidate runs at this spread, the "
-              f"rule adopts {DETECTION_POWER:.0%} of the time a true gain of "
+              f" With {base.size} baseline and {cand.size} candidate runs at this spread, "
+              f"{rule} adopts {DETECTION_POWER:.0%} of the time a true gain of "
               f"{fmt(detectable)} (its minimum detectable gain, complexity cost included).")
     suggested = None
     if base.size < min_runs or cand.size < min_runs:

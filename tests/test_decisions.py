@@ -210,6 +210,9 @@ def test_legacy_rule_is_scipys_two_sample_percentile_bootstrap():
     assert d.method == "percentile_bootstrap" and d.n_boot == N_BOOT
     assert d.recommendation == "inconclusive: run more seeds"
     assert "95% percentile bootstrap interval of gain minus" in d.reason
+    # what the seeds bought is the Welch rule's power, whatever decided
+    assert "at this spread, the Welch rule adopts 80% of the time a true gain of" in d.reason
+    assert d.min_detectable_gain == _decide(BASELINE, OVERLAP).min_detectable_gain
     assert "percentile bootstrap interval of the gain, 2000 resamples" in d.to_markdown()
 
 
