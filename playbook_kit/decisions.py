@@ -468,10 +468,14 @@ class AdoptionDecision:
         return asdict(self)
 
     def to_markdown(self) -> str:
+        """The decision as Markdown: the recommendation marked ("✓ adopt"), both configs'
+        runs, the gain with its intervals, and the reason."""
+        from .statuses import mark
+
         pct = f"{self.confidence:.0%}"
         better = _better_word(self.direction)
         resamples = f", {self.n_boot} resamples" if self.n_boot is not None else ""
-        head = (f"**Adoption decision: {self.recommendation}** "
+        head = (f"**Adoption decision: {mark(self.recommendation)}** "
                 f"(`{self.objective_name}`, {better} is better; {pct} "
                 f"{ADOPTION_METHODS[self.method]} of the gain{resamples}; {pct} t "
                 "intervals of each mean)\n\n")

@@ -1,8 +1,10 @@
 """HTML reports from Jinja2 templates (``playbook_kit/templates/``), escaped throughout.
 
 Every HTML page or fragment the package writes (the journal's report, the audit) is a
-template rendered here. Autoescaping is on for every template, so any text that comes
-from the user or a study (goals, notes, study names, reasons) is escaped unless it went
+template rendered here. A status
+word goes through the ``status`` filter, which marks it ("✓ pass",
+:mod:`playbook_kit.statuses`), and ``status_color``. Autoescaping is on for every
+template, so any text that comes from the user or a study (goals, notes, study names, reasons) is escaped unless it went
 through the ``markdown_inline`` filter, which renders Markdown with
 markdown-it-py with raw HTML turned off (a ``<script>`` in a note stays text) and unsafe
 link schemes (``javascript:``) refused.
@@ -19,6 +21,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .rules import fmt
+from .statuses import color, mark
 
 
 def _line_break(self, tokens, idx, options, env) -> str:
@@ -57,6 +60,12 @@ def pretty_json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
 
 
+def status_color(word) -> str:
+    """The CSS colour of a status word (:func:`playbook_kit.statuses.color`), else
+    ``inherit``: a second cue after the mark, inline so that a notebook keeps it."""
+    return color(word) or "inherit"
+
+
 def figure_png(figure) -> bytes:
     """A matplotlib Figure as the PNG that reports embed."""
     buffer = io.BytesIO()
@@ -80,7 +89,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True)
     env.filters.update(markdown_inline=markdown_inline, number=number,
-                       pretty_json=pretty_json, png_base64=png_base64)
+                       pretty_json=pretty_json, png_base64=png_base64, status=mark,
+                       status_color=status_color)
     return env
 
 

@@ -302,7 +302,8 @@ def test_decision_is_reproducible_and_reports():
     a, b = _decide(BASELINE, OVERLAP, seed=7), _decide(BASELINE, OVERLAP, seed=7)
     assert a == b
     md = _decide(BASELINE, CLEAR_WIN, objective_name="val_accuracy").to_markdown()
-    assert md.startswith("**Adoption decision: adopt** (`val_accuracy`, higher is better")
+    assert md.startswith("**Adoption decision: \u2713 adopt** (`val_accuracy`, higher is "
+                         "better")
     assert "| baseline | 5 |" in md and "| candidate | 5 |" in md
     assert a.as_dict()["baseline"]["n"] == 5
     assert set(RECOMMENDATIONS) == {"adopt", "keep baseline", "inconclusive: run more seeds"}

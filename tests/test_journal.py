@@ -412,7 +412,7 @@ def test_markdown_report(jpath, tmp_path):
     assert (tmp_path / "report.md").read_text() == md
     assert md.startswith("# Workshop")
     assert "## Round 1: Does weight decay help?" in md
-    assert "**Decision:** **adopt** -- gain 0.02 > variance" in md
+    assert "**Decision:** **\u2713 adopt** -- gain 0.02 > variance" in md
     assert "| wd_1e-4 | 20 | 0.83 | cfg/wd.yaml |" in md
     assert "`batch_size` fixed at 128" in md
     assert "## Final evaluation" in md and "test_accuracy:** 0.9" in md

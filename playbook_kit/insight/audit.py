@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..rendering import render
+from ..statuses import mark
 from ..results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)
@@ -91,7 +92,9 @@ class AuditReport:
         """The report as Markdown; figures are linked as ``<name>.png``, the files that
         :meth:`save` writes next to ``audit.md``."""
         out = [f"# Audit of study `{self.study}`", "", self.summary, "",
-               "## Checklist (playbook section 4)", "", _markdown_table(self.checks), ""]
+               "## Checklist (playbook section 4)", "",
+               _markdown_table(self.checks.assign(status=self.checks["status"].map(mark))),
+               ""]
         boundary = self.tables.get("boundary")
         if boundary is not None and not boundary.empty:
             cols = ["name", "scale", "low", "high", "best_value", "status",

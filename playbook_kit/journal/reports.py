@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..rendering import number, render
+from ..statuses import mark
 from .entries import decision_method, method_label, png_bytes
 
 TRACKING_COLUMNS = ["round", "study name", "config", "notes", "number of trials",
@@ -128,7 +129,7 @@ def _round_markdown(r: dict) -> str:
         lines += [f"- {_indent(f)}" for f in r["findings"]]
     d = r["decision"]
     method = method_label(decision_method(d))
-    lines.append("\n**Decision:** " + (f"**{d['recommendation']}**" if d else "(none)")
+    lines.append("\n**Decision:** " + (f"**{mark(d['recommendation'])}**" if d else "(none)")
                  + (f" ({method})" if method else "")
                  + (f" -- {_indent(d['text'])}" if d and d.get("text") else ""))
     if r["new_baseline"] is not None:
