@@ -1,7 +1,7 @@
 """HTML reports from Jinja2 templates (``playbook_kit/templates/``), escaped throughout.
 
-Every HTML page or fragment the package writes (the journal's report, the audit) is a
-template rendered here. A status
+Every HTML page or fragment the package writes (the journal's report, the audit, a
+DataFrame in a notebook: :mod:`playbook_kit.tables`) is a template rendered here. A status
 word goes through the ``status`` filter, which marks it ("✓ pass",
 :mod:`playbook_kit.statuses`), and ``status_color``. Autoescaping is on for every
 template, so any text that comes from the user or a study (goals, notes, study names, reasons) is escaped unless it went

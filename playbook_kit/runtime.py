@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from .validation import check_int, check_seed
+from .validation import check_int, check_seed, not_allowed
 
 _STATE: dict = {"threads": None, "deterministic": False, "exit_hook": False,
                 "reuse_programs": True}
@@ -36,13 +36,15 @@ def _tensorflow_started() -> bool:
 
 def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False,
           quiet: bool = True, style: bool = True, reuse_programs: bool = True,
-          logical_cpus: int | None = None) -> dict:
+          logical_cpus: int | None = None, tables: bool = True) -> dict:
     """Prepare the process for reproducible trials; safe to call any number of times.
 
     Sets ``TF_CPP_MIN_LOG_LEVEL`` and thread counts (``threads`` defaults to the number of
     CPU cores this process may use, at most 4) before TensorFlow is imported, seeds Python, NumPy, TensorFlow
     and Keras with ``seed``, optionally turns on TensorFlow op determinism, and applies the
-    toolkit's plot style. ``reuse_programs=False`` makes every trial build and trace a new
+    toolkit's plot style and its table display (:mod:`playbook_kit.tables`: every
+    DataFrame shows its text whole, wrapped, with statuses marked; ``tables=False`` gives
+    pandas' display back). ``reuse_programs=False`` makes every trial build and trace a new
     compiled program instead of reusing one of the same shape (see
     :mod:`playbook_kit.programs`). Returns what it set.
 
@@ -54,6 +56,8 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     set_reuse_programs(reuse_programs, where="setup")
     check_int("threads", threads, minimum=1, where="setup", allow_none=True)
     check_int("logical_cpus", logical_cpus, minimum=1, where="setup", allow_none=True)
+    if not isinstance(tables, bool):
+        raise not_allowed("tables", tables, "use True or False", where="setup")
     threads = threads or min(available_cores(), 4)
     started = _tensorflow_started()
     if quiet:
@@ -89,9 +93,15 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     if style:
         from .style import apply_style
         apply_style()
+    from . import tables as table_display
+    if tables:
+        table_display.install()
+    else:
+        table_display.uninstall()
     return {"seed": int(seed), "threads": _STATE["threads"],
             "deterministic": _STATE["deterministic"],
-            "reuse_programs": _STATE["reuse_programs"], "tensorflow": tf.__version__,
+            "reuse_programs": _STATE["reuse_programs"], "tables": table_display.installed(),
+            "tensorflow": tf.__version__,
             "keras": keras.__version__}
 
 
