@@ -4,12 +4,15 @@ Each executed notebook writes ``metrics.json`` (and curves as CSV) into its outp
 :func:`collect_runs` gathers those into one DataFrame, so batch results need no scrapbook.
 :func:`check` and :func:`expect` are the notebooks' sanity checks of their conclusions: a
 notebook whose conclusion changed stops with an AssertionError a learner can read, so
-nbval and papermill runs fail.
+nbval and papermill runs fail. :func:`truncated_cells` finds the table cells of an executed
+cell's outputs that end cut short ("..."), which the notebook tests fail on.
 """
 from __future__ import annotations
 
 import json
+import re
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -200,3 +203,67 @@ def expect(what: str, found, expected) -> None:
     if found != expected:
         raise AssertionError(f"check failed: {what} is {found!r}, expected {expected!r}")
     print(f"\u2713 {what}: {found!r}")
+
+
+TRUNCATION_MARKS = ("...", "\u2026")
+"""How a table cell ends when pandas (or anything else) cut its text short."""
+_COLUMN_GAP = re.compile(r"\s{2,}|\s*\\$")
+"""Between the columns of a DataFrame printed as text (a wide one ends its lines in "\\")."""
+
+
+class _TableCells(HTMLParser):
+    """The text of every ``<td>`` and ``<th>`` of an HTML fragment."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[str] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th"):
+            self._open = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._open is not None:
+            self.cells.append(" ".join("".join(self._open).split()))
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open.append(data)
+
+
+def truncated_cells(outputs) -> list[str]:
+    """The table cells in ``outputs`` (a code cell's outputs, nbformat dicts) that end in
+    a truncation mark (:data:`TRUNCATION_MARKS`): every ``<td>``/``<th>`` of a text/html
+    output, every cell of a Markdown table (text/markdown), and in the text/plain of an
+    output that also holds an HTML table (the same table as text) every entry that ends
+    in a mark before two spaces or the end of its line. A cell that is only a mark (rows
+    that pandas left out of a long table) counts too: it hides what the table holds.
+    Printed text (stream outputs) is not a table and is not checked."""
+    found = []
+    for output in outputs:
+        data = output.get("data") or {}
+        html = _joined(data.get("text/html"))
+        if html:
+            parser = _TableCells()
+            parser.feed(html)
+            found += [c for c in parser.cells if c.endswith(TRUNCATION_MARKS)]
+        markdown = _joined(data.get("text/markdown"))
+        for line in markdown.splitlines():
+            if line.strip().startswith("|"):
+                found += [c.strip() for c in line.strip().strip("|").split("|")
+                          if c.strip().endswith(TRUNCATION_MARKS)]
+        if "<table" in html:
+            plain = _joined(data.get("text/plain"))
+            for line in plain.splitlines():
+                found += [c for c in _COLUMN_GAP.split(line.strip())
+                          if c.endswith(TRUNCATION_MARKS) and c not in TRUNCATION_MARKS]
+    return found
+
+
+def _joined(text) -> str:
+    """A notebook output's text, stored as one string or as a list of lines."""
+    if text is None:
+        return ""
+    return "".join(text) if isinstance(text, list) else str(text)

@@ -1,5 +1,6 @@
 """Every guided notebook runs in JupyterLab in a real (headless) browser: all cells execute,
-every output renders, none is an error, and the widgets appear.
+every output renders, none is an error, no table shows a cell cut short ("..."), and the
+widgets appear.
 
 JupyterLab serves a temporary copy of notebooks/ on 127.0.0.1 (so nothing is written into
 the repository); Chromium, driven by selenium, opens each notebook in teaching order in one
@@ -9,6 +10,7 @@ full-notebook screenshot to runs/browser/<notebook>.png.
 import ast
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -228,6 +230,8 @@ return panel.content.widgets.map((cell, index) => {
     widgets: node.querySelectorAll('.jupyter-widgets').length,
     dropdowns: Array.from(node.querySelectorAll('.widget-dropdown select')).map(
         select => select.options.length),
+    cut: Array.from(node.querySelectorAll('td, th')).map(
+        cell => cell.innerText.trim()).filter(text => /(\.\.\.|\u2026)$/.test(text)),
   }));
   return {index: index, type: 'code', source: model.sharedModel.getSource(),
           execution_count: model.executionCount,
@@ -331,6 +335,9 @@ def problems_of(cells: list[dict]) -> list[str]:
                 problems.append(f"{where} shows an error: {shown['text'][:300]}")
             if WIDGET in output["mimes"] and shown["widgets"] == 0:
                 problems.append(f"{where}: a widget did not render: {shown['text'][:200]!r}")
+            if shown.get("cut"):
+                problems.append(f"{where}: {len(shown['cut'])} table cell(s) end in a "
+                                f"truncation mark, first {shown['cut'][0]!r}")
     return problems
 
 
@@ -360,13 +367,16 @@ def test_notebook_runs_and_renders_in_jupyterlab(chromium, lab, notebook):
 
 
 def test_the_check_reports_an_error_and_the_cells_it_stopped(chromium, lab):
-    """Known answer: a notebook whose second cell raises."""
+    """Known answer: a notebook that shows nothing where it should, shows a table pandas
+    cut (no pk.setup), raises, and so never reaches its last cell."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("A notebook that breaks"),
         nbformat.v4.new_code_cell("print('fine')"),
         nbformat.v4.new_code_cell("nothing = None\nnothing"),
+        nbformat.v4.new_code_cell("import pandas as pd\n"
+                                  "pd.DataFrame({'reason': ['x' * 60]})"),
         nbformat.v4.new_code_cell("1 / 0"),
         nbformat.v4.new_code_cell("'never reached'"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -378,10 +388,12 @@ def test_the_check_reports_an_error_and_the_cells_it_stopped(chromium, lab):
     finally:
         lab.shut_down_kernels()
     assert cells[-1]["run_all"] == {"done": True, "ok": False}
-    assert [c["execution_count"] for c in cells[1:-1]] == [1, 2, 3, None]
-    empty, raised, shown, stopped = problems_of(cells)
+    assert [c["execution_count"] for c in cells[1:-1]] == [1, 2, 3, 4, None]
+    empty, cut, raised, shown, stopped = problems_of(cells)
     assert empty == "cell 2 ('nothing = None') shows nothing"
-    assert raised == "cell 3 ('1 / 0') raised ZeroDivisionError: division by zero"
-    assert shown.startswith("cell 3 ('1 / 0') shows an error: ---")
+    assert re.fullmatch(r"cell 3 \('import pandas as pd'\): 1 table cell\(s\) end in a "
+                        r"truncation mark, first 'x{40,50}\.\.\.'", cut)
+    assert raised == "cell 4 ('1 / 0') raised ZeroDivisionError: division by zero"
+    assert shown.startswith("cell 4 ('1 / 0') shows an error: ---")
     assert shown.endswith("\nZeroDivisionError: division by zero")
-    assert stopped == "cell 4 (\"'never reached'\") did not run"
+    assert stopped == "cell 5 (\"'never reached'\") did not run"

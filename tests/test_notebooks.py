@@ -8,6 +8,8 @@ from playbook_kit.notebooks import check_parameters, collect_runs, list_notebook
 
 NOTEBOOKS = list_notebooks()
 WIDGETS = ("trial_browser", "search_space_explorer", "isolation_explorer")
+ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["pytester"]
 
 
 def test_the_guided_notebooks_are_there():
@@ -243,3 +245,49 @@ def test_papermill_reads_every_line_of_the_parameters_cell(path):
     names = [line.split(":")[0].strip() for line in "".join(cell["source"]).splitlines()
              if line.strip()]
     assert list(papermill.inspect_notebook(str(path))) == names
+
+
+def test_nbval_fails_a_cell_whose_table_is_cut_naming_the_notebook_and_cell(pytester):
+    """The repository's conftest.py checks every cell nbval runs: pandas' own display cuts
+    the reason (cell 0 fails), the toolkit's tables show it whole (cell 1 passes)."""
+    import nbformat
+
+    reason = "the best trials lie in the outer 20% of the range at the high edge"
+    frame = f"pd.DataFrame({{'check': ['boundaries'], 'reason': [{reason!r}]}})"
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("A table pandas cuts, then the same table whole"),
+        nbformat.v4.new_code_cell(f"import pandas as pd\n{frame}"),
+        nbformat.v4.new_code_cell(f"from playbook_kit import tables\ntables.install()\n{frame}"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+    nbformat.write(notebook, pytester.path / "cut.ipynb")
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    result = pytester.runpytest_subprocess("--nbval-lax", "cut.ipynb", "-p", "no:cacheprovider",
+                                           "--color=no")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*cut.ipynb::Cell 0*",
+        "Cell 0: 2 table cell(s) in the outputs of cut.ipynb end in a truncation mark, "
+        "first 'the best trials lie in the outer 20% of the*...'"])
+    assert "cut.ipynb::Cell 1" not in result.stdout.str()
+
+
+def test_truncated_cells_finds_cut_cells_in_html_markdown_and_a_tables_plain_text():
+    import pandas as pd
+
+    from playbook_kit.notebooks import truncated_cells
+
+    reason = "majority rule: 2 of the 3 best trials lie in the outer 20% of the range"
+    frame = pd.DataFrame({"reason": [reason], "action": ["none"]})
+    with pd.option_context("display.max_colwidth", 50):     # pandas' default
+        html, plain = frame._repr_html_(), repr(frame)
+    cut = reason[:46] + "..."
+    assert truncated_cells([{"data": {"text/html": html}}]) == [cut]
+    assert truncated_cells([{"data": {"text/html": html, "text/plain": plain}}]) == [cut, cut]
+    markdown = "| check | reason |\n|---|---|\n| a | cut\u2026 |\n"
+    assert truncated_cells([{"data": {"text/markdown": markdown}}]) == ["cut\u2026"]
+    assert truncated_cells([{"data": {"text/html": ["<table><tr><td>", "all of it",
+                                                    "</td></tr></table>"]}}]) == []
+    assert truncated_cells([{"data": {"text/plain": "loading..."}},    # no table
+                            {"name": "stdout", "output_type": "stream", "text": "x...  y"},
+                            {"data": {"text/html": "<p>wait...</p>"}}]) == []
