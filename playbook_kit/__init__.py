@@ -32,7 +32,7 @@ _EXPORTS = {
     "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
     "Journal": "journal", "study_record": "journal",
     "retrain": "recipes", "final_evaluation": "recipes", "explore_and_expand": "recipes",
-    "config_of": "results",
+    "config_of": "results", "config_table": "results",
     "StudyResults": "results", "load_study": "results", "as_study": "results",
     "best_of": "results",
     "SearchSpace": "search.space", "adam_space": "search.presets",

@@ -466,6 +466,44 @@ def config_of(study: StudyResults, trial_id) -> dict:
             if name in row.index and not _missing(row[name])}
 
 
+def config_table(config, space=None) -> pd.DataFrame:
+    """A config as a table a learner reads, not as a JSON string: one row per
+    hyperparameter with its ``value`` and its ``role``, the tuned ones first.
+
+    ``config``: a dict (a trial's full config, ``final_evaluation(...)["config"]``, or
+    :func:`config_of`) or its JSON text (the tracking sheet's ``config`` column).
+    ``space``: a :class:`~playbook_kit.search.SearchSpace` or a :class:`StudyResults`,
+    whose search space gives the roles. A hyperparameter it declares takes its role there
+    (scientific, nuisance, fixed); any other is "fixed (default)": the workload's or the
+    toolkit's default, fixed like every hyperparameter a round does not tune. Without
+    ``space`` every row is "fixed" (one config trains with all of them fixed). Columns:
+    hyperparameter, value, role.
+    """
+    given = config
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            pass
+    if not isinstance(config, dict):
+        raise ValueError(f"config={given!r:.80} is not allowed; pass a dict of "
+                         "hyperparameter values or its JSON text")
+    if space is None:
+        roles, other = {}, "fixed"
+    else:
+        declared = space.hyperparameters if isinstance(space, StudyResults) else (
+            space.to_frame() if hasattr(space, "to_frame") else None)
+        if declared is None or not {"name", "role"} <= set(declared.columns):
+            raise ValueError(f"space={type(space).__name__} is not allowed; pass a "
+                             "SearchSpace, a StudyResults or None")
+        roles, other = dict(zip(declared["name"], declared["role"])), "fixed (default)"
+    order = {"scientific": 0, "nuisance": 1, "fixed": 2}
+    rows = sorted(({"hyperparameter": name, "value": value, "role": roles.get(name, other)}
+                   for name, value in config.items()),
+                  key=lambda row: order.get(row["role"], 3))
+    return pd.DataFrame(rows, columns=["hyperparameter", "value", "role"])
+
+
 def _missing(value) -> bool:
     return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 

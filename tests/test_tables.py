@@ -1,5 +1,5 @@
 """Tables a learner reads whole (playbook_kit.tables): in a notebook's HTML, in plain text,
-and through pandas' own display once installed."""
+and through pandas' own display once installed; a config as a table (pk.config_table)."""
 import html
 import re
 
@@ -150,3 +150,31 @@ def test_setup_installs_the_tables_and_can_leave_them_out(pk, pandas_defaults):
                                          r"False"):
         pk.setup(seed=0, tables="yes")
     pk.setup(seed=0)
+
+
+# ---------------------------------------------------------------------- config table
+def test_config_table_gives_roles_from_the_space_tuned_first(pk):
+    space = (pk.SearchSpace().scientific("depth", values=[1, 2])
+             .nuisance("learning_rate", 1.0e-4, 1.0e-2, scale="log").fixed("optimizer", "adam"))
+    config = {"model": "mlp", "optimizer": "adam", "learning_rate": 3.0e-3, "depth": 2}
+    table = pk.config_table(config, space)
+    assert list(table.columns) == ["hyperparameter", "value", "role"]
+    assert table.values.tolist() == [["depth", 2, "scientific"],
+                                     ["learning_rate", 3.0e-3, "nuisance"],
+                                     ["optimizer", "adam", "fixed"],
+                                     ["model", "mlp", "fixed (default)"]]
+    assert pk.config_table('{"width": 64}')["role"].tolist() == ["fixed"]
+    with pytest.raises(ValueError, match=r"config='not json' is not allowed; pass a dict"):
+        pk.config_table("not json")
+    with pytest.raises(ValueError, match=r"space=list is not allowed; pass a SearchSpace"):
+        pk.config_table(config, ["depth"])
+
+
+def test_config_table_reads_the_roles_of_a_study(pk):
+    from insight_fixtures import hp, make_study
+
+    study = make_study(pd.DataFrame({"trial_id": ["0"], "status": ["completed"],
+                                     "objective": [0.9], "learning_rate": [1.0e-3]}),
+                       [hp("learning_rate", "log", 1.0e-4, 1.0e-2)])
+    table = pk.config_table({"width": 64, "learning_rate": 1.0e-3}, study)
+    assert table["role"].tolist() == ["nuisance", "fixed (default)"]
