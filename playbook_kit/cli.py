@@ -94,7 +94,7 @@ def _audit(args) -> int:
     report = audit(study)
     output = Path(args.output) if args.output else Path(study.path) / "audit"
     report.save(output)
-    print(report.checks[["check", "status", "reason"]].to_string(index=False))
+    print(_table_text(report.checks[["check", "status", "reason"]]))
     print(f"report written to {output}")
     return 1 if args.strict and (report.checks["status"] == "fail").any() else 0
 
@@ -133,9 +133,18 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} must be integers separated by commas")
 
 
+def _table_text(frame) -> str:
+    """A table as the terminal shows it: text whole, wrapped to the terminal's width,
+    statuses marked (:func:`playbook_kit.tables.to_text`)."""
+    import shutil
+    from .tables import to_text
+
+    return to_text(frame, index=False, width=shutil.get_terminal_size().columns)
+
+
 def _report(result, folder) -> None:
     paths = result.save(folder)
-    print(result.table.to_string(index=False))
+    print(_table_text(result.table))
     print(str(result))
     print(f"table written to {paths['table']}\nfigure written to {paths['figure']}")
 

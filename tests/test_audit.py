@@ -1,4 +1,6 @@
 """audit(): the playbook's section-4 checklist on studies of every shape."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -230,8 +232,10 @@ def test_cli_audit_strict_exits_1_only_when_a_check_fails(pk, digits_workload, t
     assert statuses("healthy", "--strict") == (0, ["pass", "warn"])  # warnings do not count
     assert statuses("diverging") == (0, ["fail", "pass", "skip"])
     assert statuses("diverging", "--strict") == (1, ["fail", "pass", "skip"])
-    assert "infeasible fraction   fail 2 of 2 finished trials infeasible" in \
-        capsys.readouterr().out
+    out = capsys.readouterr().out      # wrapped to the terminal, the status marked
+    assert re.search(r"^infeasible fraction +\u2717 fail +2 of 2 finished trials", out, re.M)
+    assert "2 of 2 finished trials infeasible (100%; warn above 20%, fail above 50%)" in \
+        " ".join(out.split())
 
 
 def test_instability_findings_name_the_probe_and_warmup_recipes():
