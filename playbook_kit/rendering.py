@@ -55,11 +55,6 @@ def number(value, digits: int = 6) -> str:
     return str(value)
 
 
-def pretty_json(value) -> str:
-    """A config as indented JSON, keys sorted."""
-    return json.dumps(value, indent=2, sort_keys=True)
-
-
 def status_color(word) -> str:
     """The CSS colour of a status word (:func:`playbook_kit.statuses.color`), else
     ``inherit``: a second cue after the mark, inline so that a notebook keeps it."""
@@ -89,7 +84,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True)
     env.filters.update(markdown_inline=markdown_inline, number=number,
-                       pretty_json=pretty_json, png_base64=png_base64, status=mark,
+                       png_base64=png_base64, status=mark,
                        status_color=status_color)
     return env
 

@@ -414,8 +414,28 @@ def test_markdown_report(jpath, tmp_path):
     assert "## Round 1: Does weight decay help?" in md
     assert "**Decision:** **\u2713 adopt** -- gain 0.02 > variance" in md
     assert "| wd_1e-4 | 20 | 0.83 | cfg/wd.yaml |" in md
+    # configs as tables, not JSON strings: hyperparameter, value, role, the tuned ones first
+    assert ("| wd_0 | 20 | 0.81 | weight_decay=0 (scientific)<br>learning_rate=0.001 "
+            "(nuisance) |") in md
+    assert ("**New baseline:**\n\n| hyperparameter | value | role |\n|---|---|---|\n"
+            "| weight_decay | 0.0001 | scientific |\n| learning_rate | 0.001 | nuisance |") in md
+    assert "**Config:**\n\n| hyperparameter | value |\n|---|---|\n| learning_rate | 0.001 |" in md
+    assert "{" not in md
     assert "`batch_size` fixed at 128" in md
     assert "## Final evaluation" in md and "test_accuracy:** 0.9" in md
+
+
+def test_html_report_shows_configs_as_tables_with_roles(jpath):
+    j = Journal(jpath)
+    _round(j, new_baseline={"learning_rate": 1e-3, "width": 64, "weight_decay": 1e-4})
+    j.record_final_evaluation({"learning_rate": 1e-3}, "ckpt/best", {"test_accuracy": 0.9})
+    page = j.to_html()
+    rows = re.findall(r"<tr><td>(\w+)</td><td>([\w.]+)</td>(?:<td>([\w ()]+)</td>)?</tr>", page)
+    assert rows == [("weight_decay", "0", "scientific"), ("learning_rate", "0.001", "nuisance"),
+                    ("weight_decay", "0.0001", "scientific"),
+                    ("learning_rate", "0.001", "nuisance"), ("width", "64", "fixed (default)"),
+                    ("learning_rate", "0.001", "")]
+    assert "<summary>2 hyperparameters</summary>" in page and "{&#34;" not in page
 
 
 def test_html_report_embeds_figures(jpath, tmp_path):

@@ -76,7 +76,23 @@ def html_report(title: str, path: Path, rounds: list[dict], finals: list[dict],
     methods = {r["round"]: method_label(decision_method(r["decision"])) for r in rounds}
     return render("journal.html", title=title, path=str(path), rounds=rounds,
                   finals=finals, figures=embedded, methods=methods,
-                  summary=_count(len(rounds), "round"))
+                  summary=_count(len(rounds), "round"),
+                  config_rows=config_rows)
+
+
+def config_rows(config: dict, hyperparameters: dict | None = None) -> list[tuple]:
+    """A recorded config as (hyperparameter, value, role) rows, the tuned ones first, so
+    that reports show it as a table rather than as a JSON string. ``hyperparameters`` is a
+    round's (scientific and nuisance names, fixed values): a name it does not list is
+    "fixed (default)"; without it the role is ""."""
+    if not hyperparameters:
+        return [(name, value, "") for name, value in config.items()]
+    roles = {**{n: "fixed" for n in hyperparameters.get("fixed", {})},
+             **{n: "nuisance" for n in hyperparameters.get("nuisance", [])},
+             **{n: "scientific" for n in hyperparameters.get("scientific", [])}}
+    order = {"scientific": 0, "nuisance": 1, "fixed": 2}
+    rows = [(name, value, roles.get(name, "fixed (default)")) for name, value in config.items()]
+    return sorted(rows, key=lambda row: order.get(row[2], 3))
 
 
 def write_text(path, text: str) -> None:
@@ -119,7 +135,9 @@ def _round_markdown(r: dict) -> str:
                      "command to reproduce | notes |")
         lines.append("|---|---|---|---|---|---|")
         for s in r["studies"]:
-            cfg = s.get("config_path") or s.get("config")
+            cfg = s.get("config_path") or "<br>".join(
+                f"{name}={number(value)}" + (f" ({role})" if role else "")
+                for name, value, role in config_rows(s.get("config") or {}, hp))
             best = _cell(s["best_objective"]) + (f" ({s['objective']})" if s.get("objective")
                                                  and s["best_objective"] is not None else "")
             lines.append(f"| {_cell(s['name'])} | {s['n_trials']} | {best} | {_cell(cfg)} | "
@@ -133,8 +151,9 @@ def _round_markdown(r: dict) -> str:
                  + (f" ({method})" if method else "")
                  + (f" -- {_indent(d['text'])}" if d and d.get("text") else ""))
     if r["new_baseline"] is not None:
-        lines.append("\n**New baseline:**\n\n```json\n"
-                     + json.dumps(r["new_baseline"], indent=2, sort_keys=True) + "\n```")
+        lines += ["\n**New baseline:**\n", "| hyperparameter | value | role |", "|---|---|---|"]
+        lines += [f"| {_cell(name)} | {_cell(value)} | {role} |"
+                  for name, value, role in config_rows(r["new_baseline"], hp)]
     else:
         lines.append("\n**Baseline:** unchanged.")
     if r.get("notes"):
@@ -143,14 +162,18 @@ def _round_markdown(r: dict) -> str:
 
 
 def _final_markdown(e: dict) -> str:
-    cfg = e["config"] if isinstance(e["config"], str) else json.dumps(e["config"],
-                                                                      sort_keys=True)
+    config = e["config"]
     lines = ["## Final evaluation\n",
              f"*Recorded {e['recorded_at']}.* Test-set performance of the chosen config, "
-             "checked once at the end.\n",
-             f"- **Config:** `{cfg}`",
-             f"- **Checkpoint:** `{e['checkpoint']}`"]
+             "checked once at the end.\n"]
+    if isinstance(config, str):
+        lines.append(f"- **Config:** `{config}`")
+    lines.append(f"- **Checkpoint:** `{e['checkpoint']}`")
     lines += [f"- **{k}:** {number(v)}" for k, v in e["metrics"].items()]
+    if not isinstance(config, str):
+        lines += ["\n**Config:**\n", "| hyperparameter | value |", "|---|---|"]
+        lines += [f"| {_cell(name)} | {_cell(value)} |" for name, value, _ in
+                  config_rows(config)]
     if e.get("notes"):
         lines.append(f"\n**Notes:** {_indent(e['notes'])}")
     return "\n".join(lines) + "\n"
