@@ -28,6 +28,7 @@ import numbers
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -55,7 +56,7 @@ def cell_text(value) -> str:
         return "None"
     if value is pd.NA:
         return "<NA>"
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
         return str(int(value))
@@ -68,15 +69,15 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _kind(column: pd.Series, name: str) -> str:
-    """How a column reads: "status" (known status words), "flag" (True marks a finding),
-    "text" (left-aligned, wraps) or "number" (right-aligned)."""
+def _kind(column: list, name: str) -> str:
+    """How a column reads, from the values shown: "status" (known status words), "flag"
+    (True marks a finding), "text" (left-aligned, wraps) or "number" (right-aligned)."""
     values = [v for v in column if not _missing(v)]
     key = name.strip().lower()
     if key in statuses.STATUS_COLUMNS and any(statuses.tone(v) for v in values):
         return "status"
     if key in statuses.FLAG_COLUMNS and values and all(
-            isinstance(v, bool) or type(v).__name__ == "bool_" for v in values):
+            isinstance(v, (bool, np.bool_)) for v in values):
         return "flag"
     if any(not isinstance(v, numbers.Number) for v in values):
         return "text"
@@ -102,7 +103,7 @@ def _cell(value, kind: str, column: str) -> dict:
     if kind == "status":
         tone = statuses.tone(value)
         text = statuses.mark(value) if tone else text
-    elif kind == "flag" and bool(value) and not _missing(value):
+    elif kind == "flag" and not _missing(value) and bool(value):
         tone = statuses.FLAG_COLUMNS[column.strip().lower()]
         text = f"{statuses.MARKS[tone]} {text}"
     return {"text": text, "kind": kind, "tone": tone}
@@ -124,7 +125,8 @@ def layout(frame: pd.DataFrame, index: bool = True) -> dict:
         half = max(pd.get_option("display.min_rows") or max_rows, 2) // 2
         positions = [*range(half), None, *range(n_rows - half, n_rows)]
     names = [_label(c) for c in frame.columns]
-    kinds = [_kind(frame.iloc[:, j], names[j]) for j in range(frame.shape[1])]
+    shown = [p for p in positions if p is not None]
+    kinds = [_kind([frame.iat[p, j] for p in shown], names[j]) for j in range(frame.shape[1])]
     index_name = " / ".join(_label(n) for n in frame.index.names if n is not None)
     header = ([{"text": index_name, "kind": "index", "tone": None}] if index else []) + [
         {"text": name, "kind": kind, "tone": None} for name, kind in zip(names, kinds)]

@@ -54,6 +54,14 @@ def test_html_marks_and_colours_statuses_and_the_findings_of_flag_columns():
     assert ("text-align:left;vertical-align:top", "False") in cells   # no finding: plain
 
 
+def test_a_flag_column_marks_its_findings_whatever_its_boolean_dtype():
+    frame = pd.DataFrame({"unstable": pd.array([True, None, False], dtype="boolean"),
+                          "flagged": np.array([False, True, False])})
+    rows = [[cell["text"] for cell in row] for row in tables.layout(frame)["rows"]]
+    assert rows == [["0", "\u2717 True", "False"], ["1", "<NA>", "\u26a0 True"],
+                    ["2", "False", "False"]]
+
+
 def test_html_numbers_are_right_aligned_as_pandas_shows_them():
     page = tables.to_html(boundary_like())
     numbers = re.findall(r'<td style="text-align:right;vertical-align:top">([^<]*)</td>', page)
