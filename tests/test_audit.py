@@ -80,10 +80,16 @@ def test_plain_keras_tuner_study_without_curves(tmp_path):
     markdown = report.to_markdown()
     assert markdown.startswith("# Audit of study `kt`")
     assert "| check | status | reason | action |" in markdown
+    assert "| infeasible fraction | \u2713 pass |" in markdown   # statuses marked
+    assert "| sampling | \u26a0 warn |" in markdown
     assert "![axis_plots](axis_plots.png)" in markdown
     page = report.to_html()
     assert page.count("data:image/png;base64,") == 2 and "<!DOCTYPE html>" in page
-    assert "<!DOCTYPE" not in report._repr_html_()
+    fragment = report._repr_html_()
+    assert "<!DOCTYPE" not in fragment
+    assert re.search(r'<td class="pk-skip" style="text-align:left;vertical-align:top;'
+                     r'white-space:nowrap;font-weight:bold;color:#707070">\u25cb skip</td>',
+                     fragment)    # inline, as a notebook opened from disk keeps it
     paths = report.save(tmp_path / "audit")
     for name in ("audit.md", "audit.html", "checks.csv", "axis_plots.png", "best_of_n.png"):
         assert (tmp_path / "audit" / name).stat().st_size > 0
