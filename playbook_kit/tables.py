@@ -8,7 +8,10 @@ DataFrames *display* for the rest of the process, once for every table the packa
 returns or a user builds; the DataFrames themselves stay plain and unchanged:
 
 * pandas' ``display.max_colwidth`` becomes ``None``: ``print(frame)``, ``repr`` and
-  ``to_string`` show every text whole;
+  ``to_string`` show every text whole. In a terminal pandas fits a frame to the window by
+  leaving columns out ("..."), which with whole text would leave out nearly every column
+  but the longest: there ``display.max_columns`` goes from 0 (fit the window) to 20,
+  pandas' own value outside a terminal, so a wide frame prints in blocks of columns;
 * where IPython displays values (Jupyter, papermill, nbval, the IPython terminal) a
   DataFrame is shown by :func:`to_html` (text/html) and :func:`to_text` (text/plain):
   text left-aligned and wrapped, statuses marked (:mod:`playbook_kit.statuses`:
@@ -45,7 +48,10 @@ MIN_TEXT_WIDTH = 24
 ELLIPSIS = "\u2026"
 """The cell shown for rows left out of a long table (pandas' ``display.max_rows``)."""
 
-_STATE: dict = {"installed": False, "max_colwidth": None, "printers": {}}
+TERMINAL_MAX_COLUMNS = 20
+"""``display.max_columns`` where pandas would fit frames to a terminal (0) instead."""
+
+_STATE: dict = {"installed": False, "options": {}, "printers": {}}
 
 
 # ------------------------------------------------------------------------------ cells
@@ -250,8 +256,11 @@ def install() -> None:
     """Show every DataFrame's text whole from now on (see the module's docstring); safe
     to call any number of times."""
     if not _STATE["installed"]:
-        _STATE["max_colwidth"] = pd.get_option("display.max_colwidth")
+        _STATE["options"] = {name: pd.get_option(name) for name in
+                             ("display.max_colwidth", "display.max_columns")}
     pd.set_option("display.max_colwidth", None)
+    if pd.get_option("display.max_columns") == 0:
+        pd.set_option("display.max_columns", TERMINAL_MAX_COLUMNS)
     _STATE["installed"] = True
     shell = _shell()
     if shell is None:
@@ -266,7 +275,8 @@ def install() -> None:
 def uninstall() -> None:
     """Give pandas' display back as :func:`install` found it."""
     if _STATE["installed"]:
-        pd.set_option("display.max_colwidth", _STATE["max_colwidth"])
+        for name, value in _STATE["options"].items():
+            pd.set_option(name, value)
         _STATE["installed"] = False
     shell = _shell()
     if shell is None:

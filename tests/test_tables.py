@@ -21,13 +21,17 @@ def boundary_like() -> pd.DataFrame:
 
 @pytest.fixture
 def pandas_defaults():
-    """pandas' display as it ships, given back afterwards whatever a test installed."""
-    saved = pd.get_option("display.max_colwidth")
+    """pandas' display as it ships to a terminal, given back afterwards whatever a test
+    installed."""
+    names = ("display.max_colwidth", "display.max_columns")
+    saved = {name: pd.get_option(name) for name in names}
     tables.uninstall()
     pd.set_option("display.max_colwidth", 50)
+    pd.set_option("display.max_columns", 0)
     yield
     tables.uninstall()
-    pd.set_option("display.max_colwidth", saved)
+    for name, value in saved.items():
+        pd.set_option(name, value)
 
 
 # ------------------------------------------------------------------------------ HTML
@@ -118,8 +122,10 @@ def test_install_shows_pandas_text_whole_and_uninstall_gives_it_back(pandas_defa
     tables.install()
     assert tables.installed() and REASON in repr(frame) and REASON in str(frame)
     assert pd.get_option("display.max_colwidth") is None
+    assert "expand" in repr(frame)            # a terminal leaves no column out ("...")
     tables.uninstall()
     assert not tables.installed() and pd.get_option("display.max_colwidth") == 50
+    assert pd.get_option("display.max_columns") == 0
 
 
 @pytest.fixture
