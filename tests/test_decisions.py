@@ -308,7 +308,7 @@ def test_decision_is_reproducible_and_reports():
     assert a.as_dict()["baseline"]["n"] == 5
     assert set(RECOMMENDATIONS) == {"adopt", "keep baseline", "inconclusive: run more seeds"}
     assert "complexity_cost" in ADOPTION_RULE and "Welch" in ADOPTION_RULE
-    assert md.startswith("**Adoption decision: adopt** (`val_accuracy`, higher is better; "
+    assert md.startswith("**Adoption decision: \u2713 adopt** (`val_accuracy`, higher is better; "
                          "95% Welch t interval of the gain; 95% t intervals of each mean)")
     assert "| confidence candidate better | confidence gain > cost |" in md
 

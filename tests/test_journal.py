@@ -139,9 +139,9 @@ def test_adoption_decision_object_is_recorded(jpath):
     assert stored["details"]["method"] == "welch_t" and stored["details"]["n_boot"] is None
     assert stored["details"]["min_detectable_gain"] == pytest.approx(d.min_detectable_gain)
     assert decision_method(stored) == "welch_t"
-    assert "**Decision:** **adopt** (Welch t interval) -- Adopt: the whole 95% Welch t " \
+    assert "**Decision:** **\u2713 adopt** (Welch t interval) -- Adopt: the whole 95% Welch t " \
            "interval" in journal.to_markdown()
-    assert "<strong>adopt</strong> (Welch t interval) -- Adopt:" in journal.to_html()
+    assert "<strong>\u2713 adopt</strong> (Welch t interval) -- Adopt:" in journal.to_html()
 
 
 BEFORE_ISSUE_20 = Path(__file__).with_name("journal_before_issue_20.yaml")
@@ -158,10 +158,10 @@ def test_a_journal_written_before_the_method_was_stored_keeps_its_methods(tmp_pa
     assert "method" not in old["details"] and old["details"]["n_boot"] == 1000
     assert (decision_method(old), decision_method(by_hand)) == ("percentile_bootstrap", None)
     markdown = journal.to_markdown()
-    assert "**Decision:** **adopt** (percentile bootstrap interval) -- Adopt: the whole 95% " \
+    assert "**Decision:** **\u2713 adopt** (percentile bootstrap interval) -- Adopt: the whole 95% " \
            "interval" in markdown
-    assert "**Decision:** **keep baseline** -- by eye" in markdown
-    assert "<strong>adopt</strong> (percentile bootstrap interval) --" in journal.to_html()
+    assert "**Decision:** **\u2717 keep baseline** -- by eye" in markdown
+    assert "<strong>\u2713 adopt</strong> (percentile bootstrap interval) --" in journal.to_html()
     # the same runs today: the legacy method reproduces the recorded decision, the
     # calibrated rule cannot tell the gain from retrain variance at 3 seeds
     runs = ([0.80, 0.81, 0.79], [0.82, 0.83, 0.81])
