@@ -148,7 +148,7 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
                     scaling_threshold: float = SCALING_THRESHOLD, learning_rates=None,
                     target: float = 0.9, target_metric: str = "train_accuracy",
                     max_train_steps: int = 300, eval_every: int = 10,
-                    seed: int = 0, progress: bool = False) -> BatchSizeScan:
+                    seed: int = 0, progress: bool = False, directory=None) -> BatchSizeScan:
     """Scan batch sizes in powers of two and recommend the largest that still scales.
 
     Sizes are ``batch_sizes`` (consecutive powers of two), or ``start``, 2x``start``, ...
@@ -166,7 +166,10 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     trained for ``max_train_steps`` at each rate (constant schedule), and the first
     evaluation step at which ``target_metric`` (``"train_accuracy"``, on the fixed
     training sample; or ``"train_loss"``, which must fall to ``target``) reaches
-    ``target`` is recorded. Only training performance is used, never validation.
+    ``target`` is recorded. Only training performance is used, never validation. With
+    ``directory`` those runs are kept there, and the scan run again resumes at the run it
+    was in (:func:`~playbook_kit.recipe_result.recipe_run`; the throughput measurements,
+    seconds each, are taken again).
     """
     check_workload(workload)
     config = workload.config(config)
@@ -240,7 +243,7 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     if learning_rates is not None:
         sweep = _time_to_result(workload, config, measured["batch_size"].tolist(),
                                 learning_rates, target, target_metric, max_train_steps,
-                                eval_every, seed, progress)
+                                eval_every, seed, progress, directory)
         numbers.update(target=float(target), target_metric=target_metric)
         best = sweep.groupby("batch_size")["steps_to_target"].min()
         numbers["steps_to_target"] = {int(b): (None if math.isnan(s) else int(s))
@@ -273,17 +276,19 @@ def _recommendation(table, recommended, oom, threshold):
 
 
 def _time_to_result(workload, config, batch_sizes, learning_rates, target, metric,
-                    max_train_steps, eval_every, seed, progress):
-    from .trainer import train_trial
+                    max_train_steps, eval_every, seed, progress, directory=None):
+    from .recipe_result import recipe_run
 
     split, name = metric.split("_", 1)
     rows = []
     grid = [(b, lr) for b in batch_sizes for lr in learning_rates]
     for batch_size, learning_rate in _progress(grid, progress, "time to result"):
-        result = train_trial(workload, {**config, "batch_size": batch_size,
-                                        "learning_rate": learning_rate, "schedule": "constant",
-                                        "warmup_steps": 0},
-                             seed, max_train_steps=max_train_steps, eval_every=eval_every)
+        result = recipe_run(directory, f"batch_size-{batch_size}-learning_rate-"
+                            f"{learning_rate:.6g}", workload,
+                            {**config, "batch_size": batch_size,
+                             "learning_rate": learning_rate, "schedule": "constant",
+                             "warmup_steps": 0},
+                            seed, max_train_steps=max_train_steps, eval_every=eval_every)
         curve = result.curve(split, name)
         reached = curve[curve >= target] if name == "accuracy" else curve[curve <= target]
         rows.append({"batch_size": batch_size, "learning_rate": learning_rate,

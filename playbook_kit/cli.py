@@ -48,13 +48,19 @@ def _batch(args) -> int:
     return 1 if (table["status"] != "completed").any() else 0
 
 
+def _checkpoint_every(value: str):
+    """``--checkpoint-every``: a number of steps, or the text as the trainer takes it."""
+    return int(value) if value.isdigit() else value
+
+
 def _study(args) -> int:
     from .runtime import setup
     from .search.study import StudySpec, run_spec
     from .search.workers import launch_workers
 
     spec = StudySpec.from_yaml(args.spec)
-    overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm")
+    overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm",
+                                               "checkpoint_every")
                  if getattr(args, k) is not None}
     if overrides:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
@@ -65,15 +71,38 @@ def _study(args) -> int:
         effective = Path(args.directory) / f"{spec.name}.study.yaml"
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
-        failed = [c for c in codes if c != 0]
         print(f"{args.workers} workers finished; exit codes {codes}")
-        if failed:
-            return 1
         from .results import load_study
-        study = load_study(f"{args.directory}/{spec.name}")
+        from .store import StoreError
+
+        try:
+            study = load_study(f"{args.directory}/{spec.name}")
+        except (StoreError, FileNotFoundError, ValueError) as error:
+            print(f"study {spec.name}: {error}", file=sys.stderr)
+            return 1
+        finished = study.trials["status"].isin(("completed", "infeasible", "failed")).sum()
+        if any(c != 0 for c in codes) and finished < spec.max_trials:
+            print(f"study {spec.name}: {finished} of {spec.max_trials} trials finished; run "
+                  "the same command again to continue", file=sys.stderr)
+            return 1
+        lost = sum(1 for c in codes[1:] if c != 0)
+        if lost:
+            print(f"{lost} worker(s) lost; their trials were continued by the others")
     else:
+        from .trial_state import EXIT_INTERRUPTED, TrialInterrupted
+
         setup(seed=spec.seed, threads=args.threads)
-        study = run_spec(spec, args.directory, progress=not args.no_progress)
+        from .search.study import OracleLost
+
+        try:
+            study = run_spec(spec, args.directory, progress=not args.no_progress)
+        except TrialInterrupted as stop:
+            print(f"study {spec.name}: {stop}; run the same command again to continue",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except OracleLost as lost:
+            print(str(lost), file=sys.stderr)
+            return EXIT_INTERRUPTED
     counts = study.trials["status"].value_counts().to_dict()
     best = study.best_trials(1)
     print(f"study {spec.name}: {len(study.trials)} trials {counts}")
@@ -236,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--seed", type=int, default=None)
     study.add_argument("--algorithm", default=None)
     study.add_argument("--no-progress", dest="no_progress", action="store_true")
+    study.add_argument("--checkpoint-every", dest="checkpoint_every", default=None,
+                       type=_checkpoint_every,
+                       help="a running trial's resumable state: every N steps, every "
+                       "'<n>s' or '<n>min' of training, or 'off' (default: at most 10 "
+                       "minutes or 10%% of a trial apart)")
     study.set_defaults(handler=_study)
     audit = commands.add_parser("audit", help="audit a stored study (playbook-kit or "
                                 "plain keras-tuner directory) and write the report")

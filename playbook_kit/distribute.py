@@ -97,8 +97,8 @@ def sync_moving_statistics(strategy, model) -> None:
 
 
 def train_steps(strategy, model, optimizer, train_iterator, loss, global_batch_size, clip):
-    """The compiled loop ``train_steps(n)`` over replicas, returning what the one-device
-    loop returns: ``(done, loss_sum, norm_sum, norm_max, clipped, finite)``.
+    """The compiled loop ``train_steps(n, carry)`` over replicas, returning what the
+    one-device loop returns: ``(done, loss_sum, norm_sum, norm_max, clipped, finite)``.
 
     ``train_iterator``: from :func:`distribute_stream`; ``clip(grads) -> (grads, norm,
     was_clipped)``: the trainer's global-norm clipping, applied to the all-reduced
@@ -128,14 +128,14 @@ def train_steps(strategy, model, optimizer, train_iterator, loss, global_batch_s
         return strategy.experimental_local_results(values)[0]
 
     @tf.function(reduce_retracing=True)
-    def loop(n):
+    def loop(n, carry):
         def next_step():
             x, y = next(train_iterator)
             shares, norms, were_clipped = strategy.run(step, args=(x, y))
             value = strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
             return value, first(norms), first(were_clipped)
 
-        result = run_steps(n, next_step)
+        result = run_steps(n, next_step, carry)
         sync_moving_statistics(strategy, model)
         return result
 

@@ -1,7 +1,8 @@
 """File writing that a kill cannot tear (layer 1: imports nothing from the package).
 
 The one atomic write of the package: the store writes study files through it (and
-re-exports it), the trainer its checkpoints, the journal its chain.
+re-exports it), the trainer its checkpoints, the journal its chain; a running trial's
+resumable state is a folder written the same way (:func:`atomic_directory`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_directory", "atomic_write"]
 
 
 @contextlib.contextmanager
@@ -44,6 +45,40 @@ def atomic_write(path: str | Path, suffix: str = "", before_replace=None):
         tmp.unlink(missing_ok=True)
         raise
     with contextlib.suppress(OSError):  # make the rename durable where the OS allows
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path):
+    """Yield a temporary folder beside ``path``; when the block ends normally, flush every
+    file in it to disk and rename it to ``path`` (a kill leaves no folder at ``path`` or a
+    whole one). On an exception the temporary folder is removed."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        for child in tmp.rglob("*"):
+            if child.is_file():
+                fd = os.open(child, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    with contextlib.suppress(OSError):
         fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)

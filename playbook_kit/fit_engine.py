@@ -71,9 +71,11 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
         inner.global_clipnorm = settings["clip_norm"]
 
 
-def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int):
+def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
+                  skip: int = 0):
     """``(positional, keyword)`` arguments of the trial's ``fit`` call, without the
-    epochs and callbacks: the training data, ``validation_data`` and the weights."""
+    epochs and callbacks: the training data (its first ``skip`` batches left out, for a
+    resumed run), ``validation_data`` and the weights."""
     from .data import Dataset
 
     builder = workload.builder
@@ -81,11 +83,11 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int):
     if workload.class_weight is not None:
         keyword["class_weight"] = workload.class_weight
     if getattr(data, "keras_dataset", None) is not None:
-        return (data.repeated(seed),), {**keyword, "shuffle": False}
+        return (data.repeated(seed, skip),), {**keyword, "shuffle": False}
     if not getattr(builder, "overrides_fit", False):
         from .data import with_class_weights
 
-        stream = data.train_stream(settings["batch_size"], seed)
+        stream = data.train_stream(settings["batch_size"], seed).skip(skip)
         return (with_class_weights(stream, workload.class_weight),), {"shuffle": False}
     if isinstance(data, Dataset):  # the user's fit gets arrays, as keras-tuner gives them
         keyword["validation_data"] = (data.x_val, data.y_val) \
@@ -129,23 +131,36 @@ def evaluate_split(model, data, split: str, eval_size: int) -> dict:
 
 def train(workload, config: dict, settings: dict, seed: int, model, result, start, *,
           max_train_steps: int, eval_every: int, keeper, divergence_factor: float,
-          progress=None):
+          progress=None, state=None, interval=None):
     """Train one trial with ``model.fit`` (see the module); returns the finished
-    :class:`~playbook_kit.trial_record.TrialResult`."""
+    :class:`~playbook_kit.trial_record.TrialResult`. ``state`` and ``interval``: where
+    and when to write its resumable state, at the end of a chunk (None: never)."""
     import tensorflow as tf
 
     from .trial_record import finish
+    from .trial_state import TrialInterrupted
 
     data = workload.data_for(config)
     eval_size = data.eval_size(settings["batch_size"])
     prepare_model(model, settings, workload, max_train_steps, data)
     hyper_fit = getattr(workload.builder, "overrides_fit", False)
+    if hyper_fit and state is not None:  # its data order is Keras' own: not replayable
+        state.clear()
+        state = None
     recorder = _PlaybookCallback(model, data, eval_size, max_train_steps, eval_every,
                                  workload.objective, divergence_factor, keeper, progress,
-                                 None if hyper_fit else _evaluator(model, data, eval_size))
-    args, keyword = fit_arguments(workload, data, settings, seed, eval_size)
-    keyword.update(epochs=-(-max_train_steps // eval_every) + (max_train_steps if hyper_fit
-                                                              else 0),
+                                 None if hyper_fit else _evaluator(model, data, eval_size),
+                                 state, interval, start)
+    recorder.result = result
+    payload, why = state.load() if state is not None else (None, "")
+    if payload is not None:
+        state.restore(payload, recorder.variables())  # StateError: the trainer starts over
+        recorder.resume(payload, result, state.noted_step())
+    elif why:
+        result.resume_note = f"restarted from step 0: {why}"
+    args, keyword = fit_arguments(workload, data, settings, seed, eval_size, recorder.step)
+    remaining = max_train_steps - recorder.step
+    keyword.update(epochs=-(-remaining // eval_every) + (max_train_steps if hyper_fit else 0),
                    steps_per_epoch=eval_every, callbacks=[recorder], verbose=0)
     try:
         with warnings.catch_warnings():
@@ -171,6 +186,10 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
         text = error_line(error)
         raise WorkloadError(f"the model's evaluation fails on the fit engine (its "
                             f"test_step): {type(error).__name__}: {text}") from None
+    if recorder.stopped_at is not None:
+        raise TrialInterrupted(recorder.stopped_at, state.directory)
+    if state is not None:
+        state.clear()
     if recorder.reason:
         return finish(result, start, "infeasible", recorder.reason, recorder.rows,
                        recorder.step, keeper)
@@ -222,18 +241,53 @@ class _PlaybookCallback(_callback_base()):
     each chunk's end and keeps the curves and best checkpoints (see the module)."""
 
     def __init__(self, model, data, eval_size, max_train_steps, eval_every, objective,
-                 divergence_factor, keeper, progress, evaluate):
+                 divergence_factor, keeper, progress, evaluate, state=None, interval=None,
+                 start=0.0):
         super().__init__()
         self.data, self.eval_size = data, eval_size
         self.max_train_steps, self.eval_every = max_train_steps, eval_every
         self.objective, self.divergence_factor = objective, divergence_factor
         self.keeper, self.progress, self.evaluate = keeper, progress, evaluate
         self.evaluable = evaluate is not None
+        self.state, self.interval, self.start = state, interval, start
+        self._model = model
         self.rows: list = []
         self.step = 0
         self.chunk_start = 0
         self.initial_loss = None
         self.reason = ""
+        self.resumed = False
+        self.resumed_from: list = []
+        self.offset = 0.0
+        self.stopped_at = None
+
+    def variables(self) -> list:
+        """What a resumable state holds of the model: its variables and its optimizer's."""
+        return list(self._model.variables) + list(self._model.optimizer.variables)
+
+    def resume(self, payload: dict, result, noted) -> None:
+        self.rows = [tuple(row) for row in payload["rows"]]
+        self.step = self.chunk_start = int(payload["step"])
+        self.initial_loss = float(payload["initial_loss"])
+        self.resumed_from = [*payload["resumed_from"], self.step]
+        self.offset, self.resumed = float(payload["seconds"]), True
+        self.keeper.restore(payload["keeper"])
+        self.interval.written(self.step, self.offset, self.interval.write_cost)
+        result.resumed_from = list(self.resumed_from)
+        result.lost_steps = max(0, (noted or self.step) - self.step)
+
+    def _save(self) -> None:
+        import time
+
+        self.keeper.flush()
+        seconds = self.offset + time.perf_counter() - self.start
+        payload = {"rows": self.rows, "chunk_start": self.step, "sums": None,
+                   "initial_loss": self.initial_loss, "resumed_from": self.resumed_from,
+                   "keeper": self.keeper.state(), "seconds": seconds}
+        cost = self.state.write(self.step, self.variables(), None, payload)
+        self.interval.written(self.step, seconds, cost)
+        self.result.states_written += 1
+        self.result.state_seconds += cost
 
     def _learning_rate(self) -> float:
         import keras
@@ -261,7 +315,7 @@ class _PlaybookCallback(_callback_base()):
         return measured
 
     def on_train_begin(self, logs=None):
-        if self.evaluable:
+        if self.evaluable and not self.resumed:
             try:
                 measured = self._evaluate(0)
             except Exception as error:
@@ -269,7 +323,13 @@ class _PlaybookCallback(_callback_base()):
             self.initial_loss = measured["train"]["loss"]
 
     def on_train_batch_end(self, batch, logs=None):
+        from .trial_state import stop_requested
+
         self.step += 1
+        if stop_requested() and self.state is not None:
+            self.stopped_at = self.chunk_start  # the last state stands (written at a chunk's end)
+            self.model.stop_training = True
+            return
         loss = float((logs or {}).get("loss", 0.0))
         if self.initial_loss is None:
             self.initial_loss = loss
@@ -282,7 +342,7 @@ class _PlaybookCallback(_callback_base()):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         done = self.step - self.chunk_start
-        if self.reason or done == 0:
+        if self.reason or done == 0 or self.stopped_at is not None:
             return
         self.chunk_start = self.step
         self.rows.append((self.step, "train", "minibatch_loss", float(logs.get("loss",
@@ -307,4 +367,10 @@ class _PlaybookCallback(_callback_base()):
                           measured["validation"].get("loss", math.nan))
         if self.progress is not None:
             self.progress(self.step, measured)
+        if self.state is not None and self.step < self.max_train_steps:
+            import time
+
+            self.state.beat(self.step)
+            if self.interval.due(self.step, self.offset + time.perf_counter() - self.start):
+                self._save()
 

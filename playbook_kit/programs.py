@@ -178,10 +178,11 @@ def toolkit_loss(model, loss):
 
 
 def make_train_loop(model, optimizer, clip_norm, loss_of):
-    """The compiled loop ``train_steps(iterator, n)``: up to ``n`` steps from ``iterator``
-    (batches ``(x, y)`` or ``(x, y, sample_weight)``), stopping early at a non-finite loss
-    or gradient norm. Returns ``(steps done, loss sum, gradient norm sum, gradient norm
-    max, steps clipped, finite)``. ``clip_norm``: None, a number or a variable (read at
+    """The compiled loop ``train_steps(iterator, n, carry)``: up to ``n`` steps from
+    ``iterator`` (batches ``(x, y)`` or ``(x, y, sample_weight)``), stopping early at a
+    non-finite loss or gradient norm, its sums going on from ``carry``
+    (:func:`~playbook_kit.steps.run_steps`). Returns ``(steps done, loss sum, gradient
+    norm sum, gradient norm max, steps clipped, finite)``. ``clip_norm``: None, a number or a variable (read at
     each step); ``loss_of(x, y, y_pred, sample_weight)``: the loss to minimize
     (:func:`toolkit_loss`, or :func:`~playbook_kit.keras_steps.compiled_loss`).
 
@@ -197,7 +198,7 @@ def make_train_loop(model, optimizer, clip_norm, loss_of):
     scaled = is_loss_scaled(optimizer)
 
     @tf.function(reduce_retracing=True)
-    def train_steps(iterator, n):
+    def train_steps(iterator, n, carry):
         def next_step():
             x, y, sample_weight = unpack(next(iterator))
             with tf.GradientTape() as tape:
@@ -215,7 +216,7 @@ def make_train_loop(model, optimizer, clip_norm, loss_of):
             optimizer.apply_gradients(zip(grads, variables))
             return tf.cast(value, tf.float32), norm, was_clipped
 
-        return run_steps(n, next_step)
+        return run_steps(n, next_step, carry)
 
     return train_steps
 
@@ -265,14 +266,14 @@ class Program:
         loss_of = keras_steps.compiled_loss(model) if self.keras else \
             toolkit_loss(model, workload.make_loss())
         if strategy is None:
-            loop = self.train_steps = make_train_loop(model, self.optimizer, clip_norm, loss_of)
+            loop = self._loop = make_train_loop(model, self.optimizer, clip_norm, loss_of)
         else:  # the replicas' loop reads the trial's distributed iterator
             from .distribute import train_steps
 
             loop = train_steps(strategy, model, self.optimizer, iterator, workload.make_loss(),
                                settings["batch_size"],
                                lambda grads: clip_gradients(grads, clip_norm))
-            self.train_steps = lambda _iterator, n: loop(n)
+            self._loop = lambda _iterator, n, carry: loop(n, carry)
         self.evaluate = keras_steps.keras_evaluator(model) if self.keras else \
             make_evaluator(model, workload.make_loss(), workload.make_metrics())
         self._compiled = (loop, self.evaluate)
@@ -282,6 +283,13 @@ class Program:
         self._assign(settings, max_train_steps, model)
         self._random_state = None
         _STATE["built"] += 1
+
+    def train_steps(self, iterator, n, carry=None):
+        """Up to ``n`` steps from ``iterator``, the chunk's sums going on from ``carry``
+        (a new chunk's zeros when None): see :func:`make_train_loop`."""
+        from .steps import zero_carry
+
+        return self._loop(iterator, n, zero_carry() if carry is None else carry)
 
     def learning_rates(self, steps: list) -> list:
         """The learning rate at each of ``steps`` (the toolkit's schedule, or the

@@ -132,3 +132,33 @@ def check_workload(workload):
     if not isinstance(workload, Workload):
         raise not_allowed("workload", workload, "use a playbook_kit.Workload")
     return workload
+
+
+def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_kwargs):
+    """One training run of a recipe (:func:`~playbook_kit.trainer.train_trial` with
+    ``train_kwargs``). With ``directory`` the run is kept in ``directory/name`` so that the
+    recipe run again resumes at the run it was in: a finished run is read back (when it
+    was made with the same config, seed and steps), the interrupted one continues from its
+    resumable state (:mod:`~playbook_kit.trial_state`), the others train."""
+    from .store import read_finished_run, write_finished_run
+    from .trainer import TrialResult, train_trial
+
+    if directory is None:
+        return train_trial(workload, config, seed, **train_kwargs)
+    import json
+
+    run_dir = Path(directory) / name
+    key = json.loads(json.dumps({"config": workload.config(config), "seed": int(seed),
+                                 **{k: train_kwargs.get(k)
+                                    for k in ("max_train_steps", "eval_every")}},
+                                sort_keys=True, default=str))
+    stored = read_finished_run(run_dir)
+    if stored is not None and stored[0].get("recipe_key") == key:
+        run, curves = stored
+        fields = set(TrialResult.__dataclass_fields__) - {"curves", "best_weights"}
+        return TrialResult(**{k: v for k, v in run.items() if k in fields},
+                           curves=curves.drop(columns="seed"))
+    result = train_trial(workload, config, seed, checkpoint_dir=run_dir, **train_kwargs)
+    write_finished_run(run_dir, {**result.to_dict(), "recipe_key": key},
+                       result.curves.assign(seed=int(seed)))
+    return result

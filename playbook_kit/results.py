@@ -41,17 +41,18 @@ from . import rules
 from .rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
 from .search.space import HYPERPARAMETER_COLUMNS
 from .store import (
-    ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_json, read_keras_tuner_trial,
-    read_study_spec, read_trial, read_trial_record, trial_dirs,
+    ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_interrupted, read_json,
+    read_keras_tuner_trial, read_study_spec, read_trial, read_trial_record, trial_dirs,
 )
 
 TRIAL_COLUMNS = [
     "trial_id", "study", "status", "objective", "objective_std", "n_runs", "best_step",
-    "final_objective", "seed", "duration_s", "reason", "engine",
+    "final_objective", "seed", "duration_s", "reason", "engine", "resumed_from",
 ]
 RUN_COLUMNS = [
     "trial_id", "seed", "status", "objective", "best_step", "final_objective",
-    "duration_s", "reason", "engine", "engine_reason",
+    "duration_s", "reason", "engine", "engine_reason", "resumed_from", "lost_steps",
+    "states_written", "state_seconds",
 ]
 CURVE_COLUMNS = ["trial_id", "seed", "step", "split", "metric", "value"]
 
@@ -127,6 +128,10 @@ def _run_row(trial_id: str, run: dict) -> dict:
     row["trial_id"] = trial_id
     row["engine"] = run.get("engine", "compiled")  # studies stored before the fit engine
     row["engine_reason"] = run.get("engine_reason", "")
+    row["resumed_from"] = ", ".join(str(s) for s in run.get("resumed_from") or [])
+    row["lost_steps"] = int(run.get("lost_steps") or 0)
+    row["states_written"] = int(run.get("states_written") or 0)
+    row["state_seconds"] = float(run.get("state_seconds") or 0.0)
     row["objective"] = _float(run.get("objective"))
     row["final_objective"] = _float(run.get("final_objective"))
     return row
@@ -152,6 +157,8 @@ def _trial_row(trial_id, study, status, runs: list[dict], values: dict, reason="
         "duration_s": float(sum(r["duration_s"] or 0.0 for r in runs)),
         "reason": reason,
         "engine": runs[0].get("engine", "compiled") if runs else pd.NA,
+        "resumed_from": "; ".join(", ".join(str(s) for s in r["resumed_from"])
+                                  for r in runs if r.get("resumed_from")),
     }
     row.update(values)
     return row
@@ -289,6 +296,11 @@ def _load_playbook_study(path: Path) -> StudyResults:
         if record is None or state["status"] == "RUNNING":
             status = _KT_STATUS.get(state.get("status"), "failed")
             reason = "" if status == "running" else _last_line(state.get("message"))
+            stopped = read_interrupted(trial_dir) if status == "running" else None
+            if stopped is not None:
+                status = "interrupted"
+                reason = (f"stopped on request at step {stopped} with its state written; "
+                          "run the study again to continue")
             rows.append(_trial_row(trial_id, spec["name"], status, [], values, reason))
             continue
         rows.append(_trial_row(trial_id, spec["name"], record["status"], record["runs"],

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .recipe_result import RecipeResult, check_increasing, check_workload
+from .recipe_result import RecipeResult, check_increasing, check_workload, recipe_run
 from .style import detach
 from .validation import check_int, check_number, not_allowed
 
@@ -129,7 +129,7 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
                       factor: float = 3.0, n_rates: int = 6, steps: int = 50,
                       eval_every: int = 1, rise_tolerance: float = RISE_TOLERANCE,
                       stop_after: int = 2, seed: int = 0,
-                      progress: bool = False) -> InstabilityProbe:
+                      progress: bool = False, directory=None) -> InstabilityProbe:
     """Sweep the learning rate upward and find ``unstable_base_learning_rate``.
 
     Rates are ``learning_rates`` (increasing), or the config's learning rate times
@@ -138,9 +138,10 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
     ``eval_every`` steps; the playbook asks for about 500 steps and an evaluation every
     step to catch early instability, so raise ``steps`` on a real budget. Each run is
     classified by :func:`classify_run`; the sweep stops after ``stop_after`` unstable
-    rates in a row. ``unstable_base_learning_rate`` is the lowest unstable rate.
+    rates in a row. ``unstable_base_learning_rate`` is the lowest unstable rate. With
+    ``directory`` each run is kept there, and the probe run again resumes at the run it
+    was in (:func:`~playbook_kit.recipe_result.recipe_run`).
     """
-    from .trainer import train_trial
 
     check_workload(workload)
     steps = check_int("steps", steps, minimum=1)
@@ -158,8 +159,9 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
     learning_rates = check_increasing("learning_rates", learning_rates)
     runs, in_a_row = [], 0
     for learning_rate in _maybe_progress(learning_rates, progress, "learning rates"):
-        run = train_trial(workload, {**config, "learning_rate": learning_rate}, seed,
-                          max_train_steps=steps, eval_every=eval_every)
+        run = recipe_run(directory, f"learning_rate-{learning_rate:.6g}", workload,
+                         {**config, "learning_rate": learning_rate}, seed,
+                         max_train_steps=steps, eval_every=eval_every)
         runs.append(run)
         in_a_row = in_a_row + 1 if classify_run(run, rise_tolerance)["unstable"] else 0
         if in_a_row >= stop_after:
@@ -229,7 +231,7 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
                  constant_steps: int | None = None, max_train_steps: int | None = None,
                  eval_every: int = 1, rise_tolerance: float = RISE_TOLERANCE,
                  stop_at_first_stable: bool = True, seed: int = 0,
-                 progress: bool = False) -> WarmupSweep:
+                 progress: bool = False, directory=None) -> WarmupSweep:
     """Find the shortest warmup that makes ``target_learning_rate`` stable (playbook).
 
     ``unstable_base_learning_rate``: a number, or an :class:`InstabilityProbe`; the
@@ -242,8 +244,9 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
 
     With ``max_train_steps`` (the budget of the studies to come) the result warns when
     the warmup exceeds 10% of it (too long) and suggests more steps above 5% (playbook).
+    With ``directory`` each run is kept there, and the sweep run again resumes at the run
+    it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
     """
-    from .trainer import train_trial
 
     check_workload(workload)
     if isinstance(unstable_base_learning_rate, InstabilityProbe):
@@ -273,8 +276,9 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
     for warmup in _maybe_progress(warmups, progress, "warmup lengths"):
         hold = constant_steps if constant_steps is not None else max(2 * warmup, 50)
         total = warmup + hold
-        runs.append(train_trial(workload, {**config, "warmup_steps": warmup}, seed,
-                                max_train_steps=total, eval_every=min(eval_every, total)))
+        runs.append(recipe_run(directory, f"warmup_steps-{warmup}", workload,
+                               {**config, "warmup_steps": warmup}, seed,
+                               max_train_steps=total, eval_every=min(eval_every, total)))
         if stop_at_first_stable and not classify_run(runs[-1], rise_tolerance)["unstable"]:
             break
     table = _run_rows(runs, rise_tolerance, "warmup_steps", warmups)

@@ -8,7 +8,8 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
   warm-start source);
 * per trial, ``trial_<id>/playbook.json`` (the *trial record*: config, status, reason,
   every run's result), ``trial_<id>/curves.csv`` (every evaluation of every run) and
-  ``trial_<id>/checkpoints/``.
+  ``trial_<id>/checkpoints/`` (per run ``seed-<seed>/``: its best checkpoints and last,
+  and while it runs its resumable state, :mod:`~playbook_kit.trial_state`).
 
 Every file is written through :func:`~playbook_kit.files.atomic_write` (re-exported
 here for study files), so a kill at any moment leaves the
@@ -31,7 +32,8 @@ __all__ = [
     "KERAS_TUNER_TRIAL_FILE", "CHECKPOINT_DIR", "StoreError", "atomic_write", "write_json",
     "read_json", "find_study", "trial_dirs", "trial_record", "read_trial_record",
     "write_trial", "read_trial", "read_study_spec", "write_study_spec", "read_study_yaml",
-    "write_study_yaml",
+    "write_study_yaml", "FINISHED_RUN", "write_finished_run", "read_finished_run",
+    "INTERRUPTED_FILE", "write_interrupted", "read_interrupted", "clear_interrupted",
 ]
 
 SCHEMA_VERSION = 1
@@ -41,6 +43,12 @@ CURVES_FILE = "curves.csv"
 ORACLE_FILE = "oracle.json"
 KERAS_TUNER_TRIAL_FILE = "trial.json"
 CHECKPOINT_DIR = "checkpoints"
+INTERRUPTED_FILE = "interrupted.json"
+"""A trial stopped on request (SIGTERM) with its state written, until it runs again."""
+FINISHED_RUN = "finished_run.json"
+"""A run (one seed) of a trial of several, finished before the trial was: kept in its
+checkpoint folder until the trial's record is written, so that an interrupted trial
+does not train its finished runs again."""
 CURVE_FILE_COLUMNS = ["seed", "step", "split", "metric", "value"]
 
 RERUN_TRIAL = "resume the study with its settings to rerun this trial"
@@ -256,6 +264,48 @@ def write_trial(trial_dir: str | Path, record: dict, curves=None) -> None:
         with atomic_write(trial_dir / CURVES_FILE) as tmp:
             curves[CURVE_FILE_COLUMNS].to_csv(tmp, index=False)
     write_json(trial_dir / TRIAL_FILE, record)
+
+
+def write_interrupted(trial_dir: str | Path, step: int) -> None:
+    """Mark a trial stopped on request at ``step`` (interrupted, not failed)."""
+    import time
+
+    write_json(Path(trial_dir) / INTERRUPTED_FILE,
+               {"schema_version": SCHEMA_VERSION, "step": int(step), "time": time.time()})
+
+
+def read_interrupted(trial_dir: str | Path) -> int | None:
+    """The step a trial was stopped at on request, or None."""
+    try:
+        return int(json.loads((Path(trial_dir) / INTERRUPTED_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def clear_interrupted(trial_dir: str | Path) -> None:
+    (Path(trial_dir) / INTERRUPTED_FILE).unlink(missing_ok=True)
+
+
+def write_finished_run(run_dir: str | Path, run: dict, curves) -> None:
+    """Keep a finished run of a trial still running (see :data:`FINISHED_RUN`)."""
+    write_json(Path(run_dir) / FINISHED_RUN,
+               {"schema_version": SCHEMA_VERSION, "run": run,
+                "curves": curves[CURVE_FILE_COLUMNS].to_dict(orient="list")})
+
+
+def read_finished_run(run_dir: str | Path):
+    """``(run, curves)`` kept by :func:`write_finished_run`, or None (none, or damaged:
+    the run is trained again)."""
+    import pandas as pd
+
+    path = Path(run_dir) / FINISHED_RUN
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        return data["run"], pd.DataFrame(data["curves"])[CURVE_FILE_COLUMNS]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_trial(trial_dir: str | Path):

@@ -267,9 +267,10 @@ class PyDatasetData:
         batch = self.keras_dataset[0]
         return _nest(lambda a: a[:n], batch[0]), _nest(lambda a: a[:n], batch[1])
 
-    def repeated(self, seed: int):
-        """The training batches for ``fit``: passes in orders shuffled with ``seed``."""
-        return _repeated(self.keras_dataset, seed)
+    def repeated(self, seed: int, skip: int = 0):
+        """The training batches for ``fit``: passes in orders shuffled with ``seed``, from
+        batch ``skip`` on (a resumed run)."""
+        return _repeated(self.keras_dataset, seed, skip)
 
     def train_sample_batches(self, batch_size: int):
         return _first_batches(self.keras_dataset, self._sample_batches)
@@ -290,7 +291,7 @@ class PyDatasetData:
                 "input_shape": self.input_shape, "num_classes": self.num_classes}
 
 
-def _repeated(base, seed: int):
+def _repeated(base, seed: int, skip: int = 0):
     import keras
 
     class Repeated(keras.utils.PyDataset):
@@ -307,9 +308,9 @@ def _repeated(base, seed: int):
 
         def __getitem__(self, index):
             n = len(base)
-            epoch, position = divmod(index, n)
+            epoch, position = divmod(index + skip, n)
             if epoch not in self.orders:
-                if epoch:
+                if epoch and self.orders:
                     base.on_epoch_end()
                 self.orders = {epoch: np.random.default_rng([seed, epoch]).permutation(n)}
             return base[int(self.orders[epoch][position])]

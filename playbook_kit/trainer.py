@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from . import programs
-from .distribute import distribute_stream, strategy_for
+from .distribute import strategy_for
 from .engines import FIT, choose_engine
 from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
 from .runtime import seed_everything
@@ -34,6 +34,7 @@ from .trial_record import (  # noqa: F401 (the trainer's API)
     DIVERGENCE_FACTOR, CheckpointKeeper, TrialResult, _check_steps, completed,
     divergence_reason, error_line, finish,
 )
+from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
 from .workload import Workload, WorkloadError
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
@@ -93,44 +94,11 @@ def seeded_model(workload: Workload, config: dict, seed: int):
     return workload.build(config)
 
 
-def trial_program(workload: Workload, config: dict, seed: int, model, max_train_steps: int,
-                  strategy=None):
-    """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
-    for ``model``, freshly built by :func:`seeded_model`. The program is a cached
-    one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
-    recipes that time steps use this too, so that they time what a trial runs. With a
-    ``strategy`` (:func:`~playbook_kit.distribute.strategy_for`; ``model`` built in its
-    scope) the iterator splits each global batch across the replicas."""
-    from .engines import fit_reasons
-
-    data = workload.data_for(config)
-    reasons = fit_reasons(workload, model, data)
-    if reasons or workload.engine == FIT:
-        raise WorkloadError(f"{reasons[0] if reasons else 'engine=' + repr(FIT)}: this "
-                            "model trains on the fit engine, and this procedure times the "
-                            "compiled engine's steps; it does not apply to it")
-    settings = workload.settings(config)
-    batch_size = settings["batch_size"]
-    stream = train_stream(workload, data, batch_size, seed)
-    iterator = iter(stream) if strategy is None else distribute_stream(strategy, stream)
-    eval_size = data.eval_size(batch_size)
-    splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
-    return (programs.program_for(workload, config, settings, model, iterator, splits,
-                                 max_train_steps, strategy), iterator, splits)
-
-
-def train_stream(workload: Workload, data, batch_size: int, seed: int):
-    """The data's training batches with the workload's class weights as sample weights
-    (:func:`~playbook_kit.data.with_class_weights`)."""
-    from .data import with_class_weights
-
-    return with_class_weights(data.train_stream(batch_size, seed), workload.class_weight)
-
-
 def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *,
                 max_train_steps: int = 300, eval_every: int = 25,
                 checkpoint_dir: str | Path | None = None, keep_best: int = 2,
-                divergence_factor: float = DIVERGENCE_FACTOR, progress=None) -> TrialResult:
+                divergence_factor: float = DIVERGENCE_FACTOR, progress=None,
+                checkpoint_every=None) -> TrialResult:
     """Train one config for exactly ``max_train_steps`` steps (unless infeasible).
 
     With ``checkpoint_dir`` the best ``keep_best`` checkpoints by the validation
@@ -142,12 +110,23 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     (:mod:`.distribute`). The engine (:mod:`.engines`) is chosen for the built model:
     the compiled step loop, or Keras' ``model.fit`` for what the loop does not run as
     written; ``result.engine`` and ``result.engine_reason`` say which and why.
+
+    With ``checkpoint_dir`` the run also writes a resumable state at intervals
+    (``checkpoint_every``: None for the default, ``"off"``, a number of steps or
+    ``"<n>s"``/``"<n>min"`` of training; :mod:`.trial_state`), and a run started again in
+    the same folder continues from it: on the compiled engine bit for bit as if it had
+    never stopped (``result.resumed_from`` lists the steps it resumed at). A stop asked
+    for by SIGTERM (:func:`~playbook_kit.trial_state.stop_on_sigterm`) writes the state
+    and raises :class:`~playbook_kit.trial_state.TrialInterrupted`.
     """
     import keras
+
+    from .trial_state import check_every
 
     config = workload.config(config)
     settings = workload.settings(config)
     _check_steps(max_train_steps, eval_every, keep_best, divergence_factor)
+    check_every(checkpoint_every)
     data = _check_batch_size(workload, config)
     strategy = strategy_for({**config, **settings})
     result = TrialResult("running", config, int(seed), int(max_train_steps), int(eval_every),
@@ -167,17 +146,49 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     result.config = workload.reached_config(config, reached, model)
     result.engine, result.engine_reason = choose_engine(workload, model, data)
     keeper = CheckpointKeeper(checkpoint_dir, keep_best, workload.direction, model)
+    state, interval = _resumable(checkpoint_dir, checkpoint_every, result, model,
+                                 max_train_steps, divergence_factor, keep_best)
     if result.engine == FIT:
         from . import fit_engine
+        from .trial_state import StateError
 
-        return completed(workload, fit_engine.train(
+        run = lambda model: fit_engine.train(
             workload, config, settings, seed, model, result, start,
             max_train_steps=max_train_steps, eval_every=eval_every, keeper=keeper,
-            divergence_factor=divergence_factor, progress=progress))
-    return completed(workload, _train_compiled(
+            divergence_factor=divergence_factor, progress=progress, state=state,
+            interval=interval)
+        try:
+            return completed(workload, run(model))
+        except StateError as error:  # its variables may be half restored: a new model
+            state.clear()
+            keeper.model = model = seeded_model(workload, config, int(seed))[0]
+            result.resume_note = f"restarted from step 0: {error}"
+            return completed(workload, run(model))
+    from . import compiled_engine
+
+    return completed(workload, compiled_engine.train(
         workload, config, seed, model, strategy, result, start, keeper,
         max_train_steps=max_train_steps, eval_every=eval_every,
-        divergence_factor=divergence_factor, progress=progress))
+        divergence_factor=divergence_factor, progress=progress, state=state,
+        interval=interval))
+
+
+def _resumable(checkpoint_dir, checkpoint_every, result, model, max_train_steps,
+               divergence_factor, keep_best):
+    """The run's :class:`~playbook_kit.trial_state.TrialState` and write interval (both
+    None without a checkpoint folder or with ``checkpoint_every="off"``). A state's
+    identity is what must match for it to be loaded into this run."""
+    from . import __version__
+    from .trial_state import Interval, TrialState, check_every
+
+    if checkpoint_dir is None or check_every(checkpoint_every)[0] == "off":
+        return None, None
+    identity = {"toolkit": __version__, "engine": result.engine, "config": result.config,
+                "seed": result.seed, "max_train_steps": result.max_train_steps,
+                "eval_every": result.eval_every, "objective": result.objective_name,
+                "divergence_factor": divergence_factor, "keep_best": keep_best,
+                "variables": [[list(v.shape), str(v.dtype)] for v in model.variables]}
+    return TrialState(checkpoint_dir, identity), Interval(checkpoint_every, max_train_steps)
 
 
 def _check_batch_size(workload: Workload, config: dict):
@@ -188,64 +199,6 @@ def _check_batch_size(workload: Workload, config: dict):
         raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
                          f"the {data.n_train} training examples")
     return data
-
-
-def _train_compiled(workload, config, seed, model, strategy, result, start, keeper, *,
-                    max_train_steps, eval_every, divergence_factor, progress):
-    """The compiled engine's steps and evaluations (see the module)."""
-    import tensorflow as tf
-
-    compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps,
-                                               strategy)
-    keeper.model = compiled.model
-    eval_steps = [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
-    learning_rates = dict(zip(eval_steps, compiled.learning_rates(eval_steps)))
-    rows: list[tuple] = []
-    metric_key = workload.objective.removeprefix("val_")
-
-    def evaluate(step):
-        measured = {}
-        for split, dataset in splits.items():
-            loss, metrics, _ = compiled.evaluate(dataset)
-            measured[split] = {"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}
-            rows.extend((step, split, m, v) for m, v in measured[split].items())
-        rows.append((step, "optimizer", "learning_rate", learning_rates[step]))
-        return measured
-
-    step = 0
-    try:
-        initial_loss = evaluate(0)["train"]["loss"]
-        while step < max_train_steps:
-            n = min(eval_every, max_train_steps - step)
-            done, loss_sum, norm_sum, norm_max, clipped, finite = compiled.train_steps(
-                iterator, tf.constant(n))
-            done = int(done)
-            step += done
-            if not bool(finite):
-                return finish(result, start, "infeasible",
-                               f"loss or gradient norm became NaN/Inf at step {step}",
-                               rows, step, keeper)
-            rows.extend([(step, "train", "minibatch_loss", float(loss_sum) / done),
-                         (step, "optimizer", "grad_norm_mean", float(norm_sum) / done),
-                         (step, "optimizer", "grad_norm_max", float(norm_max)),
-                         (step, "optimizer", "clipped_fraction", float(clipped) / done)])
-            measured = evaluate(step)
-            train_loss = measured["train"]["loss"]
-            reason = divergence_reason(train_loss, initial_loss, divergence_factor, step)
-            if reason:
-                return finish(result, start, "infeasible", reason, rows, step, keeper)
-            if metric_key not in measured["validation"]:
-                raise WorkloadError(f"objective {workload.objective!r} is not recorded: the "
-                                    f"model's metrics are {sorted(measured['validation'])}")
-            keeper.offer(step, measured["validation"][metric_key],
-                         measured["validation"]["loss"])
-            if progress is not None:
-                progress(step, measured)
-    except tf.errors.ResourceExhaustedError as error:
-        return finish(result, start, "infeasible", f"out of memory: {error.message[:200]}",
-                       rows, step, keeper)
-    keeper.save_last(step)
-    return finish(result, start, "completed", "", rows, step, keeper)
 
 
 _TRIALS_SINCE_GC = [-1]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .recipe_result import RecipeResult, check_increasing, check_workload
+from .recipe_result import RecipeResult, check_increasing, check_workload, recipe_run
 from .validation import check_int, check_number, not_allowed
 
 TARGET_ACCURACY = 0.99
@@ -67,7 +67,7 @@ class TrainingLength(RecipeResult):
 def initial_training_length(workload, config: dict | None = None, *, learning_rates,
                             max_train_steps: int = 1000, eval_every: int = 10,
                             target_accuracy: float = TARGET_ACCURACY, seed: int = 0,
-                            progress: bool = False) -> TrainingLength:
+                            progress: bool = False, directory=None) -> TrainingLength:
     """Run the playbook's constant-learning-rate sweep and recommend ``max_train_steps``.
 
     Each rate in ``learning_rates`` (increasing) trains ``config`` for the generous
@@ -78,10 +78,11 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
     the grid (ties: the lower rate). Warnings: the fastest rate at the grid's edge, and
     the best-checkpoint position rule on the fastest run (best step in the last 25% of
     the generous budget: more steps still help, so the problem may be compute-bound).
+    With ``directory`` each run is kept there, and the sweep run again resumes at the run
+    it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
     """
     from .insight.curves import diagnose_curves
     from .results import as_study
-    from .trainer import train_trial
 
     check_workload(workload)
     learning_rates = check_increasing("learning_rates", learning_rates)
@@ -99,8 +100,9 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
         from tqdm.auto import tqdm
         rates = tqdm(learning_rates, desc="learning rates")
     for learning_rate in rates:
-        runs.append(train_trial(workload, {**config, "learning_rate": learning_rate}, seed,
-                                max_train_steps=max_train_steps, eval_every=eval_every))
+        runs.append(recipe_run(directory, f"learning_rate-{learning_rate:.6g}", workload,
+                               {**config, "learning_rate": learning_rate}, seed,
+                               max_train_steps=max_train_steps, eval_every=eval_every))
     flags = diagnose_curves(as_study(runs, name="training_length"))
     rows = []
     for i, (learning_rate, run) in enumerate(zip(learning_rates, runs)):

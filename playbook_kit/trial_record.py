@@ -50,6 +50,15 @@ class TrialResult:
     engine: str = "compiled"
     """``"compiled"`` or ``"fit"`` (:mod:`playbook_kit.engines`)."""
     engine_reason: str = ""
+    resumed_from: list = field(default_factory=list)
+    """The steps this run resumed at from its state (:mod:`playbook_kit.trial_state`)."""
+    lost_steps: int = 0
+    """Steps a kill lost: trained after the last state, up to the last step noted."""
+    resume_note: str = ""
+    """Why a stored state was not used (the run then restarted from step 0)."""
+    states_written: int = 0
+    state_seconds: float = 0.0
+    """Resumable states this run wrote, and the seconds their writes took."""
 
     @property
     def feasible(self) -> bool:
@@ -78,7 +87,8 @@ class TrialResult:
         keys = ("status", "config", "seed", "max_train_steps", "eval_every", "objective_name",
                 "direction", "reason", "best_step", "objective", "final_objective",
                 "best_metrics", "final_metrics", "steps_completed", "duration_s", "checkpoints",
-                "engine", "engine_reason")
+                "engine", "engine_reason", "resumed_from", "lost_steps", "resume_note",
+                "states_written", "state_seconds")
         out = {k: getattr(self, k) for k in keys}
         for k in ("objective", "final_objective"):
             out[k] = None if out[k] is None or not math.isfinite(out[k]) else float(out[k])
@@ -141,12 +151,14 @@ class CheckpointKeeper:
     """Best-k retention by the validation objective (ties broken by lower loss) plus last.
 
     The best k so far are held in memory (a copy of the weights when a step enters them)
-    and written once, when the run ends: a ``save_weights`` costs about 15 ms, and early
-    in training nearly every evaluation enters the best k, so writing on entry would
-    write most evaluations and delete them again. A killed trial is rerun from scratch,
-    so nothing is lost by waiting. When the last step is among the best k, "last" is a
-    copy of its file rather than a second save. Saves replay the model's first save
-    (:func:`~playbook_kit.programs.save_weights`: the same file, a third of the time).
+    and written once, when the run ends, or when a resumable state is written
+    (:meth:`flush`; the state then refers to them by file): a ``save_weights`` costs
+    about 15 ms, and early in training nearly every evaluation enters the best k, so
+    writing on entry would write most evaluations and delete them again. A file whose step
+    has left the best k is removed at the next flush or at the end. When the last step is
+    among the best k, "last" is a copy of its file rather than a second save. Saves
+    replay the model's first save (:func:`~playbook_kit.programs.save_weights`: the same
+    file, a third of the time).
     """
 
     def __init__(self, directory, keep, direction, model):
@@ -158,6 +170,7 @@ class CheckpointKeeper:
         self.best_weights = None
         self.last_step = None
         self.last_written = False
+        self.flushed: set = set()  # steps whose files are on disk
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
 
@@ -178,7 +191,7 @@ class CheckpointKeeper:
         self.kept = self.kept[:self.keep]
         if self.directory is not None:
             self.held[step] = [w.copy() for w in self.model.get_weights()]
-            self.held = {s: self.held[s] for _, s in self.kept}
+            self.held = {s: self.held[s] for _, s in self.kept if s in self.held}
         elif self.best_step != was_best:
             self.best_weights = [w.copy() for w in self.model.get_weights()]
 
@@ -188,6 +201,34 @@ class CheckpointKeeper:
         if self.directory is not None:
             self.last_step = step
 
+    def flush(self):
+        """Write the best k held in memory now and remove the files of steps no longer
+        among them (before a resumable state, which refers to them by file)."""
+        if self.directory is None:
+            return
+        if self.held:
+            current = self.model.get_weights()
+            for step, weights in sorted(self.held.items()):
+                self.model.set_weights(weights)
+                self._save(self._path(step))
+                self.flushed.add(step)
+            self.model.set_weights(current)
+            self.held = {}
+        kept = {s for _, s in self.kept}
+        for step in sorted(self.flushed - kept):
+            self._path(step).unlink(missing_ok=True)
+        self.flushed &= kept
+
+    def state(self) -> dict:
+        """What a resumable state keeps of the best k (after :meth:`flush`)."""
+        return {"kept": [[list(key), step] for key, step in self.kept],
+                "flushed": sorted(self.flushed)}
+
+    def restore(self, state: dict) -> None:
+        """The best k of a resumable state (their files on disk)."""
+        self.kept = [(tuple(key), step) for key, step in state["kept"]]
+        self.flushed, self.held = set(state["flushed"]), {}
+
     def write(self):
         """Write the best k held in memory (once each) and the last step, leaving the
         model's weights as they were."""
@@ -195,14 +236,8 @@ class CheckpointKeeper:
 
         from .files import atomic_write
 
-        written = set(self.held)
-        if self.held:
-            current = self.model.get_weights()
-            for step, weights in sorted(self.held.items()):
-                self.model.set_weights(weights)
-                self._save(self._path(step))
-            self.model.set_weights(current)
-            self.held = {}
+        self.flush()
+        written = set(self.flushed)
         if self.last_step is None:
             return
         last = self.directory / "last.weights.h5"

@@ -62,6 +62,7 @@ def make_trials(hp_values: dict, objective, status=None, study="study", reason=N
         "reason": reason if reason is not None else
         ["" if s == "completed" else "loss is NaN" for s in status],
         "engine": "compiled",
+        "resumed_from": "",
     })
     for name, values in hp_values.items():
         table[name] = list(values)

@@ -33,7 +33,7 @@ def test_injected_delay_is_input_bound_and_the_fixed_pipeline_is_not(pk, digits)
         "compute only", "pipeline alone", "training", "training (fixed pipeline)"]
     assert slow.input_bound and slow.numbers["pipeline_slower_than_compute"]
     assert slow.numbers["input_share"] > 0.5
-    assert slow.numbers["pipeline_alone_s"] >= 0.03
+    assert slow.numbers["pipeline_alone_s"] >= 0.02  # 30 ms a batch, less what prefetching hides
     assert "parallelize the map" in slow.recommendation
     assert slow.numbers["fixed_fraction_of_compute"] > 2 * slow.table["fraction_of_compute"][2]
     fixed = pk.input_pipeline_check(workload, _pipelines(digits, True), steps=20,

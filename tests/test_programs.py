@@ -79,7 +79,7 @@ def test_same_shaped_trials_trace_once(pk, digits_workload, programs):
     results = [train(pk, digits_workload, c, seed=i) for i, c in enumerate(configs)]
     assert programs.programs_built() == 1
     (program,) = programs._STATE["cache"].values()
-    assert program.train_steps.experimental_get_tracing_count() == 1
+    assert program._loop.experimental_get_tracing_count() == 1
     assert program.evaluate.experimental_get_tracing_count() == 1  # both splits: one shape
     assert len({tuple(values(r)) for r in results}) == 4
 

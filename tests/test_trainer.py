@@ -209,11 +209,11 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
             super().__init__(*args)
             real_steps, real_evaluate = self.train_steps, self.evaluate
 
-            def train_steps(iterator, n):
+            def train_steps(iterator, n, carry=None):
                 calls["train_steps"] += 1
                 if fail_at == "second step chunk" and calls["train_steps"] == 2:
                     raise tf.errors.ResourceExhaustedError(None, None, message)
-                return real_steps(iterator, n)
+                return real_steps(iterator, n, carry)
 
             def evaluate(batches):
                 calls["evaluate"] += 1

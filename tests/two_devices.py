@@ -41,7 +41,9 @@ def moving_statistics_spread(pk, workload) -> float:
                                   distribute.distribute_stream(strategy, stream),
                                   workload.make_loss(), config["batch_size"],
                                   lambda grads: clip_gradients(grads, None))
-    loop(tf.constant(5))
+    from playbook_kit.steps import zero_carry
+
+    loop(tf.constant(5), zero_carry())
     spread = 0.0
     for variable in model.non_trainable_variables:
         first, second = strategy.experimental_local_results(variable.value)

@@ -385,7 +385,29 @@ def _engines(study: StudyResults) -> str:
     parts = [f"{n} run{'s' if n > 1 else ''} on the {engine} engine"
              + (f" ({reason.split(': ', 1)[-1]})" if reason and engine == "fit" else "")
              for (engine, reason), n in sorted(groups.items())]
-    return "; " + ", ".join(parts)
+    return "; " + ", ".join(parts) + _resumes(runs)
+
+
+def _resumes(runs: pd.DataFrame) -> str:
+    """How many runs continued from a resumable state after a kill, and the work lost."""
+    if "resumed_from" not in runs:
+        return ""
+    resumed = runs[runs["resumed_from"].fillna("").astype(str) != ""]
+    lost_steps = pd.to_numeric(runs.get("lost_steps"), errors="coerce").fillna(0)
+    restarted = int(((lost_steps > 0) & (runs["resumed_from"].fillna("").astype(str) == ""))
+                    .sum())
+    if resumed.empty and not restarted:
+        return ""
+    kills = sum(len(str(v).split(",")) for v in resumed["resumed_from"])
+    parts = []
+    if len(resumed):
+        parts.append(f"{len(resumed)} run{'s' if len(resumed) > 1 else ''} resumed from "
+                     f"{'its state' if len(resumed) == 1 else 'their states'} after {kills} "
+                     f"interruption{'s' if kills > 1 else ''}")
+    if restarted:
+        parts.append(f"{restarted} run{'s' if restarted > 1 else ''} killed before a first "
+                     "state and restarted")
+    return "; " + ", ".join(parts) + f", {int(lost_steps.sum())} steps of work lost"
 
 
 def _guarded(names, fn, *args) -> list[dict]:

@@ -21,8 +21,9 @@ import sys
 import threading
 import time
 
-__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "RECONNECT_MS", "WORKERS_VARIABLE",
-           "as_chief", "hosts_oracle", "is_chief", "is_worker", "quiet_failed_trials",
+__all__ = ["CHIEF_POLL_S", "GIL_SWITCH_S", "HOST_VARIABLE", "IDLE_WAIT_S", "ORACLE_WAIT_S",
+           "RECONNECT_MS", "WORKERS_VARIABLE", "as_chief", "hosts_oracle", "is_chief",
+           "is_lost_oracle", "is_worker", "oracle_wait_seconds", "quiet_failed_trials",
            "reconnect_quickly", "retry_trial", "serve_chief", "serve_chief_in_thread"]
 
 CHIEF_POLL_S = 0.05
@@ -30,6 +31,10 @@ WORKERS_VARIABLE = "PLAYBOOK_KIT_WORKERS"
 HOST_VARIABLE = "PLAYBOOK_KIT_HOSTS_ORACLE"
 GIL_SWITCH_S = 0.0005
 RECONNECT_MS = 100
+ORACLE_WAIT_S = 120.0
+"""The toolkit's choice: a worker gives up on an oracle that has not answered a call for
+two minutes (its process is lost), and exits asking for a restart."""
+IDLE_WAIT_S = 1.0
 
 
 def is_worker() -> bool:
@@ -99,7 +104,8 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
     are done, so its chief outlives the last trial by up to 20 s. Here the check runs
     every ``poll_s`` seconds (sleeping in between, so the chief uses next to no CPU).
     The study has ended when no trial is running and every worker asked for a trial
-    and was told to stop: with ``workers`` given (the launcher sets
+    and was told to stop, or was lost (the oracle's ``lost_workers``: no trial and no
+    call for longer than the lease): with ``workers`` given (the launcher sets
     ``PLAYBOOK_KIT_WORKERS``), that many distinct workers, so a worker that starts
     late is not left waiting on a chief that has already gone. The oracle's state is
     saved once more at the end, so that a resumed study does not requeue the last trial.
@@ -133,8 +139,9 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
     server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:"
                              f"{os.environ['KERASTUNER_ORACLE_PORT']}")
     server.start()
+    lost = getattr(oracle, "lost_workers", set)
     try:
-        while not (servicer.stop_triggered and len(servicer.stopped) >= (workers or 1)
+        while not (servicer.stop_triggered and len(servicer.stopped | lost()) >= (workers or 1)
                    and oracle_chief.exit_chief(oracle)):
             sleep(poll_s)
         oracle.save()  # keras-tuner saved before it dropped the last trial from those running
@@ -144,17 +151,50 @@ def serve_chief(oracle, workers: int | None = None, poll_s: float = CHIEF_POLL_S
 
 def reconnect_quickly(client) -> None:
     """Give a worker's oracle client a channel that retries a refused connection every
-    ``RECONNECT_MS`` ms. keras-tuner's channel uses gRPC's default backoff (1 s, growing
-    1.6x per try): workers start together with the oracle's host and often ask before it
-    listens, and then waited 1 + 1.6 + 2.6 + 4.1 s, about 9 s of a one-minute study."""
+    ``RECONNECT_MS`` ms, calls that give up after :data:`ORACLE_WAIT_S` (keras-tuner's
+    wait an hour: a worker whose oracle's process is lost would hang), and a pause of
+    :data:`IDLE_WAIT_S` after an ``IDLE`` answer (the oracle asks a worker to wait while
+    others run the last trials; keras-tuner asks again at once). keras-tuner's channel uses
+    gRPC's default backoff (1 s, growing 1.6x per try): workers start together with the
+    oracle's host and often ask before it listens, and then waited 1 + 1.6 + 2.6 + 4.1 s,
+    about 9 s of a one-minute study."""
     import grpc
     from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_client
+    from keras_tuner.src.engine import trial as trial_module
 
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     options = [("grpc.initial_reconnect_backoff_ms", RECONNECT_MS),
                ("grpc.min_reconnect_backoff_ms", RECONNECT_MS),
                ("grpc.max_reconnect_backoff_ms", RECONNECT_MS)]
     client.stub = protos.get_service_grpc().OracleStub(grpc.insecure_channel(address, options))
+    oracle_client.TIMEOUT = oracle_wait_seconds()
+    ask = getattr(client, "create_trial", None)
+    if ask is None:
+        return
+
+    def create_trial(tuner_id):
+        trial = ask(tuner_id)
+        if trial.status == trial_module.TrialStatus.IDLE:
+            time.sleep(IDLE_WAIT_S)
+        return trial
+
+    client.create_trial = create_trial
+
+
+def oracle_wait_seconds() -> float:
+    """How long a worker waits for the study's oracle to answer a call before it gives up
+    (``PLAYBOOK_KIT_ORACLE_WAIT_S``; :data:`ORACLE_WAIT_S`)."""
+    return float(os.environ.get("PLAYBOOK_KIT_ORACLE_WAIT_S", ORACLE_WAIT_S))
+
+
+def is_lost_oracle(error) -> bool:
+    """Whether ``error`` is a call to the study's oracle that got no answer in time (its
+    process or node is gone)."""
+    import grpc
+
+    return isinstance(error, grpc.RpcError) and error.code() in (
+        grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
 
 
 def serve_chief_in_thread(oracle, workers: int | None = None):

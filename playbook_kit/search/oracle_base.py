@@ -105,6 +105,56 @@ class _PlaybookOracle:
         self.seed = self._seed_state = check_seed("seed", seed)
 
     @kt.synchronized
+    def create_trial(self, tuner_id):
+        """keras-tuner's, with a lease on each worker's trial: a trial whose worker stopped
+        beating (:func:`~playbook_kit.trial_state.keep_beating`) for longer than the lease
+        is handed to the asking worker, which continues it from its state; and while
+        other workers still run trials, a worker that would be told to stop waits instead
+        (``IDLE``), so that it can take one over if its worker is lost."""
+        import time
+
+        self._contacts = getattr(self, "_contacts", {})
+        self._contacts[tuner_id] = time.time()
+        self._hand_back_lost(tuner_id)
+        trial = super().create_trial(tuner_id)
+        if trial.status == TrialStatus.STOPPED and \
+                any(other != tuner_id for other in self.ongoing_trials):
+            self.tuner_ids.add(tuner_id)
+            trial.status = TrialStatus.IDLE
+        return trial
+
+    @kt.synchronized
+    def lost_workers(self) -> set:
+        """Workers taken for lost: no trial running and no call for longer than the lease
+        (a worker between trials asks every second, one in a trial beats). They are no
+        longer waited for (keras-tuner's chief waits for every worker it has seen)."""
+        import time
+
+        from ..trial_state import lease_seconds
+
+        now, running = time.time(), set(self.ongoing_trials)
+        lost = {tuner for tuner, last in getattr(self, "_contacts", {}).items()
+                if tuner not in running and now - last > lease_seconds()}
+        self.tuner_ids -= lost
+        return lost
+
+    def _hand_back_lost(self, asking: str) -> None:
+        import warnings
+
+        from ..trial_state import heartbeat_age, lease_seconds
+
+        for other, trial in list(self.ongoing_trials.items()):
+            if other == asking:
+                continue
+            age = heartbeat_age(self._get_trial_dir(trial.trial_id))
+            if age is not None and age > lease_seconds():
+                del self.ongoing_trials[other]
+                retry_trial(self, trial.trial_id)
+                warnings.warn(f"trial {trial.trial_id}: its worker {other} has not beaten "
+                              f"for {age:.0f} s (lease {lease_seconds():g} s); {asking} "
+                              "continues it from its state", stacklevel=2)
+
+    @kt.synchronized
     def mark_infeasible(self, trial_id):
         """Count a trial as infeasible even if it completed (e.g. loss far too high)."""
         if trial_id not in self.trials:

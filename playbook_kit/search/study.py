@@ -24,11 +24,12 @@ import numpy as np
 
 from .. import rules
 from ..store import (
-    CHECKPOINT_DIR, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE, StoreError,
-    check_keras_tuner_files, damaged_trial, plain_json, read_json, read_study_spec,
-    read_study_yaml, read_trial_record, trial_record, write_json, write_study_spec,
-    write_trial,
+    CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE, StoreError,
+    check_keras_tuner_files, damaged_trial, plain_json, read_finished_run, read_json,
+    read_study_spec, read_study_yaml, read_trial_record, trial_record, write_finished_run,
+    write_json, write_study_spec, write_trial, write_interrupted, clear_interrupted,
 )
+from ..trial_state import TrialInterrupted, TrialState, keep_beating
 from ..workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
@@ -62,6 +63,9 @@ class StudySpec:
     parts: dict | None = None
     """How to rebuild the workload's model, loss and metrics (:meth:`Workload.spec`);
     None for a registered family with the default loss."""
+    checkpoint_every: object = None
+    """When a running trial writes its resumable state (None: the default interval; see
+    :func:`~playbook_kit.trial_state.check_every`); may change between runs of a study."""
 
     def __post_init__(self):
         from ..trainer import _check_steps
@@ -82,6 +86,9 @@ class StudySpec:
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
+        from ..trial_state import check_every
+
+        check_every(self.checkpoint_every)
         if self.warm_start is not None:
             if self.algorithm != "bayesian":
                 raise ValueError(f"warm_start={_shown(self.warm_start)} is not allowed with "
@@ -98,7 +105,7 @@ class StudySpec:
                 "keep_best": int(self.keep_best), "configs": self.configs,
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
                 "warm_start": self.warm_start, "extra_keys": list(self.extra_keys),
-                "parts": self.parts}
+                "parts": self.parts, "checkpoint_every": self.checkpoint_every}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -319,28 +326,53 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
                 stored = None
             values = dict(trial.hyperparameters.values)
             if stored is None or stored.get("values") != values:
-                stored = self._train(trial.trial_id, values, trial_dir)
+                try:
+                    with keep_beating(trial_dir):
+                        stored = self._train(trial.trial_id, values, trial_dir)
+                except TrialInterrupted as stop:
+                    write_interrupted(trial_dir, stop.step)
+                    raise
+                clear_interrupted(trial_dir)
             if stored["status"] != rules.COMPLETED:
                 raise kt.errors.FailedTrialError(stored["reason"])
             return {spec.objective: stored["objective"]}
 
         def _train(self, trial_id, values, trial_dir):
+            """Train (or continue) the trial's runs, one per seed: a run finished before an
+            interruption is kept, one interrupted continues from its resumable state, one
+            that left no state starts again."""
             config = _trial_config(workload, spec.space, values)
-            shutil.rmtree(trial_dir / CHECKPOINT_DIR, ignore_errors=True)  # an interrupted run's
             runs, frames, recorded = [], [], config
             for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
-                result = train_trial(
-                    workload, config, seed, max_train_steps=spec.max_train_steps,
-                    eval_every=spec.eval_every, keep_best=spec.keep_best,
-                    checkpoint_dir=trial_dir / CHECKPOINT_DIR / f"seed-{seed}")
-                run = result.to_dict()
-                recorded = run.pop("config")
-                run["checkpoints"] = {  # relative: the study folder may move
-                    key: os.path.relpath(path, trial_dir)
-                    for key, path in run["checkpoints"].items()}
+                run_dir = trial_dir / CHECKPOINT_DIR / f"seed-{seed}"
+                done = read_finished_run(run_dir)
+                if done is None:
+                    before = TrialState(run_dir, {})
+                    noted = before.noted_step() if not before.states() else None
+                    if noted is not None or not before.states():
+                        shutil.rmtree(run_dir, ignore_errors=True)  # an interrupted run's files
+                    result = train_trial(
+                        workload, config, seed, max_train_steps=spec.max_train_steps,
+                        eval_every=spec.eval_every, keep_best=spec.keep_best,
+                        checkpoint_dir=run_dir, checkpoint_every=spec.checkpoint_every)
+                    if noted:  # killed before its first state: the work up to it was lost
+                        result.lost_steps = noted
+                        result.resume_note = result.resume_note or (
+                            f"restarted from step 0: killed at about step {noted}, before "
+                            "its first resumable state")
+                    if result.resumed_from and progress is not None:
+                        progress.resumed(trial_id, result)
+                    run = result.to_dict()
+                    run["checkpoints"] = {  # relative: the study folder may move
+                        key: os.path.relpath(path, trial_dir)
+                        for key, path in run["checkpoints"].items()}
+                    done = (run, result.curves.assign(seed=seed))
+                    write_finished_run(run_dir, *done)
+                run, curve = done
+                recorded = run.pop("config", recorded)
                 runs.append(run)
-                frames.append(result.curves.assign(seed=seed))
-                if not result.feasible:
+                frames.append(curve)
+                if run["status"] != rules.COMPLETED:
                     break
             record = trial_record(trial_id, values, recorded, runs, tuner_id=self.tuner_id)
             curves = None
@@ -349,6 +381,9 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
 
                 curves = pd.concat(frames)
             write_trial(trial_dir, record, curves)
+            for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
+                (trial_dir / CHECKPOINT_DIR / f"seed-{seed}" / FINISHED_RUN).unlink(
+                    missing_ok=True)
             return record
 
         def save(self):
@@ -393,6 +428,7 @@ class _Progress:
         self.seen = 0
         self.handle = None
         self.live = live
+        self.resumes = 0
 
     def _open(self, done: int, postfix: dict | None = None):
         if self.bar is None:
@@ -453,6 +489,16 @@ class _Progress:
         else:
             self.handle.update(fig)
 
+    def resumed(self, trial_id, result) -> None:
+        """Say that a trial's run continued from its resumable state, and where."""
+        from tqdm.auto import tqdm
+
+        self.resumes += 1
+        lost = f", {result.lost_steps} steps of work lost" if result.lost_steps else ""
+        if self.enabled:
+            tqdm.write(f"{self.spec.name}: trial {trial_id} resumed at step "
+                       f"{result.resumed_from[-1]}{lost}")
+
     def close(self):
         if self.bar is not None:
             self.bar.close()
@@ -498,14 +544,29 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     bar(tuner.oracle)
     from ._keras_tuner import quiet_failed_trials
 
+    from ..trial_state import stop_on_sigterm
+    from ._keras_tuner import is_lost_oracle, oracle_wait_seconds
+
     try:
-        with quiet_failed_trials():
+        with quiet_failed_trials(), stop_on_sigterm():
             tuner.search(verbose=0)
         if chief_done is not None:
             chief_done()  # the other workers' last trials
+    except Exception as error:
+        if not is_lost_oracle(error):
+            raise
+        raise OracleLost(f"study {spec.name!r}: its oracle at "
+                         f"{os.environ.get('KERASTUNER_ORACLE_IP')}:"
+                         f"{os.environ.get('KERASTUNER_ORACLE_PORT')} did not answer for "
+                         f"{oracle_wait_seconds():g} s (its process was lost); restart the "
+                         "study (the same command) to resume it") from None
     finally:
         bar.close()
     return project
+
+
+class OracleLost(RuntimeError):
+    """A worker's study whose oracle (the chief, or the worker hosting it) is gone."""
 
 
 def _serve_oracle_here(spec: StudySpec, workload: Workload, project: Path, overwrite: bool,
@@ -546,7 +607,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               directory: str | Path = "studies", name: str = "study", repeats: int = 1,
               keep_best: int = 2, configs: list | None = None, data: dict | None = None,
               progress: bool = True, overwrite: bool = False, warm_start=None,
-              live: bool = False):
+              live: bool = False, checkpoint_every=None):
     """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
@@ -570,7 +631,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
     spec = StudySpec(
         name=name, space=space, max_trials=max_trials, max_train_steps=max_train_steps,
         eval_every=eval_every, algorithm=algorithm, seed=seed, repeats=repeats,
-        keep_best=keep_best, configs=configs,
+        keep_best=keep_best, configs=configs, checkpoint_every=checkpoint_every,
         data=data if data is not None else workload.data_source,
         defaults=dict(workload.defaults) if workload is not None else {},
         objective=workload.objective if workload is not None else "val_accuracy",

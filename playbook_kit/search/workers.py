@@ -63,12 +63,17 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
     Starts ``workers`` worker processes with the environments of
     :func:`worker_environments` (an equal share of the cores each; the first serves the
     oracle on 127.0.0.1), waits for all of them and returns their exit codes. A worker
-    that fails stops the others (the oracle's host waits for every worker's trial, the
-    others for the host): the study resumes when the same command runs again. On a
-    cluster, start the same command with the ``KERASTUNER_*`` variables set by your
-    scheduler, one process with ``KERASTUNER_TUNER_ID=chief`` (see the README).
+    that is lost does not stop the others: its trial is handed to another worker once its
+    heartbeat is older than the lease (:data:`~playbook_kit.trial_state.LEASE_S`), which
+    continues it from its resumable state, and the study ends with exactly its budget.
+    If the first worker (the oracle's host) is lost, the others give up after
+    :data:`~playbook_kit.search._keras_tuner.ORACLE_WAIT_S` and exit asking for a
+    restart (the launcher stops any left :data:`HOST_GRACE_S` later); the same command
+    resumes. On a cluster, start the same command with the
+    ``KERASTUNER_*`` variables set by your scheduler, one process with
+    ``KERASTUNER_TUNER_ID=chief`` (see the README).
     """
-    from ._keras_tuner import CHIEF_POLL_S
+    from ._keras_tuner import CHIEF_POLL_S, oracle_wait_seconds
 
     envs = worker_environments(workers, threads_per_worker, port or free_port(), _gpu_count())
     command = [sys.executable, "-m", "playbook_kit.cli", "study", str(spec_path),
@@ -79,11 +84,15 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
             procs.append(subprocess.Popen(command + [env["TF_NUM_INTRAOP_THREADS"]],
                                           env={**os.environ, **env}))
         deadline = None if timeout is None else time.monotonic() + timeout
+        host_lost = None
         while any(p.poll() is None for p in procs):
-            if any(p.poll() not in (None, 0) for p in procs):
-                break  # the others would wait for it forever
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"study workers still running after {timeout} s")
+            if procs[0].poll() not in (None, 0) and host_lost is None:
+                host_lost = time.monotonic()  # the others give up on its oracle in time
+            if host_lost is not None and \
+                    time.monotonic() - host_lost > oracle_wait_seconds() + HOST_GRACE_S:
+                break
             time.sleep(CHIEF_POLL_S)
         return [p.poll() if p.poll() is not None else -1 for p in procs]
     finally:
@@ -91,6 +100,11 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+HOST_GRACE_S = 30.0
+"""After the oracle's host is lost, the other workers give up on it within the oracle
+wait; the launcher stops any still running this much later."""
 
 
 def _gpu_count() -> int:
