@@ -21,7 +21,7 @@ TONES = {
     "pass": GOOD, "warn": WARN, "fail": BAD, "skip": NEUTRAL,
     # trials (rules.FINISHED_STATUSES, and unfinished ones); runs of a batch
     "completed": GOOD, "feasible": GOOD, "infeasible": BAD, "failed": BAD,
-    "running": NEUTRAL, "not run": NEUTRAL,
+    "running": NEUTRAL, "not run": NEUTRAL, "interrupted": WARN,
     # boundary check (insight.boundaries)
     "ok": GOOD, "expand": WARN, "instability": WARN, "at bound": NEUTRAL,
     "not checked": NEUTRAL,

@@ -3,15 +3,17 @@
 keras-tuner 1.4 exports most of what we use through public paths
 (``keras_tuner.engine.base_tuner.BaseTuner``, ``keras_tuner.engine.trial.TrialStatus``,
 ``keras_tuner.engine.hyperparameters``, ``keras_tuner.oracles``), and the rest of the
-package uses only those. Four things have no public path: whether this process is a
+package uses only those. Five things have no public path: whether this process is a
 chief/worker participant (``keras_tuner.src.distribute.utils``), the ``DEBUG`` switch
 that makes keras-tuner print a traceback for every failed (here: infeasible) trial
 (``keras_tuner.src.config``), the oracle's retry queue (``Oracle._retry_queue``),
-through which a trial with a damaged record runs again, and the chief's gRPC service
-(``keras_tuner.src.distribute.oracle_chief``, ``keras_tuner.src.protos``), which
-:func:`serve_chief` runs with a shorter wait than keras-tuner's own loop (and
-:func:`serve_chief_in_thread` from a worker's process). They are reached here only, so
-that a keras-tuner upgrade that moves them breaks one module.
+through which a trial with a damaged record (or a lost worker's) runs again, the chief's
+gRPC service (``keras_tuner.src.distribute.oracle_chief``, ``keras_tuner.src.protos``),
+which :func:`serve_chief` runs with a shorter wait than keras-tuner's own loop (and
+:func:`serve_chief_in_thread` from a worker's process), and the worker's client
+(``keras_tuner.src.distribute.oracle_client``: its calls' hour-long timeout, which
+:func:`reconnect_quickly` bounds). They are reached here only, so that a keras-tuner
+upgrade that moves them breaks one module.
 """
 from __future__ import annotations
 
