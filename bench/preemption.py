@@ -15,8 +15,11 @@ trials' training time, from the trial records, and the training time of ``defaul
 beside the interval the default rule chose, and whether the killed study's curves equal
 the others'. The last line is the overhead.
 
-    python bench/preemption.py          # 3 trials of 6,000 steps of a digits MLP (~2 min)
-    python bench/preemption.py --full   # 3 trials of 60,000 steps (the interval is reached)
+    python bench/preemption.py          # 3 trials of 12,000 steps of a digits MLP (~3 min)
+    python bench/preemption.py --full   # 3 trials of 40,000 steps (states are written)
+
+Each run notes its step every second (``PLAYBOOK_KIT_HEARTBEAT_S=1``, 10 s by default) so
+that the work a kill lost is measured to the second.
 """
 from __future__ import annotations
 
@@ -51,8 +54,11 @@ def command(spec: Path, directory: Path, *extra) -> list[str]:
             str(directory), "--no-progress", "--threads", "2", *extra]
 
 
+ENV = {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "PLAYBOOK_KIT_HEARTBEAT_S": "1"}
+
+
 def run(spec, directory, *extra) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, **ENV}
     started = time.perf_counter()
     subprocess.run(command(spec, directory, *extra), env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,7 +68,7 @@ def run(spec, directory, *extra) -> float:
 def run_killed(spec, directory, kill_times) -> tuple[int, float]:
     """Run, SIGKILL at each of ``kill_times`` (seconds into that attempt), start again;
     returns (attempts, wall seconds)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, **ENV}
     started, attempts = time.perf_counter(), 0
     for delay in [*kill_times, None]:
         attempts += 1
@@ -89,7 +95,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import playbook_kit as pk
 
-    trials, steps = (3, 60_000) if args.full else (3, 6_000)
+    trials, steps = (3, 40_000) if args.full else (3, 12_000)
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -117,10 +123,24 @@ def main() -> None:
     print(f"states written at the default interval: {int(records['states_written'].sum())}, "
           f"{state_s:.2f} s of writing over {train['default']:.1f} s of training; "
           f"training time default/off {train['default'] / train['off']:.3f}")
+    writes = records[records["states_written"] > 0]
+    cost = float(writes["state_seconds"].sum() / writes["states_written"].sum()) \
+        if len(writes) else None
+    trial_s = train["off"] / trials
+    from playbook_kit.trial_state import FIRST_WRITE_S
+
+    first = max(min(600.0, 0.1 * trial_s), 100 * FIRST_WRITE_S)
+    interval = max(first, max(min(600.0, 0.1 * trial_s), 100 * (cost or FIRST_WRITE_S)))
     print(f"{attempts} attempts; runs resumed at steps: {resumed or 'none'}; work lost per "
-          f"resumed run: {lost} steps ({[round(n * step_s, 1) for n in lost]} s); a kill "
-          "between states loses at most the interval (at the default, no state is written "
-          "before 100 state writes' worth of training, about 30 s here)")
+          f"killed run: {[n for n in lost if n]} steps "
+          f"({[round(n * step_s, 1) for n in lost if n]} s); the default interval here: "
+          f"{interval:.0f} s (max of 10% of a {trial_s:.0f} s trial and 100 x a "
+          f"{(cost or FIRST_WRITE_S):.2f} s write, {FIRST_WRITE_S} s assumed before the "
+          "first); a trial shorter than that writes no state and a kill loses the trial so "
+          "far")
+    worst = max([n * step_s for n in lost] or [0.0])
+    if worst > interval + 2.0:  # noted every second
+        raise SystemExit(f"a kill lost {worst:.1f} s, more than the interval")
     print(f"curves of the killed study equal the uninterrupted ones: {same}")
     if not same:
         raise SystemExit("the killed study's curves differ")

@@ -186,8 +186,10 @@ def test_the_default_interval_spares_short_trials(pk, workloads, tmp_path, monke
                             self, step, *a, **k))
     train(pk, workloads["compiled"], tmp_path)
     assert writes == []
-    short = trial_state.Interval(None, 1_000)  # 0.02 s a step: 20 s in all
-    assert not any(short.due(step, step * 0.02) for step in range(1, 1_001))
+    short = trial_state.Interval(None, 1_000)  # 0.008 s a step: 8 s in all
+    assert not any(short.due(step, step * 0.008) for step in range(1, 1_001))
+    longer = trial_state.Interval(None, 1_000)  # 0.02 s a step: 20 s, a state after 10 s
+    assert [step for step in range(1, 1_001) if longer.due(step, step * 0.02)][0] == 500
     interval = trial_state.Interval(None, 100_000)  # 0.031 s a step: 3,100 s in all
     assert not interval.due(1_000, 31.0)
     assert interval.due(10_000, 310.0)  # 10% of the trial; under 10 minutes
