@@ -122,10 +122,29 @@ def write_spec(path, name, max_trials, steps=STEPS, **extra):
     return path
 
 
+_spawned: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_spawned():
+    """A test that fails mid-study leaves no runner or worker behind it."""
+    yield
+    while _spawned:
+        process = _spawned.pop()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
 def cli(*args, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "playbook_kit.cli", *map(str, args)],
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    process = subprocess.Popen([sys.executable, "-m", "playbook_kit.cli", *map(str, args)],
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True, **kwargs)
+    _spawned.append(process)
+    return process
 
 
 def completed_trials(project: Path) -> list[str]:
