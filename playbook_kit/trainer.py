@@ -208,14 +208,19 @@ def _collect_garbage(every: int = 10) -> None:
     """Collect the garbage of past trials (their fresh models are reference cycles) every
     ``every`` trials. A full ``gc.collect`` walks every object TensorFlow and Keras made,
     about 0.2 s; the first trial freezes what exists then (modules, the data: objects
-    that live as long as the process), so later collections walk only what trials made."""
+    that live as long as the process), so later collections walk only what trials made.
+    First the graphs and kernels of dropped programs are let go
+    (:func:`~playbook_kit.programs.release_dropped_graphs`, then, after the collection,
+    :func:`~playbook_kit.programs.release_stale_kernels`), which TensorFlow would keep."""
     if _TRIALS_SINCE_GC[0] < 0:
         gc.collect()
         gc.freeze()
     _TRIALS_SINCE_GC[0] += 1
+    programs.release_dropped_graphs()  # what TensorFlow keeps of dropped programs (issue 22)
     if _TRIALS_SINCE_GC[0] >= every:
         gc.collect()
         _TRIALS_SINCE_GC[0] = 0
+    programs.release_stale_kernels()
 
 
 def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "best"):

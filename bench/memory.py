@@ -1,0 +1,122 @@
+"""Memory over a long study of many architectures, on both engines (issue 22).
+
+Each engine runs in a fresh process: trials of the digits MLP whose architecture changes
+every trial, each trial writing its best-k and last checkpoints as a study would, so that
+every trial builds a new program (the program cache's worst case) or, on the fit engine,
+a new model that Keras traces. Two sets of architectures:
+
+* ``cycle`` (the issue's reproduction): widths 8 to 47 in turn, 40 architectures;
+* ``distinct``: width 8 to 107, then depth 2, 3, 4 over the widths again, so that no two
+  of the first 400 trials share a shape.
+
+The process's resident memory is read after a garbage collection at trial 40 and at the
+last trial; the headline is the largest growth measured (engines and architectures).
+``--before`` also runs each engine with the release of dropped programs turned off
+(``programs.release_dropped_graphs`` and ``release_stale_kernels`` made no-ops): what
+TensorFlow kept before the fix.
+
+    python bench/memory.py            # cycle, 100 trials per engine: trial 40 vs 100
+    python bench/memory.py --full     # cycle and distinct, 400 trials: trial 40 vs 400
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TARGET_MIB = 50.0
+FIRST = 40
+
+
+def architecture(i: int, kind: str) -> dict:
+    if kind == "cycle":
+        return {"width": 8 + i % 40, "learning_rate": 1.0e-3 * (1 + i % 3)}
+    return {"width": 8 + i % 100, "depth": 1 + (i // 100) % 4,
+            "learning_rate": 1.0e-3 * (1 + i % 3)}
+
+
+def rss_mib() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def run(engine: str, kind: str, trials: int, release: bool) -> dict:
+    """One engine's trials in this process; returns the memory after each 20."""
+    import gc
+    import shutil
+    import tempfile
+
+    import playbook_kit as pk
+    from playbook_kit import programs
+
+    pk.setup(seed=0, threads=1)
+    if not release:
+        programs.release_dropped_graphs = programs.release_stale_kernels = lambda: None
+    workload = pk.Workload(pk.load_digits(seed=0), defaults={"width": 32},
+                           **({"engine": "fit"} if engine == "fit" else {}))
+    folder = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    measured = {}
+    try:
+        for i in range(trials):
+            result = pk.train_trial(workload, architecture(i, kind), seed=i, max_train_steps=8,
+                                    eval_every=4, checkpoint_dir=folder / f"trial_{i}")
+            assert result.status == "completed" and result.engine == engine, result.reason
+            shutil.rmtree(folder / f"trial_{i}")
+            if (i + 1) % 20 == 0 or i + 1 == trials:
+                gc.collect()
+                measured[i + 1] = round(rss_mib(), 1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return measured
+
+
+def measure(engine: str, kind: str, trials: int, release: bool) -> dict:
+    """``run`` in a fresh process (TensorFlow's state starts empty for each engine)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, __file__, "--child", engine, kind, str(trials),
+                          str(int(release))], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true",
+                        help="400 trials per engine, both sets of architectures")
+    parser.add_argument("--trials", type=int, default=None)
+    parser.add_argument("--architectures", default=None, help="cycle, distinct or both")
+    parser.add_argument("--before", action="store_true",
+                        help="also run without releasing dropped programs")
+    parser.add_argument("--engines", default="compiled,fit")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        engine, kind, trials, release = args.child
+        print(json.dumps(run(engine, kind, int(trials), release == "1")))
+        return
+    trials = args.trials or (400 if args.full else 100)
+    kinds = args.architectures or ("both" if args.full else "cycle")
+    kinds = ["cycle", "distinct"] if kinds == "both" else [kinds]
+    growth = {}
+    for kind in kinds:
+        for release in ([True, False] if args.before else [True]):
+            for engine in args.engines.split(","):
+                memory = measure(engine, kind, trials, release)
+                label = f"{engine}, {kind}" + ("" if release else ", before: nothing released")
+                print(f"{label}: MiB after trial " + ", ".join(
+                    f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
+                change = memory[trials] - memory[FIRST]
+                print(f"{label}: trial {FIRST} -> {trials}: {change:+.1f} MiB "
+                      f"({change / (trials - FIRST):+.3f} MiB per trial)", flush=True)
+                if release:
+                    growth[(kind, engine)] = change
+    worst = max(growth, key=growth.get)
+    print(f"memory_growth_{FIRST}_to_{trials}={growth[worst]:.1f} MiB ({worst[1]} engine, "
+          f"{worst[0]} architectures) (target <{TARGET_MIB:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
