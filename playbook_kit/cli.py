@@ -67,7 +67,9 @@ def _study(args) -> int:
     if args.workers:
         from pathlib import Path
         from .store import write_study_yaml
+        from .study_lock import check_free
 
+        check_free(Path(args.directory) / spec.name)  # before starting any worker
         effective = Path(args.directory) / f"{spec.name}.study.yaml"
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
@@ -338,9 +340,11 @@ def main(argv=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    from .study_lock import StudyLocked
+
     try:
         return args.handler(args)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, StudyLocked) as error:
         print(f"playbook-kit: error: {error}", file=sys.stderr)
         return 2
 

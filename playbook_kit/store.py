@@ -10,6 +10,7 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
   every run's result), ``trial_<id>/curves.csv`` (every evaluation of every run) and
   ``trial_<id>/checkpoints/`` (per run ``seed-<seed>/``: its best checkpoints and last,
   and while it runs its resumable state, :mod:`~playbook_kit.trial_state`).
+* ``playbook_runner.lock`` while a process runs the study: :mod:`playbook_kit.study_lock`.
 
 Every file is written through :func:`~playbook_kit.files.atomic_write` (re-exported
 here for study files), so a kill at any moment leaves the

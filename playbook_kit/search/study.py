@@ -289,7 +289,7 @@ def _stored_priors(project: Path) -> bool:
 
 
 def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
-                progress, load_priors=None):
+                progress, load_priors=None, lock=None):
     import keras_tuner as kt
     from keras_tuner.engine import base_tuner
 
@@ -395,6 +395,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
             super().on_trial_end(trial)
             if progress is not None:
                 progress(self.oracle)
+            _after_trial(lock)
 
         def save_model(self, trial_id, model, step=0):
             pass
@@ -411,6 +412,15 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     if is_worker():
         reconnect_quickly(tuner.oracle)
     return tuner
+
+
+def _after_trial(lock) -> None:
+    """Between trials: stop when another process took the study's lock over (this one
+    was paused beyond the lock's timeout)."""
+    if lock is not None and lock.stolen:
+        from ..study_lock import StudyLocked
+
+        raise StudyLocked(lock.stolen)
 
 
 class _Progress:
@@ -509,18 +519,48 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                  overwrite: bool = False, load_priors=None, live: bool = False) -> Path:
     """Run (or resume) a :class:`StudySpec` into ``directory/<name>``; returns that folder.
 
-    Checks the space against the workload, the stored files and a stored study's
+    First takes the study's lock (:mod:`playbook_kit.study_lock`): a study that another
+    live process runs is refused with :class:`~playbook_kit.study_lock.StudyLocked`
+    before any work (workers joining a chief take none; their chief holds it). Then
+    checks the space against the workload, the stored files and a stored study's
     settings before any work; a finished trial whose record is damaged is queued to
     run again. ``load_priors`` is a callable returning the warm-start priors, called
     only when they are not already stored with the oracle. Users call
     :func:`run_study`, which returns the loaded results.
     """
+    project = Path(directory) / spec.name
+    lock = _runner_lock(project)
+    try:
+        return _execute(spec, project, workload, progress, overwrite, load_priors, live,
+                        lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _runner_lock(project: Path):
+    """The lock this process holds while it runs the study (taken here), or None for a
+    worker that joins a chief: the chief, or the launcher's first worker, which serves
+    the oracle, holds it. A worker is refused only by a single process's lock (one
+    running the study on its own, which no worker can join)."""
+    from ..study_lock import StudyLock, StudyLocked, holder, refusal, stale_reason
+    from ._keras_tuner import hosts_oracle, is_chief, is_worker
+
+    if is_worker() and not hosts_oracle():
+        held = holder(project)
+        if held is not None and held.get("role") == "runner" and stale_reason(held) is None:
+            raise StudyLocked(refusal(project, held))
+        return None
+    role = "chief" if is_chief() else "oracle host" if hosts_oracle() else "runner"
+    return StudyLock(project, role).acquire()
+
+
+def _execute(spec, project, workload, progress, overwrite, load_priors, live, lock):
     from ..trainer import dry_run
 
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
     dry_run(workload, _trial_config(workload, spec.space, {}))
-    project = Path(directory) / spec.name
     stored = None
     if project.is_dir() and not overwrite:
         check_keras_tuner_files(project)
@@ -537,7 +577,9 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
     bar = _Progress(spec, workload.direction, progress, live)
     chief_done = _serve_oracle_here(spec, workload, project, overwrite, load_priors)
     tuner = _make_tuner(spec, workload, project, overwrite and chief_done is None, bar,
-                        load_priors)
+                        load_priors, lock)
+    if overwrite and lock is not None:
+        lock.rewrite()  # keras-tuner's overwrite removed the folder, the lock with it
     if stored is None or stored.get("max_trials") != spec.max_trials:
         write_study_spec(project, spec.to_dict())
     _rerun_damaged(tuner.oracle, project)
