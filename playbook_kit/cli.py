@@ -60,7 +60,7 @@ def _study(args) -> int:
 
     spec = StudySpec.from_yaml(args.spec)
     overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm",
-                                               "checkpoint_every")
+                                               "checkpoint_every", "keep_checkpoints")
                  if getattr(args, k) is not None}
     if overrides:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
@@ -155,6 +155,20 @@ def _study_workload(args):
     spec, folder = _spec_and_folder(args.study)
     setup(seed=spec.seed, threads=args.threads)
     return spec, folder, spec.workload()
+
+
+def _keep(text: str):
+    """``--keep-checkpoints``: an integer >= 0 or ``all``."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use an integer >= 0 "
+                                         "or 'all'")
+    return value
 
 
 def _int_list(text: str) -> list[int]:
@@ -266,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--max-trials", dest="max_trials", type=int, default=None)
     study.add_argument("--seed", type=int, default=None)
     study.add_argument("--algorithm", default=None)
+    study.add_argument("--keep-checkpoints", dest="keep_checkpoints", type=_keep,
+                       default=None, help="keep the checkpoints of this many best trials "
+                       "(and of pinned ones), dropping the others' as they fall out; 'all' "
+                       "keeps every trial's (default: the study file's keep_checkpoints, "
+                       "else 5)")
     study.add_argument("--no-progress", dest="no_progress", action="store_true")
     study.add_argument("--checkpoint-every", dest="checkpoint_every", default=None,
                        type=_checkpoint_every,

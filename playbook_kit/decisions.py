@@ -276,7 +276,9 @@ def runs_from_study(study, trial_id) -> np.ndarray:
 
     Reads ``study.runs``. Only completed runs with a finite objective are returned;
     dropped runs (infeasible, failed, still running) raise a warning, because a config
-    that diverges on some seeds has a retrain problem that the numbers alone hide.
+    that diverges on some seeds has a retrain problem that the numbers alone hide. In a
+    stored study the trial is pinned: a decision refers to it, so the study's retention
+    keeps its checkpoints (:mod:`playbook_kit.retention`).
     """
     runs = getattr(study, "runs", None)
     if not isinstance(runs, pd.DataFrame):
@@ -296,6 +298,7 @@ def runs_from_study(study, trial_id) -> np.ndarray:
         raise ValueError(
             f"trial_id={trial_id!r}: no runs in study {getattr(study, 'name', '?')!r}; "
             f"trials with runs: {shown}")
+    _pin(getattr(study, "path", None), trial_id)
     mine = mine.sort_values("seed", kind="stable")
     objective = pd.to_numeric(mine["objective"], errors="coerce")
     ok = rules.feasible_mask(mine.assign(objective=objective))
@@ -311,6 +314,17 @@ def runs_from_study(study, trial_id) -> np.ndarray:
             f"trial_id={trial_id!r}: none of its {len(mine)} runs completed with a finite "
             "objective; there is no retrain variance to measure")
     return values
+
+
+def _pin(path, trial_id) -> None:
+    """Pin a stored playbook-kit study's trial that a decision reads."""
+    from pathlib import Path
+
+    from .retention import pin_trial
+    from .store import STUDY_FILE
+
+    if path is not None and (Path(path) / STUDY_FILE).exists():
+        pin_trial(path, trial_id, "decision")
 
 
 def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name: str,

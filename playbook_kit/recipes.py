@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import rules
 from .results import StudyResults, config_of, load_study
-from .store import STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
+from .store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
 
 
 def _study_spec(study: StudyResults):
@@ -37,8 +37,14 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
 
     The workload (rebuilt from the stored data spec, or ``workload`` for data given in
     memory), ``max_train_steps`` and ``eval_every`` come from the stored study, so the
-    runs are comparable with the original trial. Re-running resumes.
+    runs are comparable with the original trial. Re-running resumes. The trial is
+    pinned in its study (its checkpoints are kept, :mod:`playbook_kit.retention`); a
+    retrain needs only its config, so one whose checkpoints the study's
+    ``keep_checkpoints`` already dropped runs all the same, saying so in a warning.
     """
+    import warnings
+
+    from .retention import dropped, dropped_message, pin_trial
     from .search.study import StudySpec, run_spec
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
@@ -48,12 +54,17 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
         study = load_study(study)
     config = config_of(study, trial_id)
     spec = _study_spec(study)
+    pin_trial(study.path, trial_id, "retrain")
+    marker = dropped(Path(study.path) / f"trial_{trial_id}")
+    if marker is not None:
+        warnings.warn(f"{dropped_message(trial_id, marker)}; retraining from its config",
+                      stacklevel=2)
     retrain_spec = StudySpec(
         name=name or f"{study.name}_retrain_{trial_id}", space=spec.space, max_trials=1,
         max_train_steps=spec.max_train_steps, eval_every=spec.eval_every, algorithm="list",
         seed=spec.seed + 1, repeats=seeds, keep_best=spec.keep_best, configs=[config],
         data=spec.data, defaults=spec.defaults, objective=spec.objective,
-        extra_keys=spec.extra_keys, parts=spec.parts)
+        extra_keys=spec.extra_keys, parts=spec.parts, keep_checkpoints=spec.keep_checkpoints)
     directory = directory if directory is not None else Path(study.path).parent
     return run_spec(retrain_spec, directory, workload=workload, progress=progress)
 
@@ -66,8 +77,12 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     section 6: test-set performance is checked at the end). For a trial run with several
     seeds, the checkpoint is that of its best run. The workload is rebuilt from the
     study's stored data spec (``workload`` for data given in memory). With ``journal``
-    (a :class:`~playbook_kit.journal.Journal`) the result is appended to it.
+    (a :class:`~playbook_kit.journal.Journal`) the result is appended to it. The trial
+    is pinned first, so that the study's retention keeps its checkpoints
+    (:mod:`playbook_kit.retention`); a trial whose checkpoints it already dropped is
+    refused in one line naming ``keep_checkpoints``.
     """
+    from .retention import dropped, dropped_message, pin_trial
     from .trainer import evaluate_model
 
     if not isinstance(study, StudyResults):
@@ -80,6 +95,10 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
         raise ValueError(f"trial_id={trial_id!r} has no finished trial record in {study.path}")
     if record["status"] != rules.COMPLETED:
         raise ValueError(f"trial {trial_id!r} is {record['status']}: it has no best checkpoint")
+    pin_trial(study.path, trial_dir.name[6:], "final_evaluation")
+    marker = dropped(trial_dir)
+    if marker is not None and not (trial_dir / CHECKPOINT_DIR).is_dir():
+        raise ValueError(dropped_message(trial_id, marker))
     run = record["runs"][rules.best_position([r["objective"] for r in record["runs"]],
                                              study.direction)]
     checkpoint = run["checkpoints"].get(f"step-{run['best_step']}")

@@ -16,7 +16,7 @@ from playbook_kit.insight import AuditReport, audit  # noqa: E402
 
 CHECKS = ["infeasible fraction", "failed or unfinished trials", "search space boundaries",
           "instability", "sampling", "optimization problems (all trials)",
-          "training length (best trials)", "best trials' curves"]
+          "training length (best trials)", "best trials' curves", "disk use"]
 
 
 @pytest.fixture(autouse=True)
@@ -71,9 +71,10 @@ def test_plain_keras_tuner_study_without_curves(tmp_path):
     assert _reason(report, "sampling") == (
         "best-of-12 bootstrap IQR 0.0181 = 54% of the best-to-median gap 0.0334 (warn above "
         "25%); 1 trial(s) within 25% of that gap from the best (warn below 3)")
-    for check in CHECKS[5:]:
+    for check in CHECKS[5:8]:
         assert status[check] == "skip"
         assert "no training curves" in _reason(report, check)
+    assert status["disk use"] == "skip"  # results built in memory: no directory
     assert any("roles are unknown" in n for n in report.notes)
     assert set(report.figures) == {"axis_plots", "best_of_n"}
     assert plt.get_fignums() == []                       # figures kept out of pyplot

@@ -152,11 +152,11 @@ def test_the_heartbeat_refreshes_the_lock_and_notices_a_take_over(tmp_path):
     path.write_text(json.dumps(stale))
     lock.heartbeat()
     assert json.loads(path.read_text())["heartbeat"] > stale["heartbeat"]
-    _after_trial(lock)  # still ours: the study goes on
+    _after_trial(lock, tmp_path / "s", None, "max")  # still ours: the study goes on
     path.write_text(json.dumps({**first, "token": "someone else", "pid": 4242}))
     lock.heartbeat()
     with pytest.raises(StudyLocked, match="process 4242 .* took over its lock"):
-        _after_trial(lock)
+        _after_trial(lock, tmp_path / "s", None, "max")
     lock.release()
     assert json.loads(path.read_text())["token"] == "someone else"  # not ours to remove
 

@@ -410,6 +410,45 @@ def _resumes(runs: pd.DataFrame) -> str:
     return "; " + ", ".join(parts) + f", {int(lost_steps.sum())} steps of work lost"
 
 
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _check_disk(study: StudyResults, tables: dict) -> dict:
+    """The study's disk use, and the checkpoints its retention kept and dropped
+    (:mod:`playbook_kit.retention`); informational, never a failure."""
+    from ..retention import KEEP_CHECKPOINTS, disk_use
+    from ..store import STUDY_FILE, read_study_spec
+
+    if study.path is None or not Path(study.path).is_dir():
+        return _row("disk use", "skip", "no study directory (results built in memory)")
+    table = tables["disk"] = disk_use(study.path)
+    total = int(table[["checkpoint_bytes", "other_bytes"]].to_numpy().sum())
+    kept = table[table["checkpoint_bytes"] > 0]
+    gone = table[table["dropped"]]
+    pinned = int(((table["pinned_by"] != "") & ~table["dropped"]).sum())
+    if (Path(study.path) / STUDY_FILE).exists():
+        keep = read_study_spec(study.path).get("keep_checkpoints", KEEP_CHECKPOINTS)
+        option = ("keep_checkpoints=None: every trial's kept" if keep is None else
+                  f"keep_checkpoints={keep}: the best {keep} trials' and pinned ones'")
+    else:
+        option = "a plain keras-tuner study: no retention"
+    reason = (f"{_size(total)} on disk, {_size(kept['checkpoint_bytes'].sum())} of it the "
+              f"checkpoints of {len(kept)} trial(s) ({option}; {pinned} pinned)")
+    if len(gone):
+        reason += (f"; checkpoints of {len(gone)} trial(s) dropped, "
+                   f"{_size(gone['dropped_bytes'].sum())} freed: "
+                   f"{', '.join(gone['trial_id'].head(12))}"
+                   + (" ..." if len(gone) > 12 else ""))
+    return _row("disk use", "pass", reason,
+                "" if not len(gone) else "final_evaluation needs a kept trial; retrain "
+                "works on any trial (it needs only the config)")
+
+
 def _guarded(names, fn, *args) -> list[dict]:
     """Run one check; a report must come back even when a check meets data it was not
     built for, so an error becomes a "skip" row that names it (never hidden)."""
@@ -472,7 +511,8 @@ def audit(study: StudyResults, figures: bool = True, n_boot: int = 1000, seed: i
         + _guarded(["failed or unfinished trials"], _check_unfinished, study)
         + _guarded(["search space boundaries", "instability"], _boundary_rows, study, tables)
         + _guarded(["sampling"], _check_sampling, study, n_boot, seed, tables)
-        + _guarded(list(CURVE_CHECK_NAMES), _curve_rows, study, thresholds, tables))
+        + _guarded(list(CURVE_CHECK_NAMES), _curve_rows, study, thresholds, tables)
+        + _guarded(["disk use"], _check_disk, study, tables))
 
     best = study.best_trials(TOP_CURVES)
     hp_cols = [n for n in study.hyperparameter_names if n in best.columns]

@@ -126,10 +126,16 @@ class Journal:
         """Record the final, test-set evaluation of the chosen config (playbook sec. 6).
 
         ``config``: a dict, or a path to it; ``checkpoint``: path of the evaluated
-        checkpoint; ``metrics``: name -> number. Returns the entry number.
+        checkpoint; ``metrics``: name -> number. Returns the entry number. A checkpoint
+        inside a playbook-kit study pins its trial there (its study's retention keeps
+        it: :mod:`playbook_kit.retention`).
         """
-        return self._append(final_evaluation_body(config, checkpoint, metrics,
-                                                  notes))["entry"]
+        from ..retention import pin_checkpoint
+
+        entry = self._append(final_evaluation_body(config, checkpoint, metrics,
+                                                   notes))["entry"]
+        pin_checkpoint(checkpoint, "journal")
+        return entry
 
     def _append(self, body: dict) -> dict:
         """Chain ``body`` (plus the header, for a new file) onto the file; return it."""

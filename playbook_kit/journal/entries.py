@@ -224,9 +224,13 @@ def study_record(study, command: str, config_path: str | None = None,
     """A ``studies`` item for :meth:`Journal.add_round` from a loaded StudyResults.
 
     The config is ``config_path`` if given, else the best feasible trial's
-    hyperparameter values (inactive conditional ones left out).
+    hyperparameter values (inactive conditional ones left out). That trial is pinned in
+    a stored study, so that its checkpoints stay whatever the study's
+    ``keep_checkpoints`` (:mod:`playbook_kit.retention`).
     """
     best = study.best_trials(1)
+    if study.path is not None and not best.empty:
+        _pin(study.path, best["trial_id"].iloc[0])
     record = {"name": study.name, "path": study.path, "n_trials": int(len(study.trials)),
               "best_objective": None if best.empty else float(best["objective"].iloc[0]),
               "objective": study.objective, "command": command, "notes": notes}
@@ -242,6 +246,14 @@ def study_record(study, command: str, config_path: str | None = None,
         record["config"] = {name: _plain(value, f"config[{name!r}]")
                             for name, value in config_of(study, best["trial_id"].iloc[0]).items()}
     return record
+
+
+def _pin(path, trial_id) -> None:
+    from ..retention import pin_trial
+    from ..store import STUDY_FILE
+
+    if (Path(path) / STUDY_FILE).exists():
+        pin_trial(path, trial_id, "journal")
 
 
 # ---------------------------------------------------------------------------- figures

@@ -30,6 +30,7 @@ from ..store import (
     write_json, write_study_spec, write_trial, write_interrupted, clear_interrupted,
 )
 from ..trial_state import TrialInterrupted, TrialState, keep_beating
+from ..retention import KEEP_CHECKPOINTS, apply_retention, check_keep
 from ..workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
@@ -66,6 +67,13 @@ class StudySpec:
     checkpoint_every: object = None
     """When a running trial writes its resumable state (None: the default interval; see
     :func:`~playbook_kit.trial_state.check_every`); may change between runs of a study."""
+    keep_checkpoints: int | None = KEEP_CHECKPOINTS
+    """How many of the best trials keep their checkpoints (pinned trials besides: those a
+    final evaluation, a retrain, a decision or the journal refers to); the others' are
+    dropped as they fall out of the best. None (or "all") keeps every trial's. Default
+    5: see :data:`~playbook_kit.retention.KEEP_CHECKPOINTS` and
+    :mod:`playbook_kit.retention`. It may change when a study is resumed, and a resume
+    applies it to the trials already run, also in a study stored before the option."""
 
     def __post_init__(self):
         from ..trainer import _check_steps
@@ -83,6 +91,7 @@ class StudySpec:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key}={value!r} is not allowed; use an integer >= 1")
         _check_steps(self.max_train_steps, self.eval_every, self.keep_best, 2.0)
+        self.keep_checkpoints = check_keep(self.keep_checkpoints)
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
@@ -105,7 +114,8 @@ class StudySpec:
                 "keep_best": int(self.keep_best), "configs": self.configs,
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
                 "warm_start": self.warm_start, "extra_keys": list(self.extra_keys),
-                "parts": self.parts, "checkpoint_every": self.checkpoint_every}
+                "parts": self.parts, "checkpoint_every": self.checkpoint_every,
+                "keep_checkpoints": self.keep_checkpoints}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":
@@ -395,7 +405,7 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
             super().on_trial_end(trial)
             if progress is not None:
                 progress(self.oracle)
-            _after_trial(lock)
+            _after_trial(lock, directory, spec.keep_checkpoints, workload.direction)
 
         def save_model(self, trial_id, model, step=0):
             pass
@@ -414,13 +424,16 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     return tuner
 
 
-def _after_trial(lock) -> None:
-    """Between trials: stop when another process took the study's lock over (this one
-    was paused beyond the lock's timeout)."""
+def _after_trial(lock, project: Path, keep_checkpoints, direction: str) -> None:
+    """Between trials (in the process that ran the trial) and at the study's end: stop
+    when another process took the study's lock over (this one was paused beyond the
+    lock's timeout), then drop the checkpoints of the trials that fell out of the best
+    ``keep_checkpoints`` (:mod:`playbook_kit.retention`)."""
     if lock is not None and lock.stolen:
         from ..study_lock import StudyLocked
 
         raise StudyLocked(lock.stolen)
+    apply_retention(project, keep_checkpoints, direction)
 
 
 class _Progress:
@@ -580,7 +593,9 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
                         load_priors, lock)
     if overwrite and lock is not None:
         lock.rewrite()  # keras-tuner's overwrite removed the folder, the lock with it
-    if stored is None or stored.get("max_trials") != spec.max_trials:
+    if stored is None or any(stored.get(key, "absent") != getattr(spec, key)
+                             for key in ("max_trials", "keep_checkpoints",
+                                         "checkpoint_every")):
         write_study_spec(project, spec.to_dict())
     _rerun_damaged(tuner.oracle, project)
     bar(tuner.oracle)
@@ -604,6 +619,7 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
                          "study (the same command) to resume it") from None
     finally:
         bar.close()
+    _after_trial(lock, project, spec.keep_checkpoints, workload.direction)
     return project
 
 
@@ -649,7 +665,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               directory: str | Path = "studies", name: str = "study", repeats: int = 1,
               keep_best: int = 2, configs: list | None = None, data: dict | None = None,
               progress: bool = True, overwrite: bool = False, warm_start=None,
-              live: bool = False, checkpoint_every=None):
+              live: bool = False, checkpoint_every=None,
+              keep_checkpoints: int | None = KEEP_CHECKPOINTS):
     """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
@@ -661,6 +678,9 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
     ``workload=None`` builds the workload from ``data`` (a spec such as
     ``{"name": "digits"}``). ``live=True`` (in a notebook) redraws the trials'
     objectives after each trial.
+
+    ``keep_checkpoints``: how many of the best trials keep their checkpoints, pinned
+    trials besides (:attr:`StudySpec.keep_checkpoints`; None keeps every trial's).
 
     ``warm_start`` (algorithm ``"bayesian"`` only): an exploration study, as its
     directory or its StudyResults, whose trials inside this (refined) space seed the
@@ -679,7 +699,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         objective=workload.objective if workload is not None else "val_accuracy",
         warm_start=warm_start,
         extra_keys=list(workload.extra_keys) if workload is not None else [],
-        parts=workload.spec() if workload is not None else None)
+        parts=workload.spec() if workload is not None else None,
+        keep_checkpoints=keep_checkpoints)
     return run_spec(spec, directory, workload=workload, progress=progress,
                     overwrite=overwrite, warm_start=warm_start, live=live)
 
