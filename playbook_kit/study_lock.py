@@ -267,7 +267,8 @@ class StudyLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
-            self.heartbeat()
+            with contextlib.suppress(OSError):  # a full or vanished disk: try again later
+                self.heartbeat()
 
     def heartbeat(self) -> None:
         """Rewrite the lock's heartbeat, or note that another process took it over."""
