@@ -321,6 +321,17 @@ def _mid_trial_states(project: Path) -> set:
             if not (p.parents[2] / "playbook.json").exists()}
 
 
+def _kill_mid_trial(run, project, tuner_id):
+    """SIGKILL to the worker ``tuner_id`` of ``run`` once both workers are mid-trial, each
+    with a resumable state on disk."""
+    deadline = time.time() + 240
+    while len(_mid_trial_states(project)) < 2 and time.time() < deadline:
+        if run.poll() is not None:
+            pytest.fail(f"study ended before the kill: {run.stdout.read()}")
+        time.sleep(0.05)
+    os.kill(worker_pid(run.pid, tuner_id), signal.SIGKILL)
+
+
 def test_a_lost_worker_is_not_a_lost_study(pk, tmp_path):
     """SIGKILL to a worker mid-trial: the other worker goes on, takes the lost trial over
     once its heartbeat is older than the lease and continues it from its state; the
@@ -330,12 +341,7 @@ def test_a_lost_worker_is_not_a_lost_study(pk, tmp_path):
     project = tmp_path / "out" / "killed"
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads",
               "1", env={"PLAYBOOK_KIT_LEASE_S": "2", "PLAYBOOK_KIT_HEARTBEAT_S": "0.2"})
-    deadline = time.time() + 240
-    while len(_mid_trial_states(project)) < 2 and time.time() < deadline:
-        if run.poll() is not None:
-            pytest.fail(f"study ended before the kill: {run.stdout.read()}")
-        time.sleep(0.05)
-    os.kill(worker_pid(run.pid, "tuner1"), signal.SIGKILL)
+    _kill_mid_trial(run, project, "tuner1")
     output, _ = run.communicate(timeout=400)
     assert run.returncode == 0, output
     assert "2 workers finished; exit codes [0, -9]" in output
@@ -358,12 +364,7 @@ def test_a_lost_oracle_host_stops_the_others_cleanly_and_a_rerun_resumes(pk, tmp
     env = {"PLAYBOOK_KIT_ORACLE_WAIT_S": "3"}
     run = cli("study", spec, "--directory", tmp_path / "out", "--workers", "2", "--threads",
               "1", env=env)
-    deadline = time.time() + 240
-    while len(_mid_trial_states(project)) < 2 and time.time() < deadline:
-        if run.poll() is not None:
-            pytest.fail(f"study ended before the kill: {run.stdout.read()}")
-        time.sleep(0.05)
-    os.kill(worker_pid(run.pid, "tuner0"), signal.SIGKILL)
+    _kill_mid_trial(run, project, "tuner0")
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 1, output
     assert "exit codes [-9, 75]" in output
