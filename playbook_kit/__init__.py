@@ -5,7 +5,7 @@ load lazily so that :func:`setup` can configure TensorFlow before it is imported
 """
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it
 
 _EXPORTS = {
     "setup": "runtime", "seed_everything": "runtime",
@@ -39,6 +39,7 @@ _EXPORTS = {
     "momentum_space": "search.presets", "StoreError": "store",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
+    "copy_notebooks": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
     "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
     "initial_training_length": "training_length", "TrainingLength": "training_length",

@@ -26,14 +26,27 @@ def _tour(args) -> int:
 
 def _run(args) -> int:
     from pathlib import Path
-    from .notebooks import check_parameters, run_notebook
+    from .notebooks import check_parameters, find_notebook, run_notebook
 
-    for notebook in args.notebooks:  # every notebook's parameters before the first kernel
+    notebooks = [find_notebook(name) for name in args.notebooks]  # a path, or a guided name
+    for notebook in notebooks:  # every notebook's parameters before the first kernel
         check_parameters(notebook, dict(args.parameter or []))
-    for notebook in args.notebooks:
+    for notebook in notebooks:
         out = Path(args.output) / Path(notebook).stem
         executed = run_notebook(notebook, out, dict(args.parameter or []))
         print(f"{notebook} -> {executed}")
+    return 0
+
+
+def _notebooks(args) -> int:
+    from pathlib import Path
+    from .notebooks import copy_notebooks
+
+    copied = copy_notebooks(args.destination, force=args.force)
+    folder = Path(args.destination) / "notebooks"
+    print(f"{len(copied)} files copied into {folder}: "
+          f"{', '.join(p.name for p in copied if p.suffix == '.ipynb')} and their study "
+          f"and sweep files\nopen them with: jupyter lab {folder}")
     return 0
 
 
@@ -253,15 +266,24 @@ def build_parser() -> argparse.ArgumentParser:
                       help="name=value (YAML value) passed to every notebook that declares it")
     tour.set_defaults(handler=_tour)
     run = commands.add_parser("run", help="execute notebooks with parameters (papermill)")
-    run.add_argument("notebooks", nargs="+")
+    run.add_argument("notebooks", nargs="+", help="notebook files, or guided notebooks by "
+                     "name (00_quickstart)")
     run.add_argument("--output", default="runs", help="one sub-folder per notebook")
     run.add_argument("-p", "--parameter", type=_parse_parameter, action="append",
                      help="name=value; YAML value, write floats as 1.0e-3")
     run.set_defaults(handler=_run)
+    copy = commands.add_parser("notebooks", help="copy the guided notebooks, their study "
+                               "and sweep files into DESTINATION/notebooks")
+    copy.add_argument("destination", help="folder to copy into; results of the notebooks "
+                      "go to DESTINATION/runs")
+    copy.add_argument("--force", action="store_true",
+                      help="overwrite files of the same names (otherwise nothing is copied "
+                      "when any exists)")
+    copy.set_defaults(handler=_notebooks)
     batch = commands.add_parser("batch", help="run notebooks over parameter sets from a "
                                 "sweep file, in parallel, resuming finished runs")
     batch.add_argument("sweep", help="sweep file: notebooks, parameters, grid or runs, "
-                       "max_runs (see the README)")
+                       "max_runs (see docs/guides/sweeps.md)")
     batch.add_argument("--jobs", type=int, default=1, help="runs at once, one kernel each")
     batch.add_argument("--output", default=None, help="batch folder (default: "
                        "runs/<sweep file name>)")
@@ -357,13 +379,14 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
+        parser.print_help(sys.stderr)
+        print("playbook-kit: error: nothing to do: name a command", file=sys.stderr)
+        return 2
     from .study_lock import StudyLocked
 
     try:
         return args.handler(args)
-    except (ValueError, OSError, StudyLocked) as error:
+    except (ValueError, OSError, ModuleNotFoundError, StudyLocked) as error:
         print(f"playbook-kit: error: {error}", file=sys.stderr)
         return 2
 

@@ -6,28 +6,137 @@ Each executed notebook writes ``metrics.json`` (and curves as CSV) into its outp
 notebook whose conclusion changed stops with an AssertionError a learner can read, so
 nbval and papermill runs fail. :func:`truncated_cells` finds the table cells of an executed
 cell's outputs that end cut short ("..."), which the notebook tests fail on.
+
+The guided notebooks live in the repository's ``notebooks/`` and ship inside the package
+(``playbook_kit/_notebooks``, copied there by the build): :func:`guided_notebook_dir` finds
+them either way, and :func:`copy_notebooks` copies them where a user can run and edit them.
 """
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .validation import not_allowed
+
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+"""The repository's guided notebooks (a clone, or an editable install of one)."""
+SHIPPED_NOTEBOOK_DIR = Path(__file__).resolve().parent / "_notebooks"
+"""The guided notebooks inside an installed wheel or sdist (``setup.py`` puts them there)."""
+GUIDED_FILES = ("[0-9][0-9]_*.ipynb", "studies/*.yaml", "sweeps/*.yaml")
+"""What ships and what :func:`copy_notebooks` copies: the notebooks, their study files and
+their sweep files (``setup.py`` copies the same patterns into the wheel)."""
+NOTEBOOKS_EXTRA = "pip install 'playbook-kit[notebooks]'"
+"""What to install for the notebooks: JupyterLab, ipywidgets, ipykernel and papermill."""
 _PYTHON_TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,),
                  "list": (list,), "dict": (dict,)}
 
 
-def list_notebooks(directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
-    """The guided notebooks in teaching order."""
-    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb"))
+def guided_notebook_dir() -> Path:
+    """The folder holding the guided notebooks: the copy shipped in the installed package,
+    else the repository's ``notebooks/``.
+
+    Raises:
+        FileNotFoundError: neither holds a guided notebook (a package built without
+            them); the message names both places.
+    """
+    for folder in (SHIPPED_NOTEBOOK_DIR, NOTEBOOK_DIR):
+        if list_notebooks(folder):
+            return folder
+    raise FileNotFoundError(f"no guided notebooks: neither the installed package "
+                            f"({SHIPPED_NOTEBOOK_DIR}) nor a repository ({NOTEBOOK_DIR}) "
+                            "holds them; install playbook-kit from its wheel or sdist, or "
+                            "work in a clone of its repository")
+
+
+def list_notebooks(directory: str | Path | None = None) -> list[Path]:
+    """The guided notebooks in teaching order: those of ``directory``, by default of
+    :func:`guided_notebook_dir` (an empty list when a given folder holds none)."""
+    directory = guided_notebook_dir() if directory is None else Path(directory)
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def guided_files(directory: str | Path | None = None) -> list[Path]:
+    """The files that ship with the guided notebooks (:data:`GUIDED_FILES`), relative to
+    ``directory`` (by default :func:`guided_notebook_dir`)."""
+    directory = guided_notebook_dir() if directory is None else Path(directory)
+    return sorted({p.relative_to(directory) for pattern in GUIDED_FILES
+                   for p in directory.glob(pattern)})
+
+
+def find_notebook(name: str | Path) -> Path:
+    """A notebook to run: the file ``name`` when it exists, else the guided notebook of
+    that name, with or without ``.ipynb`` (``00_quickstart``).
+
+    Raises:
+        ValueError: neither exists; the message lists the guided notebooks.
+    """
+    path = Path(name)
+    if path.is_file():
+        return path.resolve()
+    folder = guided_notebook_dir()
+    for candidate in (folder / path.name, folder / f"{path.name}.ipynb"):
+        if candidate.suffix == ".ipynb" and candidate.is_file():
+            return candidate
+    raise not_allowed("notebook", str(name), "give a notebook file or the name of a guided "
+                      "notebook: " + ", ".join(p.stem for p in list_notebooks(folder)),
+                      why="no such file")
+
+
+def copy_notebooks(destination: str | Path, force: bool = False) -> list[Path]:
+    """Copy the guided notebooks, their study and sweep files into
+    ``destination/notebooks/``, where they run as in the repository (their results go to
+    ``destination/runs/``, beside it).
+
+    Args:
+        destination: the folder to copy into (created when missing).
+        force: overwrite files of the same names; without it, nothing is copied when any
+            exists.
+
+    Returns:
+        The copied files, in the order of :func:`guided_files`.
+
+    Raises:
+        ValueError: ``destination`` already holds some of the files and ``force`` is
+            false; the message names each of them.
+        FileNotFoundError: no guided notebooks are installed (:func:`guided_notebook_dir`).
+
+    Example::
+
+        pk.copy_notebooks("workshop")     # workshop/notebooks/00_quickstart.ipynb, ...
+    """
+    source = guided_notebook_dir()
+    target = Path(destination) / "notebooks"
+    files = guided_files(source)
+    existing = [f for f in files if (target / f).exists()]
+    if existing and not force:
+        raise not_allowed("destination", str(destination), "choose a folder without these "
+                          "files, or overwrite them with force=True (--force)", "notebooks",
+                          why="it already holds " + ", ".join(
+                              str(Path("notebooks") / f) for f in existing))
+    copied = []
+    for relative in files:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        copied.append(Path(shutil.copyfile(source / relative, target / relative)))
+    return copied
+
+
+def _papermill():
+    """papermill, or an error that says which extra installs it."""
+    try:
+        import papermill
+    except ModuleNotFoundError as missing:
+        raise ModuleNotFoundError(f"running notebooks needs {missing.name}, which is not "
+                                  f"installed: {NOTEBOOKS_EXTRA}", name=missing.name) from None
+    return papermill
 
 
 def notebook_parameters(path: str | Path) -> dict:
     """Parameter names -> (type name, default) read back with papermill."""
-    import papermill
+    papermill = _papermill()
 
     found = papermill.inspect_notebook(str(path))
     return {name: (info["inferred_type_name"], info["default"]) for name, info in found.items()}
@@ -66,19 +175,24 @@ def run_notebook(path: str | Path, output_dir: str | Path, parameters: dict | No
     """Execute one notebook into ``output_dir`` with papermill; returns the executed copy.
 
     The notebook's ``output_dir`` parameter (when it has one) points at the same folder,
-    so its ``metrics.json`` lands beside the executed notebook.
+    so its ``metrics.json`` lands beside the executed notebook. A notebook shipped inside
+    the installed package writes its studies beside ``output_dir`` too
+    (``output_dir/../studies``, as :func:`run_tour` shares them), never into the package.
     """
-    import papermill
+    papermill = _papermill()
 
     path = Path(path).resolve()
     parameters = dict(parameters or {})
     check_parameters(path, parameters)
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    if "output_dir" in notebook_parameters(path):
+    declared = notebook_parameters(path)
+    if "output_dir" in declared:
         parameters.setdefault("output_dir", str(output_dir))
-    if "interactive" in notebook_parameters(path):
+    if "interactive" in declared:
         parameters.setdefault("interactive", False)
+    if "study_dir" in declared and path.is_relative_to(SHIPPED_NOTEBOOK_DIR):
+        parameters.setdefault("study_dir", str(output_dir.parent / "studies"))
     executed = output_dir / path.name
     papermill.execute_notebook(str(path), str(executed), parameters=parameters,
                                kernel_name=kernel, cwd=str(path.parent),
@@ -96,6 +210,8 @@ def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
     that declares them. Every parameter is checked against every notebook before the
     first kernel starts: a name that no notebook declares, or a value of the wrong type
     for any notebook that declares it, stops the tour before any output is written.
+    Without ``notebooks``, the guided ones: when none is installed, FileNotFoundError
+    (:func:`guided_notebook_dir`) says so before anything is written.
     """
     notebooks = notebooks or list_notebooks()
     declared = {notebook: notebook_parameters(notebook) for notebook in notebooks}

@@ -19,6 +19,20 @@ from .results import StudyResults
 from .validation import check_choice, check_int, check_seed
 
 
+def _ipywidgets():
+    """ipywidgets and IPython's ``display``, or an error that says which extra installs
+    them (the core package runs without them)."""
+    try:
+        import ipywidgets
+        from IPython.display import display
+    except ModuleNotFoundError as missing:
+        from .notebooks import NOTEBOOKS_EXTRA
+
+        raise ModuleNotFoundError(f"the widgets need {missing.name}, which is not "
+                                  f"installed: {NOTEBOOKS_EXTRA}", name=missing.name) from None
+    return ipywidgets, display
+
+
 def trial_options(study: StudyResults) -> list[tuple[str, str]]:
     """Dropdown entries ``(label, trial_id)``: feasible trials best first, then the rest."""
     ranked = study.best_trials(k=None)
@@ -32,9 +46,23 @@ def trial_options(study: StudyResults) -> list[tuple[str, str]]:
 
 def trial_browser(study: StudyResults):
     """A dropdown of the study's trials (best first) above that trial's curves
-    (:func:`playbook_kit.insight.plot_trial`)."""
-    import ipywidgets as widgets
-    from IPython.display import display
+    (:func:`playbook_kit.insight.plot_trial`).
+
+    Args:
+        study: a study's results.
+
+    Returns:
+        None: the widget is displayed in the notebook.
+
+    Raises:
+        ValueError: the study has no trials.
+        ModuleNotFoundError: ipywidgets is not installed (the notebooks extra).
+
+    Example::
+
+        pk.trial_browser(study)      # in JupyterLab, with a live kernel
+    """
+    widgets, display = _ipywidgets()
 
     from .insight import plot_trial
 
@@ -109,7 +137,24 @@ def coverage_table(space, n: int = 12, seed: int = 0) -> pd.DataFrame:
     """How evenly each generator's first ``n`` trials cover ``space``, one row per
     generator: ``discrepancy`` (scipy's centered L2 discrepancy of the unit-cube points;
     lower is more even) and ``largest_gap`` (the largest unexplored share of any varied
-    hyperparameter's range, on its own scale; lower is better)."""
+    hyperparameter's range, on its own scale; lower is better).
+
+    Args:
+        space: a :class:`SearchSpace` with a varied hyperparameter.
+        n: trials of each generator, from 2 to 200.
+        seed: seeds the generators.
+
+    Returns:
+        pandas.DataFrame: indexed by ``generator``: ``points``, ``discrepancy``,
+        ``largest_gap``.
+
+    Raises:
+        ValueError: the space varies no hyperparameter, or ``n`` / ``seed`` not allowed.
+
+    Example::
+
+        pk.coverage_table(pk.adam_space(12), n=12)
+    """
     from scipy.stats import qmc
 
     points = sample_points(space, n, seed)
@@ -126,8 +171,24 @@ def coverage_table(space, n: int = 12, seed: int = 0) -> pd.DataFrame:
 def plot_search_space_samples(space, n: int = 12, seed: int = 0):
     """Quasi-random against random trials of a space's first varied hyperparameter: each
     panel shows trial number against value (on the hyperparameter's scale), the largest
-    gap shaded and the coverage numbers of :func:`coverage_table` in its title. Returns
-    the Figure."""
+    gap shaded and the coverage numbers of :func:`coverage_table` in its title.
+
+    Args:
+        space: a :class:`SearchSpace` with a varied hyperparameter.
+        n: trials of each generator, from 2 to 200.
+        seed: seeds the generators.
+
+    Returns:
+        matplotlib.figure.Figure: one panel per generator.
+
+    Raises:
+        ValueError: the space varies no hyperparameter, or ``n`` / ``seed`` not allowed.
+
+    Example::
+
+        space = pk.SearchSpace().nuisance("learning_rate", 1.0e-4, 1.0e-1, scale="log")
+        pk.plot_search_space_samples(space, n=12)
+    """
     from matplotlib.ticker import NullFormatter
 
     from .insight._plotting import new_figure
@@ -168,14 +229,34 @@ def search_space_explorer(name: str = "learning_rate", low: float = 1.0e-4,
     ``interactive=False`` (headless runs) returns the static figure of
     :func:`plot_search_space_samples` for the given settings; otherwise a widget whose
     controls redraw that figure and :func:`coverage_table`.
+
+    Args:
+        name: the hyperparameter's name (its label).
+        low, high: its range.
+        scale: ``"linear"``, ``"log"`` or ``"integer"``.
+        n: trials of each generator, from 2 to 200.
+        seed: seeds the random generator (and the scrambled quasi-random one).
+        interactive: a widget; False returns the static figure.
+
+    Returns:
+        matplotlib.figure.Figure | None: the figure when ``interactive=False``; else the
+        widget is displayed and None returned.
+
+    Raises:
+        ValueError: a range, scale, ``n`` or ``seed`` not allowed, naming it.
+        ModuleNotFoundError: ipywidgets is missing, with ``interactive=True``.
+
+    Example::
+
+        pk.search_space_explorer("learning_rate", 1.0e-4, 1.0e-1, scale="log", n=12,
+                                 interactive=False)
     """
     where = "search_space_explorer"
     space = explorer_space(name, low, high, scale)
     n, seed = _check_points(n, seed, where)
     if not interactive:
         return plot_search_space_samples(space, n, seed)
-    import ipywidgets as widgets
-    from IPython.display import display
+    widgets, display = _ipywidgets()
 
     controls = {"low": widgets.FloatText(value=low, description="low"),
                 "high": widgets.FloatText(value=high, description="high"),
@@ -225,6 +306,25 @@ def isolation_explorer(study: StudyResults, scientific: str | None = None, bucke
     ``scientific`` defaults to the study's first scientific hyperparameter.
     ``interactive=False`` (headless runs) returns that isolation plot's Figure;
     otherwise a widget (hyperparameter, buckets) above the plot and the table.
+
+    Args:
+        study: a study's results.
+        scientific: the hyperparameter to isolate; None: the first scientific one.
+        buckets: buckets of a numeric hyperparameter, from 1 to 20.
+        interactive: a widget; False returns the static figure.
+
+    Returns:
+        matplotlib.figure.Figure | None: the figure when ``interactive=False``; else the
+        widget is displayed and None returned.
+
+    Raises:
+        ValueError: the study varies no hyperparameter, or ``scientific`` / ``buckets``
+            not allowed.
+        ModuleNotFoundError: ipywidgets is missing, with ``interactive=True``.
+
+    Example::
+
+        pk.isolation_explorer(study, "depth", interactive=False)
     """
     from .insight import isolation_table, plot_isolation
     from .insight._plotting import new_figure
@@ -245,8 +345,7 @@ def isolation_explorer(study: StudyResults, scientific: str | None = None, bucke
 
     if not interactive:
         return figure(scientific, buckets)
-    import ipywidgets as widgets
-    from IPython.display import display
+    widgets, display = _ipywidgets()
 
     choice = widgets.Dropdown(options=choices, value=scientific, description="scientific")
     bucket_slider = widgets.IntSlider(value=buckets, min=1, max=20, description="buckets")

@@ -22,6 +22,8 @@ tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Py
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+VERSION = re.search(r'^__version__ = "([^"]+)"', (ROOT / "playbook_kit" / "__init__.py")
+                    .read_text(), re.M).group(1)
 # Binder installs CPU TensorFlow (a smaller image); it provides the same `tensorflow` module.
 BINDER_NAMES = {"tensorflow": "tensorflow-cpu"}
 QUICKSTART_PARAMETERS = {"max_train_steps": 50, "eval_every": 25, "learning_rate": 1.0e-2,
@@ -41,8 +43,9 @@ def requirements(lines) -> dict[str, str]:
     return found
 
 
-def test_binder_requirements_are_the_package_dependencies():
-    declared = requirements(PROJECT["dependencies"])
+def test_binder_requirements_are_the_package_dependencies_and_its_notebooks_extra():
+    declared = requirements(PROJECT["dependencies"]
+                            + PROJECT["optional-dependencies"]["notebooks"])
     expected = {BINDER_NAMES.get(name, name): spec for name, spec in declared.items()}
     binder = requirements((BINDER / "requirements.txt").read_text().splitlines())
     assert binder == expected
@@ -99,7 +102,7 @@ def test_a_fresh_binder_environment_imports_the_package_and_runs_the_quickstart(
                 .strip()) == environment
     check = subprocess.run(["pip", "check"], cwd=repository, env=env, timeout=120,
                            capture_output=True, text=True)
-    assert check.stdout == (f"playbook-kit {PROJECT['version']} requires tensorflow, which is "
+    assert check.stdout == (f"playbook-kit {VERSION} requires tensorflow, which is "
                             "not installed.\n"), \
         "pip finds only the tensorflow-cpu substitution (postBuild's --no-deps) missing"
     where = run(["bash", "binder/start", "python", "-c",
