@@ -29,6 +29,8 @@ _EXPORTS = {
     "axis_plot": "insight", "axis_plots": "insight", "isolation_plot": "insight",
     "expanded_space": "search.refine", "refined_space": "search.refine",
     "retrain_summary": "decisions", "adoption_decision": "decisions",
+    "RetrainSummary": "decisions", "AdoptionDecision": "decisions", "AuditReport": "insight",
+    "RecipeResult": "recipe_result",
     "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
     "Journal": "journal", "study_record": "journal",
     "retrain": "recipes", "final_evaluation": "recipes", "explore_and_expand": "recipes",

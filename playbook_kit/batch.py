@@ -161,6 +161,27 @@ def run_batch(sweep: str | Path | dict, output: str | Path | None = None, jobs: 
     to the working directory); ``output`` defaults to ``runs/<sweep file stem>``. ``jobs``
     runs execute at once, each in its own kernel. Completed runs are skipped; a failed run
     is retried. Writes ``summary.csv`` and ``index.html`` into ``output`` at the end.
+
+    Args:
+        sweep: a sweep file, or its contents as a dict.
+        output: the batch folder; None: ``runs/<sweep file stem>``.
+        jobs: runs at once, each in its own kernel.
+        max_runs: refuse a sweep of more runs (None: the file's ``max_runs``, else 64).
+        kernel: the Jupyter kernel's name.
+        echo: prints each run's progress line (``print``; a no-op to keep quiet).
+
+    Returns:
+        pandas.DataFrame: one row per run (:func:`collect_runs`' table of ``output``).
+
+    Raises:
+        ValueError: a sweep not allowed, before any kernel starts: an unknown key,
+            notebook or parameter, a wrong type, an empty grid, more runs than
+            ``max_runs``; the message names the run and the parameter.
+
+    Example::
+
+        table = pk.run_batch("notebooks/sweeps/quickstart_lr.yaml", jobs=2)
+        table[["run", "status", "learning_rate", "objective"]]
     """
     jobs = check_int("jobs", jobs, minimum=1, where="batch")
     if isinstance(sweep, dict):

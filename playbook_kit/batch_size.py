@@ -46,7 +46,20 @@ class BatchSizeScan(RecipeResult):
     """Result of :func:`batch_size_scan`: ``table`` has one row per batch size tried
     (``batch_size``, ``status``, ``time_per_step_s``, ``throughput`` in examples/s,
     ``speedup`` over the previous size, ``scales``); ``time_to_result`` one row per
-    (batch size, learning rate) of the optional sweep."""
+    (batch size, learning rate) of the optional sweep.
+
+    Attributes:
+        table: one row per batch size tried.
+        recommendation: the answer in words (use this size, then retune).
+        numbers: ``recommended_batch_size``, ``out_of_memory_batch_size``, ``ceiling``...
+        warnings: what to be careful about.
+        time_to_result: the optional sweep's steps to target.
+
+    Example::
+
+        scan = pk.batch_size_scan(workload, start=16, max_batch_size=256)
+        scan.table[["batch_size", "throughput", "speedup", "scales"]]
+    """
 
     time_to_result: pd.DataFrame = field(default_factory=pd.DataFrame)
     goal = "choose the batch size: largest that still speeds training up"
@@ -154,11 +167,11 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     Sizes are ``batch_sizes`` (consecutive powers of two), or ``start``, 2x``start``, ...
     up to ``max_batch_size`` (default: the training split's size). The scan stops at the
     first out-of-memory error (``tf.errors.ResourceExhaustedError``), reported as the
-    limit. Each size is timed by :func:`measure_throughput`: ``warmup_steps`` untimed
+    limit. Each size is timed: ``warmup_steps`` untimed
     steps, then the fastest of ``repeats`` chunks of ``steps`` steps (at least 20 ms each).
 
     Rule: a doubling *scales* when throughput grows at least ``scaling_threshold``
-    (1.8x, toolkit's choice, see :data:`SCALING_THRESHOLD`). The recommendation is the
+    (1.8x, toolkit's choice, ``SCALING_THRESHOLD``). The recommendation is the
     largest batch size reached from the smallest by doublings that all scale; past it
     the device (or the input pipeline) is saturated and a larger batch buys little speed.
 
@@ -170,6 +183,38 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     ``directory`` those runs are kept there, and the scan run again resumes at the run it
     was in (:func:`~playbook_kit.recipe_result.recipe_run`; the throughput measurements,
     seconds each, are taken again).
+
+    Args:
+        workload: the workload whose model and data to time.
+        config: the config over the workload's defaults.
+        batch_sizes: consecutive powers of two to try; None: from ``start`` up.
+        start: the first batch size, a power of two.
+        max_batch_size: the ceiling; None: the training split's size.
+        steps: timed steps per chunk.
+        warmup_steps: untimed steps first (tracing).
+        repeats: timed chunks per size (the fastest counts).
+        scaling_threshold: the speedup per doubling that counts as scaling, > 1.
+        learning_rates: rates of the optional time-to-result sweep, or None.
+        target: the value ``target_metric`` must reach in that sweep.
+        target_metric: ``"train_accuracy"`` or ``"train_loss"``.
+        max_train_steps: steps of each sweep run.
+        eval_every: steps between the sweep's evaluations.
+        seed: seeds every run.
+        progress: show a progress bar.
+        directory: a folder to keep the runs in, so that the scan resumes; None keeps
+            nothing.
+
+    Returns:
+        BatchSizeScan: the table, ``recommended_batch_size`` and the recommendation.
+
+    Raises:
+        ValueError: batch sizes that are not consecutive powers of two, or another
+            argument out of range, before any training; the message names it.
+
+    Example::
+
+        scan = pk.batch_size_scan(workload, start=16, max_batch_size=512)
+        scan.recommended_batch_size, scan.plot()
     """
     check_workload(workload)
     config = workload.config(config)

@@ -29,7 +29,19 @@ MAX_CLIPPED_FRACTION = 0.5
 class ClippingThreshold(RecipeResult):
     """Result of :func:`clipping_threshold`: ``table`` holds the recorded norms (``seed``,
     ``step``, ``grad_norm``, ``clipped_fraction``); ``numbers["recommended_clip_norm"]``
-    the threshold."""
+    the threshold.
+
+    Attributes:
+        table: the recorded norms.
+        recommendation: the answer in words.
+        numbers: ``recommended_clip_norm``, ``percentile``, ``clipped_fraction``, ...
+        warnings: norms averaged over several steps; a trial clipped on most updates.
+
+    Example::
+
+        result = pk.clipping_threshold(trial)
+        result.numbers["recommended_clip_norm"], result.plot()
+    """
 
     goal = "choose a gradient-clipping threshold"
     name = "clip_norm"
@@ -108,7 +120,25 @@ def clipping_threshold(source, trial_id=None, *,
     evaluation, the mean of the per-step norms since the last one: train with
     ``eval_every=1`` for per-step norms (means of longer intervals understate the spread,
     and the result warns). Warns when the trial was clipped on more than half of its
-    updates (:data:`MAX_CLIPPED_FRACTION`): lower the learning rate instead.
+    updates (``MAX_CLIPPED_FRACTION``): lower the learning rate instead.
+
+    Args:
+        source: a :class:`TrialResult`, a study's results, or a study's folder.
+        trial_id: the study's trial; None: its best trial.
+        percentile: of the recorded norms, in (0, 100].
+
+    Returns:
+        ClippingThreshold: the norms, ``recommended_clip_norm`` and the recommendation.
+
+    Raises:
+        ValueError: no gradient norms recorded (a fit-engine trial, a plain keras-tuner
+            study), an unknown trial, or ``percentile`` out of range.
+
+    Example::
+
+        trial = pk.train_trial(workload, max_train_steps=200, eval_every=1)
+        pk.clipping_threshold(trial).recommended_clip_norm
+        pk.clipping_threshold("studies/depth", trial_id="05")
     """
     percentile = check_number("percentile", percentile, 0.0, 100.0,
                               low_inclusive=False)

@@ -37,10 +37,27 @@ _TEST_NAMES = ("x_test", "y_test", "x_test_", "y_test_")
 @dataclass
 class Dataset:
     """A dataset split for tuning: features as the user gave them (floating point as
-    float32; integer and string features keep their dtype), labels as :attr:`labels` says.
+    float32; integer and string features keep their dtype), labels as :attr:`Dataset.labels` says.
 
     ``x_test`` and ``y_test`` are taken at construction but not kept as attributes: the
     test split is read only through :meth:`test`, which counts each read.
+
+    Attributes:
+        name: the dataset's name (the data builder's, the file's stem).
+        x_train: the training split's features.
+        y_train: its labels.
+        x_val: the validation split's features.
+        y_val: its labels.
+        num_classes: classes of a classification task (0 otherwise).
+        train_sample_index: rows of the training split on which training curves are measured.
+        test_reads: how often the test split was read (by :meth:`test`).
+        task: see below; so are ``labels``, ``classes``, the sample weights and ``source``.
+
+    Example::
+
+        data = pk.load_digits()
+        data.summary()            # splits' sizes, input shape, classes
+        x_test, y_test = data.test()   # counted: data.test_reads == 1
     """
 
     name: str
@@ -163,6 +180,33 @@ def split_arrays(name: str, x, y, seed: int = 0,
     float32; integer and string features keep their dtype (for ``Embedding``,
     ``StringLookup``, ``TextVectorization``). ``sample_weight``: one weight per example,
     split with it (see :attr:`Dataset.sample_weight_train`).
+
+    Args:
+        name: the dataset's name, shown in summaries and stored with studies.
+        x: features: an array, a DataFrame, or a dict or tuple of them (several inputs).
+        y: labels or targets: an array or Series (a dict or tuple for several outputs).
+        seed: seeds the split (and the training sample).
+        validation_fraction: share of the examples for validation, in (0, 0.5).
+        test_fraction: share of the examples for the test split, in (0, 0.5).
+        train_sample_size: training examples on which the "train" curve is measured.
+        task: ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"other"``.
+        sample_weight: one weight per example, or None.
+
+    Returns:
+        Dataset: the three splits and the training sample.
+
+    Raises:
+        ValueError: a fraction out of range, an unknown task, features and labels of
+            different lengths, NaN or Inf in them, multi-hot or single-class labels for
+            classification, non-numeric DataFrame columns, or weights of the wrong shape;
+            the message names the argument.
+
+    Example::
+
+        from sklearn.datasets import load_diabetes
+
+        x, y = load_diabetes(return_X_y=True)
+        data = pk.split_arrays("diabetes", x, y, task="regression")
     """
     from sklearn.model_selection import train_test_split
 
@@ -301,6 +345,24 @@ def load_digits(seed: int = 0, validation_fraction: float = 0.2, test_fraction: 
 
     Ships with scikit-learn, so nothing is downloaded. ``image=True`` keeps the
     ``(8, 8, 1)`` shape that convolutional models need; MLPs flatten it themselves.
+
+    Args:
+        seed: seeds the split (and the training sample).
+        validation_fraction: share of the examples for validation, in (0, 0.5).
+        test_fraction: share of the examples for the test split, in (0, 0.5).
+        train_sample_size: training examples on which the "train" curve is measured.
+        image: keep each digit as an ``(8, 8, 1)`` image; False gives 64 features.
+
+    Returns:
+        Dataset: 10 classes; its ``source`` lets a study load it again.
+
+    Raises:
+        ValueError: a fraction out of (0, 0.5).
+
+    Example::
+
+        data = pk.load_digits(seed=0)
+        workload = pk.Workload(data, defaults={"model": "mlp", "width": 64})
     """
     from sklearn.datasets import load_digits as sk_digits
 
@@ -319,7 +381,30 @@ def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int =
                    n_informative: int = 8, class_sep: float = 1.0, seed: int = 0,
                    validation_fraction: float = 0.2, test_fraction: float = 0.2,
                    train_sample_size: int = DEFAULT_TRAIN_SAMPLE) -> Dataset:
-    """A generated classification problem (scikit-learn ``make_classification``)."""
+    """A generated classification problem (scikit-learn ``make_classification``).
+
+    Args:
+        n_samples: examples to generate.
+        n_features: features per example.
+        n_classes: classes.
+        n_informative: features that carry the signal (at most ``n_features``).
+        class_sep: how far apart the classes lie; smaller is harder.
+        seed: seeds the data and the split.
+        validation_fraction: share of the examples for validation, in (0, 0.5).
+        test_fraction: share of the examples for the test split, in (0, 0.5).
+        train_sample_size: training examples on which the "train" curve is measured.
+
+    Returns:
+        Dataset: the generated problem's splits.
+
+    Raises:
+        ValueError: ``n_informative`` above ``n_features``, or a fraction out of range
+            (scikit-learn's own checks raise for impossible class counts).
+
+    Example::
+
+        data = pk.make_synthetic(n_samples=1000, n_classes=4, class_sep=0.5)
+    """
     from sklearn.datasets import make_classification
 
     if n_informative > n_features:
@@ -339,7 +424,26 @@ def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int =
 
 
 def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y", **split) -> Dataset:
-    """User data from an ``.npz`` file with a feature array and a label array."""
+    """User data from an ``.npz`` file with a feature array and a label array.
+
+    Args:
+        path: the ``.npz`` file.
+        x_key: the name of the feature array in the file.
+        y_key: the name of the label array.
+        **split: passed to :func:`split_arrays` (``seed``, fractions, ``task``, ...).
+
+    Returns:
+        Dataset: the splits; its ``source`` names the file, so studies load it again.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: an array is missing (the message lists the file's arrays), or
+            :func:`split_arrays` refuses the data.
+
+    Example::
+
+        data = pk.load_npz("data/mine.npz", x_key="images", y_key="labels")
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"npz file {str(path)!r} does not exist")
@@ -356,7 +460,25 @@ def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y", **split) -> D
 
 
 def load_csv(path: str | Path, target: str, **split) -> Dataset:
-    """User data from a CSV file: numeric feature columns and a named target column."""
+    """User data from a CSV file: numeric feature columns and a named target column.
+
+    Args:
+        path: the CSV file, with a header row.
+        target: the column holding the labels; every other column is a feature.
+        **split: passed to :func:`split_arrays` (``seed``, fractions, ``task``, ...).
+
+    Returns:
+        Dataset: the splits; its ``source`` names the file, so studies load it again.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the target column is missing or a feature column is not numeric (each
+            named), or :func:`split_arrays` refuses the data.
+
+    Example::
+
+        data = pk.load_csv("data/mine.csv", target="label", task="classification")
+    """
     import pandas as pd
 
     path = Path(path)

@@ -217,8 +217,23 @@ def mean_interval(mean: float, std: float, n: int, confidence: float = 0.95
 class RetrainSummary:
     """Retrain variance of one config: statistics of its N runs (one per seed).
 
-    ``ci_low``/``ci_high`` bound the *mean* objective: the t interval at ``confidence``
-    (:func:`mean_interval`); they are NaN for a single run, which shows no variance.
+    ``ci_low``/``ci_high`` bound the *mean* objective: the t interval at ``confidence``; they are NaN for a single run, which shows no variance.
+
+    Attributes:
+        n: runs.
+        mean: the mean objective value.
+        std: their standard deviation, ddof=1 (NaN for one run).
+        min: the lowest value.
+        max: the highest value.
+        ci_low: the t interval of the mean, its lower end.
+        ci_high: its upper end.
+        confidence: of that interval.
+        direction: ``"max"`` or ``"min"``.
+
+    Example::
+
+        summary = pk.retrain_summary(pk.runs_from_study(retrained, "0"))
+        f"{summary.mean:.4f} +- {summary.std:.4f} over {summary.n} seeds"
     """
 
     n: int
@@ -256,8 +271,25 @@ def retrain_summary(values, direction: str = "max",
     """Summarize the retrain variance of one config from its runs' objective values.
 
     ``values``: the validation objective (at the best checkpoint) of each run, one per
-    seed. Returns n, mean, std (ddof=1, NaN for one run), min, max and the t interval of
-    the mean at ``confidence`` (:func:`mean_interval`).
+    seed. The std has ddof=1 (NaN for one run); the interval is the t interval of the
+    mean at ``confidence``.
+
+    Args:
+        values: the objective of each run (at its best checkpoint), one per seed.
+        direction: ``"max"`` or ``"min"``: which way the objective is better.
+        confidence: of the interval of the mean, in (0, 1).
+
+    Returns:
+        RetrainSummary: ``n``, ``mean``, ``std``, ``min``, ``max``, ``ci_low``,
+        ``ci_high``.
+
+    Raises:
+        ValueError: ``values`` empty, not numbers or not finite (naming the position), an
+            unknown direction, or ``confidence`` out of range.
+
+    Example::
+
+        pk.retrain_summary([0.951, 0.957, 0.949, 0.955, 0.953]).std
     """
     direction = rules.check_direction(direction)
     arr = _check_values("values", values)
@@ -279,6 +311,22 @@ def runs_from_study(study, trial_id) -> np.ndarray:
     that diverges on some seeds has a retrain problem that the numbers alone hide. In a
     stored study the trial is pinned: a decision refers to it, so the study's retention
     keeps its checkpoints (:mod:`playbook_kit.retention`).
+
+    Args:
+        study: a study's results with one row per run (:func:`retrain` gives one).
+        trial_id: the trial whose runs to read.
+
+    Returns:
+        numpy.ndarray: the completed runs' objective values, by seed.
+
+    Raises:
+        ValueError: ``study`` has no ``runs`` table, the trial has no runs, or none of
+            them completed with a finite objective.
+
+    Example::
+
+        retrained = pk.retrain(study, "05", seeds=5)
+        values = pk.runs_from_study(retrained, "0")
     """
     runs = getattr(study, "runs", None)
     if not isinstance(runs, pd.DataFrame):
@@ -332,8 +380,25 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     """Strip + box plot of the runs of each config: one point per seed.
 
     ``groups`` maps a config label (e.g. "baseline", "candidate") to its runs'
-    objective values. Single-panel: draws into ``ax`` (a new figure with constrained
-    layout when None) and returns the Axes.
+    objective values.
+
+    Args:
+        groups: each config's label mapped to its runs' objective values.
+        objective_name: the vertical axis' label.
+        direction: ``"max"`` or ``"min"``, said in the axis label; None leaves it out.
+        ax: the matplotlib Axes to draw into; None: a new figure.
+
+    Returns:
+        matplotlib.axes.Axes: the plot.
+
+    Raises:
+        ValueError: ``groups`` empty or its values not finite numbers, an empty
+            ``objective_name``, or an unknown direction.
+
+    Example::
+
+        pk.plot_retrain_variance({"baseline": baseline_runs, "deeper": candidate_runs},
+                                 "val_accuracy", "max")
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -450,6 +515,22 @@ class AdoptionDecision:
     adopts 80% of the time (:data:`DETECTION_POWER`) with these runs at the observed
     spread; when inconclusive, ``suggested_runs``, the runs per config that would
     resolve a net gain of the observed size as often. The rule is :data:`ADOPTION_RULE`.
+
+    Attributes:
+        recommendation: ``"adopt"``, ``"keep baseline"`` or ``"inconclusive: run more
+            seeds"``.
+        reason: the sentence that explains it.
+        baseline: the baseline's :class:`RetrainSummary`.
+        candidate: the candidate's.
+        method: ``"welch_t"`` or ``"percentile_bootstrap"``; with ``confidence``,
+            ``min_runs``, ``n_boot``, ``complexity_cost``, ``objective_name`` and
+            ``direction``: how it was decided.
+
+    Example::
+
+        decision = pk.adoption_decision(baseline_runs, candidate_runs)
+        print(decision.reason)
+        decision.to_markdown()       # the report a journal entry shows
     """
 
     recommendation: str
@@ -533,12 +614,38 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     ``baseline_values`` / ``candidate_values``: objective values of the reruns (one per
     seed) of the baseline's and the candidate's best config. ``complexity_cost``: the
     smallest gain, in objective units, that would justify the added complexity (0 for
-    a change that adds none). The rule is :data:`ADOPTION_RULE` (the toolkit's).
+    a change that adds none). The rule is the toolkit's, in ``playbook_kit.decisions.ADOPTION_RULE``.
     ``min_runs`` (toolkit default 3, at least 2: one run shows no retrain variance).
     ``method``: the interval of the gain, ``"welch_t"`` (default, calibrated) or
     ``"percentile_bootstrap"``, the rule of decisions made before playbook-kit measured
     it (too many false adoptions at 3-5 seeds, see the module docstring), kept to
     reproduce them; ``n_boot`` and ``seed`` are that bootstrap's settings only.
+
+    Args:
+        baseline_values: the baseline's runs' objective values.
+        candidate_values: the candidate's runs' objective values.
+        direction: ``"max"`` or ``"min"``.
+        complexity_cost: the gain the change must exceed, in objective units, >= 0.
+        min_runs: runs per config below which the decision is inconclusive (>= 2).
+        confidence: of the interval, in (0, 1).
+        n_boot: bootstrap draws (``method="percentile_bootstrap"`` only).
+        seed: seeds the bootstrap, or None.
+        objective_name: the objective's name, shown in the reports.
+        method: ``"welch_t"`` or ``"percentile_bootstrap"``.
+
+    Returns:
+        AdoptionDecision: ``recommendation`` (``"adopt"``, ``"keep baseline"`` or
+        ``"inconclusive: run more seeds"``), ``reason``, the intervals, and what the seeds
+        bought.
+
+    Raises:
+        ValueError: values empty, not numbers or not finite, or an argument out of range;
+            the message names it.
+
+    Example::
+
+        decision = pk.adoption_decision(baseline_runs, candidate_runs, complexity_cost=2.0e-3)
+        decision.recommendation, decision.suggested_runs
     """
     direction = rules.check_direction(direction)
     base = _check_values("baseline_values", baseline_values)

@@ -16,6 +16,27 @@ def register_model(name: str, build: Callable) -> None:
 
     Errors raised while building for a given config make that trial infeasible, as the
     playbook's implicit constraints do, instead of stopping the study.
+
+    Args:
+        name: the family's name, used as the config field ``model``.
+        build: ``build(config, input_shape, num_classes)`` returning a Keras model whose
+            outputs are logits.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: ``name`` is empty, not a string, or one of the built-in families.
+
+    Example::
+
+        def wide_and_shallow(config, input_shape, num_classes):
+            return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                                     keras.layers.Dense(4 * config["width"], activation="relu"),
+                                     keras.layers.Dense(num_classes)])
+
+        pk.register_model("wide", wide_and_shallow)
+        workload = pk.Workload(data, defaults={"model": "wide", "width": 32})
     """
     if not isinstance(name, str) or not name or name in MODELS:
         raise ValueError(f"model name {name!r} is not allowed; use a new non-empty name "
@@ -51,7 +72,25 @@ def build_model(config: dict, input_shape: tuple, num_classes: int):
 
     Dropout rate and L2 strength are values (:class:`~playbook_kit.layers.ValueDropout`,
     :class:`~playbook_kit.layers.ValueL2`): configs that differ only in them (both > 0,
-    or both 0) build the same structure and share one compiled program."""
+    or both 0) build the same structure and share one compiled program.
+
+    Args:
+        config: a complete config (:func:`resolve_config` fills one in).
+        input_shape: one example's shape.
+        num_classes: outputs of the last layer.
+
+    Returns:
+        keras.Model: the family's model (``mlp``, ``cnn``, ``resnet`` or a registered one).
+
+    Raises:
+        ValueError: ``cnn`` on input that is not an image; or what a registered family's
+            builder raises.
+        KeyError: a config that lacks a field (resolve it first).
+
+    Example::
+
+        model = pk.build_model(pk.resolve_config({"model": "mlp", "depth": 2}), (64,), 10)
+    """
     import keras
 
     name = config["model"]

@@ -34,7 +34,19 @@ FIX_PREFETCH = ("add .prefetch(tf.data.AUTOTUNE) at the end of the pipeline so t
 class PipelineCheck(RecipeResult):
     """Result of :func:`input_pipeline_check`: ``table`` has one row per measurement
     (``measurement``, ``seconds_per_step``, ``examples_per_s``, ``fraction_of_compute``:
-    throughput as a fraction of compute-only throughput)."""
+    throughput as a fraction of compute-only throughput).
+
+    Attributes:
+        table: one row per measurement.
+        recommendation: the verdict and the fix, in words.
+        numbers: ``input_share``, ``fixed_fraction_of_compute``, ...
+        warnings: what to be careful about.
+
+    Example::
+
+        check.table[["measurement", "fraction_of_compute"]]
+        check.plot()
+    """
 
     goal = "find whether training is input-bound and fix the input pipeline"
     name = "input_pipeline"
@@ -151,12 +163,36 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     buffer refills) and would load the chunk timed next.
 
     Rules: input-bound when training is more than ``tolerance`` (10%, toolkit's choice,
-    :data:`SLOWDOWN_TOLERANCE`) slower per step than compute only; the *input share*
+    ``SLOWDOWN_TOLERANCE``) slower per step than compute only; the *input share*
     is the fraction of the training step spent waiting for input, ``1 - compute /
     training``. The fix: when the pipeline alone is slower than a compute-only step, the
-    pipeline itself must get faster (:data:`FIX_PARALLEL`); otherwise it is fast enough
-    but does not overlap with training (:data:`FIX_PREFETCH`). ``fixed``: a fixed
+    pipeline itself must get faster (``FIX_PARALLEL``); otherwise it is fast enough
+    but does not overlap with training (``FIX_PREFETCH``). ``fixed``: a fixed
     pipeline, trained from too, to show the effect.
+
+    Args:
+        workload: the workload whose model to train.
+        pipeline: the ``tf.data.Dataset`` of batches to check.
+        config: the config over the workload's defaults.
+        fixed: a fixed pipeline to measure beside it, or None.
+        steps: timed steps per chunk.
+        warmup_steps: untimed steps first.
+        repeats: timed chunks per measurement (the fastest counts).
+        tolerance: the slowdown over compute only that counts as input-bound.
+        seed: seeds the model.
+
+    Returns:
+        PipelineCheck: the table, ``input_bound`` and the recommendation.
+
+    Raises:
+        ValueError: a pipeline that is not a ``tf.data.Dataset`` of batches, one too short
+            for the measurement, or an argument out of range.
+
+    Example::
+
+        check = pk.input_pipeline_check(workload, slow, {"batch_size": 64}, fixed=fixed,
+                                        warmup_steps=epoch + 1)
+        check.input_bound, check.numbers["input_share"]
     """
     import tensorflow as tf
 
@@ -253,6 +289,29 @@ def file_pipeline(paths, labels, decode, batch_size: int, *, seed: int = 0,
     ``decode(path) -> np.ndarray`` runs in ``tf.numpy_function`` (Python, so the slow,
     realistic case); ``labels`` are integers, one per path. The output repeats and
     shuffles the file order each epoch.
+
+    Args:
+        paths: the files, one per example.
+        labels: one integer label per file.
+        decode: ``decode(path) -> np.ndarray``.
+        batch_size: examples per batch.
+        seed: seeds the shuffling.
+        parallel: decode in a parallel ``map``.
+        cache: keep the decoded examples in memory after the first pass.
+        prefetch: prepare the next batch while the current one trains.
+
+    Returns:
+        tf.data.Dataset: repeating ``(features, labels)`` batches.
+
+    Raises:
+        ValueError: no paths, paths and labels of different lengths, or ``batch_size``
+            below 1.
+
+    Example::
+
+        slow = pk.file_pipeline(paths, labels, decode, batch_size=64)
+        fixed = pk.file_pipeline(paths, labels, decode, batch_size=64, parallel=True,
+                                 cache=True, prefetch=True)
     """
     import tensorflow as tf
 
@@ -291,6 +350,22 @@ def batches_in_memory(examples, batch_size: int, *, seed: int = 0):
     batch of 64 measured here): CPU work that competes with a step of a few ms for the
     same cores. Batches run across epoch boundaries (no example is dropped); peak memory
     is about two copies of the data.
+
+    Args:
+        examples: a finite ``tf.data.Dataset`` of examples.
+        batch_size: examples per batch.
+        seed: seeds each epoch's permutation.
+
+    Returns:
+        tf.data.Dataset: repeating batches.
+
+    Raises:
+        ValueError: ``examples`` not a ``tf.data.Dataset``, not finite or of unknown
+            length, or ``batch_size`` / ``seed`` not allowed.
+
+    Example::
+
+        batches = pk.batches_in_memory(tf.data.Dataset.from_tensor_slices((x, y)), 64)
     """
     import tensorflow as tf
 

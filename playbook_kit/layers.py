@@ -27,6 +27,21 @@ class GhostBatchNormalization(keras.layers.Layer):
     (``normalization="sync_batch"``: statistics over the whole global batch). Either way,
     the moving averages must agree across devices before evaluating or checkpointing
     (playbook section 7): the distributed loop averages them after every compiled loop.
+
+    Args:
+        virtual_batch_size: examples per ghost batch (the statistics batch), at least 2.
+        momentum: of the moving averages, as in Keras' ``BatchNormalization``.
+        epsilon: added to the variance.
+        **kwargs: Keras ``Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: ``virtual_batch_size`` below 2.
+
+    Example::
+
+        layer = pk.GhostBatchNormalization(virtual_batch_size=32)
+        outputs = layer(keras.layers.Dense(64)(inputs))
+        # or in a config: {"normalization": "ghost_batch", "ghost_batch_size": 32}
     """
 
     def __init__(self, virtual_batch_size: int = 64, momentum: float = 0.99,

@@ -242,6 +242,21 @@ def collect_runs(folder: str | Path):
     ``status`` ("completed", "failed" or "not run"), ``error`` ("ename: evalue"), the
     run's parameters, then its ``metrics.json`` entries (``metric.<key>`` where a key is
     also a parameter or one of these columns).
+
+    Args:
+        folder: a folder of runs (``playbook-kit run``, ``tour``) or a batch folder.
+
+    Returns:
+        pandas.DataFrame: one row per run, with its ``run`` folder and metrics.
+
+    Raises:
+        ValueError: a ``metrics.json`` or ``batch.json`` that is not valid JSON
+            (``json.JSONDecodeError``).
+
+    Example::
+
+        runs = pk.collect_runs("runs/quickstart_lr")
+        runs.sort_values("objective", ascending=False).head()
     """
     import pandas as pd
 
@@ -280,7 +295,24 @@ def _read_json(path: Path) -> dict:
 
 
 def save_metrics(output_dir: str | Path, metrics: dict, curves=None) -> Path:
-    """Write a notebook run's machine-readable results: ``metrics.json`` and ``curves.csv``."""
+    """Write a notebook run's machine-readable results: ``metrics.json`` and ``curves.csv``.
+
+    Args:
+        output_dir: the run's folder (created when missing).
+        metrics: the headline numbers; NumPy scalars are written as numbers, anything else
+            JSON cannot hold as text.
+        curves: a DataFrame written as ``curves.csv``, or None.
+
+    Returns:
+        Path: the ``metrics.json`` written.
+
+    Raises:
+        OSError: the folder cannot be written.
+
+    Example::
+
+        pk.save_metrics(output_dir, {"val_accuracy": result.objective}, result.curves)
+    """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain))
@@ -300,6 +332,23 @@ def check(claim: str, holds, found=None) -> None:
 
     ``claim`` is a sentence a learner reads (the notebook's conclusion); ``found`` is what
     was measured, shown in the error so the failure explains itself.
+
+    Args:
+        claim: the conclusion, as a sentence.
+        holds: whether it holds: True or False (a NumPy bool too).
+        found: what was measured, shown when the claim fails.
+
+    Returns:
+        None: prints ``✓ claim``.
+
+    Raises:
+        AssertionError: the claim does not hold (``check failed: claim (found: ...)``).
+        TypeError: ``holds`` is not a bool.
+
+    Example::
+
+        pk.check("the baseline beats chance (10%) at least three times over",
+                 accuracy > 0.3, f"validation accuracy {accuracy:.3f}")
     """
     import numpy as np
 
@@ -315,6 +364,21 @@ def expect(what: str, found, expected) -> None:
     """A notebook's known answer: ``what`` must be ``expected``; print it, or raise.
 
     The error names what differs, the value found and the one expected.
+
+    Args:
+        what: what is compared, in words.
+        found: the value found.
+        expected: the value expected.
+
+    Returns:
+        None: prints ``✓ what: found``.
+
+    Raises:
+        AssertionError: ``found != expected``, naming both.
+
+    Example::
+
+        pk.expect("reads of the test split", data.test_reads, 1)
     """
     if found != expected:
         raise AssertionError(f"check failed: {what} is {found!r}, expected {expected!r}")

@@ -19,7 +19,15 @@ import re
 
 class WorkloadError(ValueError):
     """A workload that cannot work for any config (a builder that returns no Keras model,
-    labels that do not fit the output): raised, never recorded as an infeasible trial."""
+    labels that do not fit the output): raised, never recorded as an infeasible trial.
+
+    Example::
+
+        try:
+            pk.dry_run(workload)
+        except pk.WorkloadError as error:
+            print(error)   # "labels of shape (8, 3) do not fit the model's output ..."
+    """
 
 
 def resolve_callable(value, field_name: str):

@@ -20,7 +20,26 @@ def optimizer_fields(kind: str) -> tuple:
 
 
 def learning_rate_schedule(config: dict, max_train_steps: int):
-    """The config's schedule as a Keras ``LearningRateSchedule`` (see :class:`PlaybookSchedule`)."""
+    """The config's schedule as a Keras ``LearningRateSchedule`` (see :class:`PlaybookSchedule`).
+
+    Args:
+        config: a complete config: ``learning_rate``, ``schedule`` (constant, linear,
+            cosine), ``warmup_steps`` and ``decay_factor``.
+        max_train_steps: the steps the schedule spans.
+
+    Returns:
+        keras.optimizers.schedules.LearningRateSchedule: the rate at each step.
+
+    Raises:
+        KeyError: a config that lacks a field (resolve it first).
+
+    Example::
+
+        config = pk.resolve_config({"learning_rate": 1.0e-2, "schedule": "cosine",
+                                    "warmup_steps": 30})
+        schedule = pk.learning_rate_schedule(config, max_train_steps=300)
+        float(schedule(0)), float(schedule(30)), float(schedule(300))
+    """
     return _schedule_class()(config["learning_rate"], config["schedule"], max_train_steps,
                              config["warmup_steps"], config["decay_factor"])
 
@@ -29,7 +48,27 @@ def build_optimizer(config: dict, max_train_steps: int, schedule=None):
     """A Keras optimizer from the playbook's hyperparameter names (``schedule``: the
     config's learning-rate schedule when the caller already built it). An optimizer name
     outside the toolkit's six (``rmsprop``, ``adagrad``, any name ``keras.optimizers.get``
-    takes) gets the schedule as its learning rate and Keras' defaults otherwise."""
+    takes) gets the schedule as its learning rate and Keras' defaults otherwise.
+
+    Args:
+        config: a complete config (``optimizer``, ``learning_rate``, ``momentum``,
+            ``beta1``, ``beta2``, ``epsilon``, ``weight_decay``, ``clip_norm``, schedule
+            fields).
+        max_train_steps: the steps the schedule spans.
+        schedule: the schedule when already built; None builds it from ``config``.
+
+    Returns:
+        keras.optimizers.Optimizer: the optimizer, its learning rate the schedule.
+
+    Raises:
+        ValueError: an optimizer name Keras does not know.
+        KeyError: a config that lacks a field (resolve it first).
+
+    Example::
+
+        optimizer = pk.build_optimizer(pk.resolve_config({"optimizer": "nesterov",
+                                                          "momentum": 0.9}), 300)
+    """
     import keras
 
     lr = schedule if schedule is not None else learning_rate_schedule(config, max_train_steps)

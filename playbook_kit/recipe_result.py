@@ -20,7 +20,21 @@ from .validation import check_int, check_number, not_allowed
 
 @dataclass
 class RecipeResult:
-    """Base of the recipes' results; subclasses set ``goal`` and implement ``plot``."""
+    """Base of the recipes' results; subclasses set ``goal`` and implement ``plot``.
+
+    Attributes:
+        table: the measurements, one row per setting tried.
+        recommendation: the answer in words.
+        numbers: the numbers the answer rests on.
+        warnings: what to be careful about, in words.
+
+    Example::
+
+        scan = pk.batch_size_scan(workload, start=16, max_batch_size=256)
+        print(scan)                          # the recommendation and its warnings
+        scan.save("work")                    # batch_size_scan.csv and .png
+        scan.to_journal(pk.Journal("work"))  # a round of the tuning journal
+    """
 
     table: pd.DataFrame
     recommendation: str

@@ -41,6 +41,28 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
     pinned in its study (its checkpoints are kept, :mod:`playbook_kit.retention`); a
     retrain needs only its config, so one whose checkpoints the study's
     ``keep_checkpoints`` already dropped runs all the same, saying so in a warning.
+
+    Args:
+        study: the stored study (its results, or its folder).
+        trial_id: the trial whose config to rerun.
+        seeds: runs, each with its own seed, at least 2.
+        directory: where to store the retrain study; None: beside the original.
+        name: the retrain study's name; None: ``<study>_retrain_<trial_id>``.
+        workload: the workload, for data given in memory; None rebuilds the stored one.
+        progress: show a progress bar.
+
+    Returns:
+        StudyResults: one trial (id ``"0"``) with ``seeds`` runs in its ``runs`` table.
+
+    Raises:
+        ValueError: ``seeds`` below 2, an unknown trial, or a study not written by
+            playbook-kit (a plain keras-tuner project stores no workload).
+        StoreError: the study's files are damaged.
+
+    Example::
+
+        retrained = pk.retrain(study, "05", seeds=5)
+        pk.retrain_summary(pk.runs_from_study(retrained, "0"))
     """
     import warnings
 
@@ -81,6 +103,27 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     is pinned first, so that the study's retention keeps its checkpoints
     (:mod:`playbook_kit.retention`); a trial whose checkpoints it already dropped is
     refused in one line naming ``keep_checkpoints``.
+
+    Args:
+        study: the stored study (its results, or its folder).
+        trial_id: the trial whose best checkpoint to evaluate.
+        journal: a :class:`Journal` to record the result in, or None.
+        notes: free text for the journal.
+        workload: the workload, for data given in memory; None rebuilds the stored one.
+
+    Returns:
+        dict: ``study``, ``trial_id``, ``checkpoint``, ``seed``, ``best_step``, ``config``
+        and ``metrics`` (``test_*`` and ``val_*``).
+
+    Raises:
+        ValueError: the trial has no finished record or no best checkpoint, its
+            checkpoints were dropped by the study's ``keep_checkpoints``, or the study
+            was not written by playbook-kit.
+
+    Example::
+
+        result = pk.final_evaluation(study, "07", journal=journal)
+        result["metrics"]["test_accuracy"]
     """
     from .retention import dropped, dropped_message, pin_trial
     from .trainer import evaluate_model
@@ -133,6 +176,23 @@ def explore_and_expand(spec, directory: str | Path = "studies", *, workload=None
     The steps, names and settings of notebooks 01 and 02, so a later stage started
     without them reproduces the same studies (the second one runs even when nothing was
     flagged, as in 02).
+
+    Args:
+        spec: the round's :class:`StudySpec` (``StudySpec.from_yaml(...)``).
+        directory: the parent folder of both studies.
+        workload: the workload, for data given in memory; None builds the spec's.
+        progress: show progress bars.
+
+    Returns:
+        StudyResults: the second study, ``<name>_wider``.
+
+    Raises:
+        ValueError: as :func:`run_study` (a stored study of that name with other settings).
+
+    Example::
+
+        spec = pk.StudySpec.from_yaml("studies/depth.yaml")
+        wider = pk.explore_and_expand(spec, "runs/studies")
     """
     from .insight.boundaries import boundary_check
     from .search.refine import expanded_space

@@ -59,7 +59,26 @@ CURVE_COLUMNS = ["trial_id", "seed", "step", "split", "metric", "value"]
 
 @dataclass
 class StudyResults:
-    """A loaded study: its tables plus what the objective is and which way is better."""
+    """A loaded study: its tables plus what the objective is and which way is better.
+
+    Attributes:
+        name: the study's name.
+        trials: one row per trial: ``trial_id``, ``status``, ``objective``, ``reason``,
+            each hyperparameter, and more (``engine``, ``best_step``, ...).
+        curves: ``trial_id``, ``step``, ``split``, ``metric``, ``value``.
+        hyperparameters: the search space: name, role, scale, range or values.
+        runs: one row per (trial, seed) run.
+        objective: the metric optimized.
+        direction: ``"max"`` or ``"min"``.
+        max_train_steps: the study's fixed training length (None when unknown).
+        path: the study's folder (None for results built in memory).
+
+    Example::
+
+        study = pk.load_study("runs/studies/depth")
+        study.best_trials(3)[["trial_id", "objective", "depth", "learning_rate"]]
+        study.feasible.shape, study.space
+    """
 
     name: str
     trials: pd.DataFrame
@@ -201,7 +220,25 @@ def _infer_hyperparameters(trials: pd.DataFrame, names: list[str]) -> pd.DataFra
 
 def as_study(results, name: str = "trials", space=None) -> StudyResults:
     """Trial results (a list, or a dict of trial id -> result or list of seeded results)
-    as a :class:`StudyResults`, so every insight function works on them."""
+    as a :class:`StudyResults`, so every insight function works on them.
+
+    Args:
+        results: :class:`TrialResult` objects: a list, or a dict of trial id to a result
+            or a list of seeded results.
+        name: the study's name.
+        space: the :class:`SearchSpace` they were sampled from (roles, ranges), or None.
+
+    Returns:
+        StudyResults: the results as a study.
+
+    Raises:
+        ValueError: ``results`` is empty.
+
+    Example::
+
+        results = [pk.train_trial(workload, {"learning_rate": lr}) for lr in (1e-3, 3e-3, 1e-2)]
+        pk.plot_axis(pk.as_study(results, "lr_scan"), "learning_rate")
+    """
     if not isinstance(results, dict):
         results = {f"{i:02d}": r for i, r in enumerate(results)}
     rows, runs, curves = [], [], []
@@ -246,6 +283,21 @@ def load_study(path: str | Path) -> StudyResults:
     the file, what is wrong and what to do (also given as a warning); the other trials
     load as usual. A damaged study spec, or a path that is not a study, raises
     :class:`~playbook_kit.store.StoreError`.
+
+    Args:
+        path: the study's folder (the one holding ``oracle.json``).
+
+    Returns:
+        StudyResults: its trials, curves, runs and space.
+
+    Raises:
+        StoreError: a damaged study spec, or a path that is not a study; the message says
+            what to do.
+
+    Example::
+
+        study = pk.load_study("studies/depth")           # ours, or a keras-tuner project
+        pk.audit(study)
     """
     path = find_study(path)
     if (path / STUDY_FILE).exists():
@@ -436,7 +488,24 @@ def _hyperparameters_from_keras_tuner(config: dict) -> pd.DataFrame:
 def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series]:
     """The study and trial row with the best objective over several studies, among the
     feasible trials whose hyperparameters match ``where`` (e.g. the adopted depth; a
-    study without that column matches only when ``where`` pins one of its fixed values)."""
+    study without that column matches only when ``where`` pins one of its fixed values).
+
+    Args:
+        studies: studies' results (a list), or one.
+        where: ``{hyperparameter: value}`` a trial must match; None: any feasible trial.
+
+    Returns:
+        tuple: the :class:`StudyResults` holding the best trial, and its row of
+        ``trials``.
+
+    Raises:
+        ValueError: no studies, studies of opposite directions, or no feasible trial
+            matches ``where``.
+
+    Example::
+
+        study, row = pk.best_of([exploration, wider], where={"depth": 2})
+    """
     studies = [studies] if isinstance(studies, StudyResults) else list(studies)
     if not studies:
         raise ValueError("studies is empty; give at least one StudyResults")
@@ -466,7 +535,22 @@ def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series
 
 
 def config_of(study: StudyResults, trial_id) -> dict:
-    """A trial's hyperparameter values (inactive conditional ones left out)."""
+    """A trial's hyperparameter values (inactive conditional ones left out).
+
+    Args:
+        study: a study's results.
+        trial_id: one of its trials.
+
+    Returns:
+        dict: hyperparameter name to value.
+
+    Raises:
+        ValueError: ``trial_id`` is not a trial of the study.
+
+    Example::
+
+        pk.config_of(study, study.best_trials(1)["trial_id"].iloc[0])
+    """
     rows = study.trials[study.trials["trial_id"].astype(str) == str(trial_id)]
     if rows.empty:
         known = list(study.trials["trial_id"].astype(str))
@@ -490,6 +574,21 @@ def config_table(config, space=None) -> pd.DataFrame:
     toolkit's default, fixed like every hyperparameter a round does not tune. Without
     ``space`` every row is "fixed" (one config trains with all of them fixed). Columns:
     hyperparameter, value, role.
+
+    Args:
+        config: a config dict, or its JSON text.
+        space: a :class:`SearchSpace` or :class:`StudyResults` that gives the roles.
+
+    Returns:
+        pandas.DataFrame: ``hyperparameter``, ``value``, ``role``.
+
+    Raises:
+        ValueError: ``config`` is neither a dict nor JSON of one, or ``space`` is neither
+            kind.
+
+    Example::
+
+        pk.config_table(pk.config_of(study, "05"), study)
     """
     given = config
     if isinstance(config, str):

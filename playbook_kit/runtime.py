@@ -46,11 +46,37 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     DataFrame shows its text whole, wrapped, with statuses marked; ``tables=False`` gives
     pandas' display back). ``reuse_programs=False`` makes every trial build and trace a new
     compiled program instead of reusing one of the same shape (see
-    :mod:`playbook_kit.programs`). Returns what it set.
+    :mod:`playbook_kit.programs`).
 
     ``logical_cpus``: split the CPU into that many logical devices, so that data-parallel
     training (config field ``devices``) runs and is tested without GPUs. TensorFlow fixes
     its devices when it starts: call this first in the process.
+
+    Args:
+        seed: seeds Python, NumPy, TensorFlow and Keras; an integer >= 0.
+        threads: TensorFlow's intra-op threads (inter-op: at most 2); None: the cores this
+            process may use, at most 4. Takes effect only before TensorFlow first runs.
+        deterministic: turn on TensorFlow's op determinism (slower; once on, stays on).
+        quiet: silence TensorFlow's C++ and Python logs.
+        style: apply the toolkit's plot style.
+        reuse_programs: reuse compiled programs across same-shaped trials.
+        logical_cpus: split the CPU into this many logical devices; None leaves it whole.
+        tables: show DataFrames whole, wrapped and status-marked; False restores pandas'.
+
+    Returns:
+        dict: what is in effect: ``seed``, ``threads``, ``deterministic``,
+        ``reuse_programs``, ``tables``, and the ``tensorflow`` and ``keras`` versions.
+
+    Raises:
+        ValueError: an argument out of range or of the wrong type, naming it; or
+            ``logical_cpus`` asked for after TensorFlow started with another device count.
+
+    Example::
+
+        import playbook_kit as pk
+
+        pk.setup(seed=0)                    # first thing in a notebook or script
+        pk.setup(seed=1, threads=2)         # later calls reseed; the threads stay
     """
     check_seed("seed", seed, where="setup")
     set_reuse_programs(reuse_programs, where="setup")
@@ -166,6 +192,21 @@ def seed_everything(seed: int, *, reset_kernels: bool = True) -> None:
     a side effect every compiled function instantiates again at its next call, about
     0.12 s for a cached program's train loop and evaluator. The trainer keeps the cache
     when the trial runs no stateful random op (:func:`playbook_kit.trainer.seeded_model`).
+
+    Args:
+        seed: the seed for Python's ``random``, NumPy, TensorFlow and Keras.
+        reset_kernels: clear TensorFlow's kernel cache as ``tf.random.set_seed`` does.
+
+    Returns:
+        None.
+
+    Raises:
+        TypeError: ``seed`` is not a number (``int(seed)`` fails).
+        ValueError: ``seed`` is negative or above 2**32 - 1 (NumPy refuses it).
+
+    Example::
+
+        pk.seed_everything(3)       # the next model is initialized as in any run with seed 3
     """
     import keras
 

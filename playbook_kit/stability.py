@@ -105,7 +105,19 @@ def plot_runs(runs, labels, unstable, title: str):
 class InstabilityProbe(RecipeResult):
     """Result of :func:`instability_probe`: ``table`` has one row per learning rate
     (``unstable``, ``unstable_step``, ``max_loss_rise``, losses, gradient norm, ``why``);
-    ``runs`` the trial results."""
+    ``runs`` the trial results.
+
+    Attributes:
+        table: one row per learning rate.
+        recommendation: the answer in words.
+        numbers: ``unstable_base_learning_rate``, ...
+        warnings: what to be careful about.
+        runs: the :class:`TrialResult` of each rate.
+
+    Example::
+
+        probe.table[["learning_rate", "unstable", "why"]]
+    """
 
     runs: list = None
     goal = "find the learning rate at which training becomes unstable"
@@ -141,6 +153,34 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
     rates in a row. ``unstable_base_learning_rate`` is the lowest unstable rate. With
     ``directory`` each run is kept there, and the probe run again resumes at the run it
     was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+
+    Args:
+        workload: the workload to train.
+        config: the config over the workload's defaults (its learning rate is the base).
+        learning_rates: the rates to try, increasing; None: ``factor`` powers.
+        factor: the ratio between rates.
+        n_rates: rates tried.
+        steps: training steps per rate.
+        eval_every: steps between evaluations.
+        rise_tolerance: the rise of the training loss above its start that counts as
+            unstable (0.1: 10%).
+        stop_after: unstable rates in a row that end the sweep.
+        seed: seeds every run.
+        progress: show a progress bar.
+        directory: a folder to keep the runs in, so that the probe resumes; None keeps
+            nothing.
+
+    Returns:
+        InstabilityProbe: the table, ``unstable_base_learning_rate`` and the
+        recommendation.
+
+    Raises:
+        ValueError: an argument out of range, before any training.
+
+    Example::
+
+        probe = pk.instability_probe(workload, {"learning_rate": 1.0e-3}, steps=50)
+        probe.unstable_base_learning_rate, probe.plot()
     """
 
     check_workload(workload)
@@ -202,7 +242,19 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
 
 @dataclass
 class WarmupSweep(RecipeResult):
-    """Result of :func:`warmup_sweep`: ``table`` has one row per warmup length."""
+    """Result of :func:`warmup_sweep`: ``table`` has one row per warmup length.
+
+    Attributes:
+        table: one row per warmup length.
+        recommendation: the answer in words.
+        numbers: ``recommended_warmup_steps``, ``target_learning_rate``, ...
+        warnings: a warmup long next to ``max_train_steps``.
+        runs: the :class:`TrialResult` of each warmup.
+
+    Example::
+
+        warmup.table[["warmup_steps", "unstable", "why"]]
+    """
 
     runs: list = None
     goal = "find the shortest warmup that makes a higher learning rate stable"
@@ -239,13 +291,42 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
     increasing; orders of magnitude by default) trains a linear ramp 0 -> target over
     ``w`` steps, then the target held constant for ``constant_steps`` (default
     ``max(2 * w, 50)``: the playbook's "about 2x warmup_steps", at least 50 steps so
-    that short warmups are really tested). Runs are classified by :func:`classify_run`;
+    that short warmups are really tested). Runs are classified as in :func:`instability_probe`;
     with ``stop_at_first_stable`` the sweep stops at the first stable warmup.
 
     With ``max_train_steps`` (the budget of the studies to come) the result warns when
     the warmup exceeds 10% of it (too long) and suggests more steps above 5% (playbook).
     With ``directory`` each run is kept there, and the sweep run again resumes at the run
     it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+
+    Args:
+        workload: the workload to train.
+        config: the config over the workload's defaults.
+        unstable_base_learning_rate: a rate, or the :class:`InstabilityProbe` that found it.
+        target_learning_rate: the rate to reach; None: 10x the unstable base.
+        warmup_steps: warmup lengths to try, 0 first, increasing.
+        constant_steps: steps held at the target after the warmup; None: ``max(2 w, 50)``.
+        max_train_steps: the studies' budget, for the warnings; None: no warning.
+        eval_every: steps between evaluations.
+        rise_tolerance: the rise of the training loss that counts as unstable.
+        stop_at_first_stable: end the sweep at the first stable warmup.
+        seed: seeds every run.
+        progress: show a progress bar.
+        directory: a folder to keep the runs in, so that the sweep resumes; None keeps
+            nothing.
+
+    Returns:
+        WarmupSweep: the table, ``recommended_warmup_steps`` and the recommendation.
+
+    Raises:
+        ValueError: a target not above the unstable base, warmups not starting at 0 and
+            increasing, or another argument out of range, before any training.
+
+    Example::
+
+        warmup = pk.warmup_sweep(workload, unstable_base_learning_rate=probe,
+                                 warmup_steps=[0, 10, 30, 100], max_train_steps=2000)
+        warmup.recommended_warmup_steps
     """
 
     check_workload(workload)

@@ -62,7 +62,15 @@ RESTORE_SPEC = ("restore it from a copy, or delete it and resume the study with 
 
 class StoreError(ValueError):
     """A study file that is damaged, foreign or missing: one line, ``"<file>: <what is
-    wrong>; <what to do>"``."""
+    wrong>; <what to do>"``.
+
+    Example::
+
+        try:
+            study = pk.load_study("studies/depth")
+        except pk.StoreError as error:
+            print(error.path, error.problem, error.todo)
+    """
 
     def __init__(self, path, problem: str, todo: str):
         self.path, self.problem, self.todo = str(path), problem, todo

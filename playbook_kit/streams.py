@@ -49,6 +49,26 @@ class PipelineDataset:
             ``(features, label, sample_weight)``.
         batched: whether the splits are batched; ``None`` infers it (every component's
             leading dimension unknown, as ``.batch()`` leaves it).
+        name: the dataset's name.
+        shuffle_buffer: elements in the training shuffle buffer.
+        eval_batches: evaluate on this many validation batches; None: the whole split.
+        train_sample_size: training examples on which the "train" curve is measured.
+        task: ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"other"``.
+        num_classes: the model's classes when the labels do not say.
+        source: how to build this data again (the ``stream_*`` functions set it).
+
+    Raises:
+        ValueError: a split that is not a ``tf.data.Dataset`` of 2- or 3-tuples, or an
+            option out of range; the message names it.
+
+    Example::
+
+        import tensorflow as tf
+
+        train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        val = tf.data.Dataset.from_tensor_slices((x_val, y_val))
+        test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
+        data = pk.from_tf_data(train, val, test, shuffle_buffer=4096)
     """
 
     def __init__(self, train, validation, test, *, name: str = "pipeline",
@@ -229,7 +249,19 @@ class PyDatasetData:
     Args:
         train, validation, test: ``keras.utils.PyDataset`` of ``(features, label)``
             batches (or ``(features, label, sample_weight)``).
+        name: the dataset's name.
+        task: ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"other"``.
         num_classes: the model's classes when the labels do not say (integer labels).
+        train_sample_batches: training batches on which the "train" curve is measured.
+
+    Raises:
+        ValueError: a split that is not a ``keras.utils.PyDataset``, or an unknown task.
+
+    Example::
+
+        data = pk.from_py_dataset(MySequence("train"), MySequence("val"),
+                                  MySequence("test"), num_classes=10)
+        workload = pk.Workload(data, model="my_models:classifier")   # the fit engine
     """
 
     def __init__(self, train, validation, test, *, name: str = "py_dataset",
@@ -335,12 +367,44 @@ def _first_batches(base, count: int):
 
 
 def from_py_dataset(train, validation, test, **options) -> PyDatasetData:
-    """A :class:`PyDatasetData` from the user's ``keras.utils.PyDataset`` splits."""
+    """A :class:`PyDatasetData` from the user's ``keras.utils.PyDataset`` splits.
+
+    Args:
+        train, validation, test: ``keras.utils.PyDataset`` splits.
+        **options: :class:`PyDatasetData`'s keyword arguments (``name``, ``task``, ...).
+
+    Returns:
+        PyDatasetData: the splits, trained on Keras' ``fit`` engine.
+
+    Raises:
+        ValueError: as :class:`PyDatasetData` does.
+
+    Example::
+
+        data = pk.from_py_dataset(train_sequence, val_sequence, test_sequence)
+    """
     return PyDatasetData(train, validation, test, **options)
 
 
 def from_tf_data(train, validation, test, **options) -> PipelineDataset:
-    """A :class:`PipelineDataset` from the user's ``tf.data`` pipelines (see its args)."""
+    """A :class:`PipelineDataset` from the user's ``tf.data`` pipelines (see its args).
+
+    Args:
+        train, validation, test: ``tf.data.Dataset`` of ``(features, label)`` or
+            ``(features, label, sample_weight)``, batched or not.
+        **options: :class:`PipelineDataset`'s keyword arguments (``shuffle_buffer``,
+            ``eval_batches``, ``task``, ...).
+
+    Returns:
+        PipelineDataset: the splits, streamed.
+
+    Raises:
+        ValueError: as :class:`PipelineDataset` does.
+
+    Example::
+
+        data = pk.from_tf_data(train_ds, val_ds, test_ds, eval_batches=20)
+    """
     return PipelineDataset(train, validation, test, **options)
 
 
@@ -357,7 +421,27 @@ def stream_csv(train, validation, test, label: str, task: str = "classification"
                read_batch: int = 256, **options) -> PipelineDataset:
     """CSV files streamed with ``tf.data.experimental.make_csv_dataset`` (one pass, no
     shuffle there: the trainer shuffles with the trial's seed); the numeric feature
-    columns are stacked into one float32 vector, ``label`` is the target column."""
+    columns are stacked into one float32 vector, ``label`` is the target column.
+
+    Args:
+        train, validation, test: a CSV file (or pattern) per split.
+        label: the target column.
+        task: ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"other"``.
+        read_batch: rows read at once (a reading detail, not the training batch).
+        **options: :class:`PipelineDataset`'s keyword arguments.
+
+    Returns:
+        PipelineDataset: the splits; its ``source`` lets a study stream them again.
+
+    Raises:
+        FileNotFoundError: a split's file does not exist (naming the split).
+        ValueError: as :class:`PipelineDataset` does.
+
+    Example::
+
+        data = pk.stream_csv("data/train.csv", "data/val.csv", "data/test.csv", label="y",
+                             task="regression")
+    """
     import tensorflow as tf
 
     _split_paths(train, validation, test)
@@ -378,7 +462,29 @@ def stream_csv(train, validation, test, label: str, task: str = "classification"
 def stream_images(train, validation, test, image_size=(32, 32), color_mode: str = "rgb",
                   scale: float = 1 / 255, **options) -> PipelineDataset:
     """Image folders (one subfolder per class) streamed with
-    ``keras.utils.image_dataset_from_directory``, pixel values times ``scale``."""
+    ``keras.utils.image_dataset_from_directory``, pixel values times ``scale``.
+
+    Args:
+        train, validation, test: a folder per split, holding one subfolder per class.
+        image_size: ``(height, width)`` the images are resized to.
+        color_mode: ``"rgb"``, ``"rgba"`` or ``"grayscale"``.
+        scale: factor applied to the pixel values (1/255 gives [0, 1]).
+        **options: :class:`PipelineDataset`'s keyword arguments.
+
+    Returns:
+        PipelineDataset: the splits, streamed; the classes are the train folder's subfolders.
+
+    Raises:
+        FileNotFoundError: a split's folder does not exist (naming the split).
+        ValueError: as :class:`PipelineDataset` and Keras' ``image_dataset_from_directory``
+            do.
+
+    Example::
+
+        folders = pk.write_shapes_folder("shapes", seed=0)
+        data = pk.stream_images(folders["train"], folders["validation"], folders["test"],
+                                image_size=(16, 16))
+    """
     import tensorflow as tf
     import keras
 
@@ -404,7 +510,28 @@ def stream_tfrecord(train, validation, test, features: dict, label: str,
                     task: str = "classification", **options) -> PipelineDataset:
     """TFRecord files of ``tf.train.Example``: ``features`` maps each feature name to
     ``[shape, dtype]`` (``label`` among them); the other features are stacked into one
-    float32 vector when they are all scalars or vectors, else kept as a dict."""
+    float32 vector when they are all scalars or vectors, else kept as a dict.
+
+    Args:
+        train, validation, test: a TFRecord file, or a list of them, per split.
+        features: each feature's name mapped to ``[shape, dtype]``, the label's too.
+        label: the feature that is the target.
+        task: ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"other"``.
+        **options: :class:`PipelineDataset`'s keyword arguments.
+
+    Returns:
+        PipelineDataset: the splits, streamed and parsed.
+
+    Raises:
+        FileNotFoundError: a split's file does not exist (naming the split).
+        ValueError: ``label`` is not among ``features``, or as :class:`PipelineDataset`.
+
+    Example::
+
+        data = pk.stream_tfrecord(
+            "train.tfrecord", "val.tfrecord", "test.tfrecord", label="label",
+            features={"pixels": [[64], "float32"], "label": [[], "int64"]})
+    """
     import tensorflow as tf
 
     _split_paths(train, validation, test)

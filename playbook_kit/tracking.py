@@ -40,6 +40,17 @@ def export_tensorboard(study: StudyResults | str | Path, logdir: str | Path,
         logdir: the TensorBoard log folder (``tensorboard --logdir logdir``).
         overwrite: replace the event files of an earlier export of this study; without
             it, an earlier export is an error (TensorBoard would show every trial twice).
+
+    Returns:
+        Path: ``logdir/<study name>``.
+
+    Raises:
+        ValueError: an earlier export of the study is there and ``overwrite`` is False.
+        StoreError: the study's files cannot be read.
+
+    Example::
+
+        pk.export_tensorboard(study, "logs")      # then: tensorboard --logdir logs
     """
     study = study if isinstance(study, StudyResults) else load_study(study)
     folder = Path(logdir) / study.name

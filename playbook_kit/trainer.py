@@ -46,6 +46,23 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
     its data (default: the workload's defaults). The model is evaluated as its trials
     were: the toolkit's pass for an uncompiled model, the compiled model's ``test_step``
     otherwise (``model.evaluate`` where the fit engine trained it).
+
+    Args:
+        workload: the workload whose data and metrics to use.
+        model: a Keras model (see :func:`restore_checkpoint`).
+        split: ``"validation"``, ``"train"`` (the fixed training sample) or ``"test"``.
+        batch_size: evaluation batch; None: the workload's evaluation batch.
+        config: the trial's config, for a data builder; None: the defaults.
+
+    Returns:
+        dict: ``loss``, each metric, and ``examples`` evaluated.
+
+    Raises:
+        ValueError: an unknown ``split``.
+
+    Example::
+
+        pk.evaluate_model(workload, model, split="validation")
     """
     from .engines import fit_reasons
     from .keras_steps import keras_evaluator
@@ -118,6 +135,35 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     never stopped (``result.resumed_from`` lists the steps it resumed at). A stop asked
     for by SIGTERM (:func:`~playbook_kit.trial_state.stop_on_sigterm`) writes the state
     and raises :class:`~playbook_kit.trial_state.TrialInterrupted`.
+
+    Args:
+        workload: data, model and objective (a :class:`Workload`).
+        config: the trial's hyperparameters over the workload's defaults.
+        seed: seeds the model's initialization and the data order.
+        max_train_steps: training steps, fixed before the trial.
+        eval_every: steps between evaluations (and curve points).
+        checkpoint_dir: where to keep checkpoints and the resumable state; None keeps the
+            best weights in memory and writes no state.
+        keep_best: best checkpoints kept.
+        divergence_factor: the trial is infeasible when its training loss exceeds this
+            many times its value before training.
+        progress: ``callback(step, metrics)`` after each evaluation, or None.
+        checkpoint_every: when the resumable state is written (see above).
+
+    Returns:
+        TrialResult: status (``"completed"`` or ``"infeasible"``), best step and metrics,
+        final metrics, curves, checkpoints and engine.
+
+    Raises:
+        ValueError: a config field or argument out of range, or a batch larger than the
+            training split; the message names it.
+        WorkloadError: the workload cannot train any config (see :func:`dry_run`).
+
+    Example::
+
+        result = pk.train_trial(workload, {"learning_rate": 3.0e-3}, seed=0,
+                                max_train_steps=300, eval_every=25, checkpoint_dir="ckpt")
+        result.summary()
     """
     import keras
 
@@ -224,7 +270,25 @@ def _collect_garbage(every: int = 10) -> None:
 
 
 def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "best"):
-    """Rebuild the trial's model and load its best (or ``"last"``) checkpoint."""
+    """Rebuild the trial's model and load its best (or ``"last"``) checkpoint.
+
+    Args:
+        workload: the workload the trial trained on.
+        result: the trial's :class:`TrialResult`.
+        which: ``"best"`` (by the validation objective) or ``"last"``.
+
+    Returns:
+        keras.Model: the trial's model with that checkpoint's weights.
+
+    Raises:
+        ValueError: the trial kept no such checkpoint (infeasible, or ``"last"`` without a
+            ``checkpoint_dir``), or ``which`` is neither value.
+
+    Example::
+
+        model = pk.restore_checkpoint(workload, result)          # the best step's weights
+        pk.evaluate_model(workload, model)["accuracy"]
+    """
     model = workload.build_model(result.config)
     if which == "best":
         if result.checkpoints:
@@ -254,6 +318,21 @@ def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -
     give one value per example, a metric that cannot be computed on the batch, a model
     that fails its first step. Returns the batch's loss and metrics, and ``engine``: the
     engine and why.
+
+    Args:
+        workload: the workload to check.
+        config: the config to build; None: the workload's defaults.
+        examples: training examples in the batch pushed through.
+
+    Returns:
+        dict: the batch's ``loss`` and metrics, and ``engine`` (the engine and why).
+
+    Raises:
+        WorkloadError: what cannot work, named, as listed above.
+
+    Example::
+
+        pk.dry_run(workload)    # {'loss': 2.31, 'accuracy': 0.12, 'engine': 'compiled: ...'}
     """
     import tensorflow as tf
 

@@ -30,7 +30,20 @@ RECIPE_OVERRIDES = {"schedule": "constant", "warmup_steps": 0, "dropout": 0.0, "
 class TrainingLength(RecipeResult):
     """Result of :func:`initial_training_length`: ``table`` has one row per learning rate
     (``steps_to_target``, final training accuracy, best step and the best-checkpoint
-    position flags); ``runs`` the trial results."""
+    position flags); ``runs`` the trial results.
+
+    Attributes:
+        table: one row per learning rate.
+        recommendation: the answer in words.
+        numbers: ``recommended_max_train_steps``, ``fastest_learning_rate``, ...
+        warnings: the fastest rate at the grid's edge; the best step late in the budget.
+        runs: the :class:`TrialResult` of each rate.
+
+    Example::
+
+        length.table[["learning_rate", "steps_to_target"]]
+        length.plot()
+    """
 
     runs: list = None
     goal = "choose an initial max_train_steps (not compute-bound)"
@@ -71,15 +84,40 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
     """Run the playbook's constant-learning-rate sweep and recommend ``max_train_steps``.
 
     Each rate in ``learning_rates`` (increasing) trains ``config`` for the generous
-    ``max_train_steps`` with :data:`RECIPE_OVERRIDES` applied (constant schedule, no
-    warmup, dropout and l2 off). A run's *steps to target* is the first evaluation step
+    ``max_train_steps`` with the recipe's overrides (constant schedule, no warmup,
+    dropout and l2 off). A run's *steps to target* is the first evaluation step
     at which training accuracy on the fixed training sample reaches ``target_accuracy``
-    (:data:`TARGET_ACCURACY`). The recommendation is the fewest steps to target over
+    (0.99, ``TARGET_ACCURACY``). The recommendation is the fewest steps to target over
     the grid (ties: the lower rate). Warnings: the fastest rate at the grid's edge, and
     the best-checkpoint position rule on the fastest run (best step in the last 25% of
     the generous budget: more steps still help, so the problem may be compute-bound).
     With ``directory`` each run is kept there, and the sweep run again resumes at the run
     it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+
+    Args:
+        workload: the workload to train.
+        config: the config over the workload's defaults.
+        learning_rates: the constant rates to try, increasing.
+        max_train_steps: the generous budget of every run.
+        eval_every: steps between evaluations.
+        target_accuracy: training accuracy that counts as fitting the training set.
+        seed: seeds every run.
+        progress: show a progress bar.
+        directory: a folder to keep the runs in, so that the sweep resumes; None keeps
+            nothing.
+
+    Returns:
+        TrainingLength: the table, ``recommended_max_train_steps`` and the recommendation.
+
+    Raises:
+        ValueError: rates not increasing or not positive, or another argument out of
+            range, before any training.
+
+    Example::
+
+        length = pk.initial_training_length(workload, learning_rates=[1.0e-3, 3.0e-3, 1.0e-2],
+                                            max_train_steps=600, eval_every=20)
+        length.recommended_max_train_steps
     """
     from .insight.curves import diagnose_curves
     from .results import as_study

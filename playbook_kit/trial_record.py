@@ -27,7 +27,34 @@ DIVERGENCE_FACTOR = 5.0
 
 @dataclass
 class TrialResult:
-    """What one trial leaves: status, the best checkpoint's metrics, curves, checkpoints."""
+    """What one trial leaves: status, the best checkpoint's metrics, curves, checkpoints.
+
+    Attributes:
+        status: ``"completed"`` or ``"infeasible"``; ``reason`` says why it is infeasible.
+        config: the trial's full config.
+        seed: its seed.
+        max_train_steps: its fixed training length.
+        eval_every: steps between its evaluations.
+        objective_name: the metric it was judged by.
+        direction: ``"max"`` or ``"min"``.
+        best_step: the step of the best evaluation.
+        objective: the objective there.
+        final_objective: the objective at the last step.
+        best_metrics: every metric at the best step.
+        final_metrics: every metric at the last step.
+        steps_completed: how far it got.
+        duration_s: its wall time.
+        curves: ``step, split, metric, value`` rows, one per evaluation.
+        checkpoints: checkpoint files by name (``step-<n>``, ``last``).
+        best_weights: the best weights, when no checkpoint folder was given.
+        engine: the engine that trained it: ``"compiled"`` or ``"fit"``.
+        engine_reason: why.
+
+    Example::
+
+        result = pk.train_trial(workload, max_train_steps=300)
+        result.feasible, result.best_step, result.curve("validation", "accuracy")
+    """
 
     status: str
     config: dict

@@ -132,6 +132,17 @@ class Workload:
         engine: ``"auto"`` (the compiled step loop where it trains the model exactly,
             Keras' ``model.fit`` otherwise), ``"compiled"`` or ``"fit"`` to force one
             (see :mod:`playbook_kit.engines`).
+
+    Raises:
+        WorkloadError: an unknown engine, a model that is neither None, a builder nor a
+            ``"module:function"`` path, an objective the workload does not record, or a
+            ``class_weight`` that is not a dict of weights; the message names the field.
+
+    Example::
+
+        workload = pk.Workload(pk.load_digits(), defaults={"model": "mlp", "width": 64})
+        regression = pk.Workload(data, model="my_models:regressor", loss="mse",
+                                 metrics=["mae"], objective="val_mae", extra_keys=("units",))
     """
 
     dataset: object
@@ -319,8 +330,8 @@ class Workload:
 
     @property
     def data_source(self) -> dict | None:
-        """The data's loader spec as a study stores it (None with a data builder: the
-        study stores the builder's path in its parts)."""
+        """The data's loader spec as a study stores it (None with a data builder, whose
+        path the study stores in its parts)."""
         return None if self.data_builder is not None else getattr(self.dataset, "source", None)
 
     @property
@@ -477,7 +488,26 @@ def resolve_config(config: dict, extra_keys=(), fields=None) -> dict:
     """Fill defaults and validate a config; raise ``ValueError`` naming the bad field.
 
     ``fields``: the toolkit fields this workload has (default: all of
-    :data:`CONFIG_FIELDS`); ``extra_keys``: the user's own names, passed as given."""
+    :data:`CONFIG_FIELDS`); ``extra_keys``: the user's own names, passed as given.
+
+    Args:
+        config: the fields to set; the rest take the toolkit's defaults.
+        extra_keys: the user's own field names, passed through unchecked.
+        fields: the toolkit fields allowed; None: every config field.
+
+    Returns:
+        dict: every field with its value, defaults filled in.
+
+    Raises:
+        ValueError: a config that is not a dict, an unknown field, a value out of its
+            range, or ``momentum`` and ``one_minus_momentum`` both given; the message names
+            the field, the value and what is allowed.
+
+    Example::
+
+        pk.resolve_config({"model": "mlp", "learning_rate": 3.0e-3})["optimizer"]   # 'adam'
+        pk.resolve_config({"lr": 0.1})    # ValueError: config field 'lr' is unknown; ...
+    """
     if not isinstance(config, dict):
         raise ValueError(f"config must be a dict, got {type(config).__name__}")
     fields = tuple(CONFIG_FIELDS) if fields is None else tuple(fields)

@@ -345,17 +345,60 @@ def check_exercise(name: str, answer, **context) -> Feedback:
 
 def exercise(name: str, answer, **context) -> None:
     """Print the feedback on a learner's answer: ``✓ ...`` when right, otherwise one
-    ``✗ ...`` line per thing to change (see :func:`check_exercise`)."""
+    ``✗ ...`` line per thing to change (``playbook_kit.workshop.check_exercise`` returns it).
+
+    Args:
+        name: the exercise (``pk.exercises()`` lists them).
+        answer: the learner's answer: a config, a space, a range, a decision.
+        **context: what the judge reads, as the exercise cell passes it (the study, the
+            retrain runs, the trial budget...).
+
+    Returns:
+        None: prints the feedback.
+
+    Raises:
+        ValueError: an unknown exercise, or context it does not take (a wrong answer
+            raises nothing).
+
+    Example::
+
+        pk.exercise("log_scale", pk.SearchSpace().nuisance("learning_rate", 1.0e-4, 1.0e-1))
+        # ✗ learning_rate is sampled on a linear scale; the playbook samples it on a log ...
+    """
     print(check_exercise(name, answer, **context))
 
 
 def solution(name: str) -> None:
-    """Print the solution of exercise ``name`` (for the facilitator)."""
+    """Print the solution of exercise ``name`` (for the facilitator).
+
+    Args:
+        name: the exercise.
+
+    Returns:
+        None: prints the solution with the exercise's notebook.
+
+    Raises:
+        ValueError: an unknown exercise, listing them.
+
+    Example::
+
+        pk.solution("log_scale")
+    """
     print(f"{name} ({_exercise(name).notebook}):\n{_exercise(name).solution}")
 
 
 def exercises():
-    """Every exercise: its name, notebook and what the learner changes."""
+    """Every exercise: its name, notebook and what the learner changes.
+
+    Returns:
+        pandas.DataFrame: ``name``, ``notebook``, ``task``.
+
+    Raises nothing: the list is fixed.
+
+    Example::
+
+        pk.exercises()
+    """
     import pandas as pd
 
     return pd.DataFrame([{"name": e.name, "notebook": e.notebook, "task": e.task}

@@ -14,6 +14,7 @@ strips. Artists carry a ``gid`` ("feasible:<study>", "infeasible", "failed", "be
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 
 import matplotlib.pyplot as plt
@@ -104,5 +105,7 @@ def deprecated_alias(plot, old_name: str):
         return plot(*args, **kwargs)
 
     alias.__name__ = alias.__qualname__ = old_name
-    alias.__doc__ = f"Deprecated name of :func:`{plot.__name__}`."
+    alias.__doc__ = (f"Deprecated name of :func:`{plot.__name__}`: the same arguments; warns "
+                     "FutureWarning, then calls it. What follows is its documentation.\n\n"
+                     + inspect.cleandoc(plot.__doc__ or ""))
     return alias

@@ -61,7 +61,25 @@ CURVE_CHECK_NAMES = ("optimization problems (all trials)", "training length (bes
 class AuditReport:
     """Result of :func:`audit`: ``checks`` (columns check, status, reason, action), the
     ``tables`` behind them, ``figures`` (matplotlib Figures, not registered with
-    pyplot), ``notes`` on what could not be checked."""
+    pyplot), ``notes`` on what could not be checked.
+
+    Attributes:
+        study: the study's name.
+        objective: the metric it optimizes.
+        direction: ``"max"`` or ``"min"``.
+        summary: one line: the study's size, feasible trials and best objective.
+        checks: one row per check: ``check``, ``status`` (pass, warn, fail, skip),
+            ``reason``, ``action``.
+        tables: the tables behind the checks, by name.
+        figures: matplotlib Figures, by name.
+        notes: what could not be checked, and why.
+
+    Example::
+
+        report = pk.audit(study)
+        report.status                # the worst status: "warn"
+        report.to_markdown()
+    """
 
     study: str
     objective: str
@@ -498,7 +516,28 @@ def audit(study: StudyResults, figures: bool = True, n_boot: int = 1000, seed: i
     :class:`AuditReport`. Works on any study: one trial, no curves, no varied
     hyperparameter, all trials infeasible; what cannot be checked is reported as
     "skip". ``figures=False`` skips drawing (faster; nothing embedded);
-    ``curve_thresholds`` go to :func:`~playbook_kit.insight.diagnose_curves`."""
+    ``curve_thresholds`` go to :func:`~playbook_kit.insight.diagnose_curves`.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        figures: draw the figures behind the checks.
+        n_boot: bootstrap draws of the sampling check (:func:`best_of_n`).
+        seed: seeds those draws.
+        curve_thresholds: thresholds for :func:`diagnose_curves`, or None.
+
+    Returns:
+        AuditReport: the checklist (``checks``: check, status, reason, action), its
+        tables and figures; ``save`` writes it as HTML and Markdown.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or an argument has the wrong type.
+
+    Example::
+
+        report = pk.audit(study)
+        report.checks
+        report.save("audit")        # audit/report.html, report.md, figures
+    """
     study = _check_study(study)
     if not isinstance(figures, bool):
         raise ValueError(f"figures must be True or False, got {figures!r}")

@@ -25,7 +25,23 @@ def plot_axis(study, name: str, ax=None):
     """Basic hyperparameter axis plot (playbook section 4): objective at the best
     checkpoint against ``name``, one point per trial, infeasible trials as red crosses
     at the worst edge, the best trial as a star, search-space bounds dashed. ``study``
-    may be a list of studies, overlaid by colour. Returns the Axes."""
+    may be a list of studies, overlaid by colour.
+
+    Args:
+        study: a study's results, or a list of them (overlaid by colour).
+        name: the hyperparameter on the horizontal axis.
+        ax: the matplotlib Axes to draw into; None: a new figure.
+
+    Returns:
+        matplotlib.axes.Axes: the plot.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or ``name`` is not one of its hyperparameters.
+
+    Example::
+
+        pk.plot_axis(study, "learning_rate")
+    """
     studies = _as_studies(study)
     owners = [s for s in studies if name in s.trials.columns]
     if not owners:
@@ -100,7 +116,24 @@ def plot_axis(study, name: str, ax=None):
 
 def plot_axes(study_or_studies, names=None, ncols: int = 3):
     """Axis plots for every hyperparameter that varied (or ``names``), in a grid,
-    scientific hyperparameters first. Returns the Figure."""
+    scientific hyperparameters first.
+
+    Args:
+        study_or_studies: a study's results, or a list of them (overlaid).
+        names: the hyperparameters to plot; None: every one that varied.
+        ncols: plots per row.
+
+    Returns:
+        matplotlib.figure.Figure: the grid of axis plots.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, ``names`` is not a list of its hyperparameters, or ``ncols`` is not a
+            positive int.
+
+    Example::
+
+        pk.plot_axes(study)
+    """
     studies = _as_studies(study_or_studies, "study_or_studies")
     if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")

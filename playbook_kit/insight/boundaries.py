@@ -119,13 +119,31 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
       first when the two disagree); ``rule`` says which fired ("majority", "trend",
       "majority and trend"); ``n_trend``, ``trend_rho`` and ``trend_p`` are the trend
       rule's numbers (NaN when it could not run). The suggested range extends that
-      side (see :func:`_extend`: a decade for log, half the width for linear, clamped
+      side (a decade for log, half the width for linear, clamped
       at natural bounds); status "at bound" when the clamp leaves nothing to extend;
     * instability (status "instability", playbook section 4): every finished trial
       beyond some value v is infeasible (at least ``MIN_INFEASIBLE_BEYOND`` of them),
       where v is the last feasible value, and a strict majority of the best trials lie
       within ``edge_fraction`` of the range of v. Expanding does not help there; the
       action points to the stability recipes (warmup, gradient clipping).
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        top_fraction: the share of feasible trials that counts as best (at least 3).
+        edge_fraction: the outer share of a range that counts as its edge, below 0.5.
+
+    Returns:
+        pandas.DataFrame: one row per varied numeric hyperparameter: its status
+        (``ok``, ``expand``, ``at bound``, ``instability``), the rule that fired, the
+        numbers behind it and a suggested range.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or a fraction is out of range.
+
+    Example::
+
+        table = pk.boundary_check(study)
+        table[table["status"] == "expand"][["name", "edge", "suggested_low", "suggested_high"]]
     """
     study = _check_study(study)
     top_fraction = check_fraction("top_fraction", top_fraction)

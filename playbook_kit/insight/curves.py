@@ -189,7 +189,7 @@ def diagnose_curves(study: StudyResults, **thresholds) -> pd.DataFrame:
     ``DIAGNOSTIC_COLUMNS``; ``flagged`` is True/False, or NA when the check cannot run
     (the reason says why). Curves of a trial's several runs are averaged per step.
 
-    The objective's curve (see :func:`objective_curve`) is normalized per trial to its
+    The objective's curve  is normalized per trial to its
     *gain*: 0 at the first evaluation, 1 at its best. The *effective best step* is the
     first evaluation within ``best_tolerance`` (1%, toolkit) of the best gain, so that
     a flat plateau whose exact maximum falls late by noise does not read as "train
@@ -224,6 +224,23 @@ def diagnose_curves(study: StudyResults, **thresholds) -> pd.DataFrame:
     overfitting; plateau by mid-training -> saturated; plateau from 5% ->
     best_step_early; rise until 90% then flat -> best_step_late; rising to the end ->
     still_improving + best_step_late.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        **thresholds: any of the thresholds named above (``best_tolerance``,
+            ``overfitting_tolerance``, ...), each a fraction, overriding the toolkit's.
+
+    Returns:
+        pandas.DataFrame: one row per trial and check: ``trial_id``, ``check``,
+        ``flagged``, ``value``, ``reason``.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or a threshold is unknown or not a fraction.
+
+    Example::
+
+        table = pk.diagnose_curves(study)
+        table[table["flagged"] == True]
     """
     study = _check_study(study)
     th = resolve_thresholds(**thresholds)
@@ -311,7 +328,25 @@ def plot_curves(study: StudyResults, metric: str = "loss", top_k: int = 3,
                 yscale: str = "linear"):
     """Training curves of every trial, train and validation side by side: all trials
     faint, the ``top_k`` best highlighted with their best checkpoint starred (playbook:
-    look at the curves of at least the best few trials). Returns the Figure."""
+    look at the curves of at least the best few trials).
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        metric: the metric whose curves to draw (``loss``, ``accuracy``, ...).
+        top_k: best trials highlighted.
+        yscale: ``"linear"`` or ``"log"``.
+
+    Returns:
+        matplotlib.figure.Figure: train and validation panels.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, ``top_k`` or ``yscale`` is not allowed, or the study recorded no curves
+            of ``metric``.
+
+    Example::
+
+        pk.plot_curves(study, metric="accuracy", top_k=3)
+    """
     study = _check_study(study)
     if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
         raise ValueError(f"top_k must be a non-negative int, got {top_k!r}")
@@ -369,7 +404,22 @@ def plot_curves(study: StudyResults, metric: str = "loss", top_k: int = 3,
 def plot_trial(study: StudyResults, trial_id):
     """One trial's curves: train/validation loss and each other metric, the learning
     rate and the gradient norm when recorded (split "optimizer"); the best checkpoint
-    is a dashed line on every panel. Returns the Figure."""
+    is a dashed line on every panel.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        trial_id: the trial to draw (``"05"``, as the trials table lists it).
+
+    Returns:
+        matplotlib.figure.Figure: one panel per recorded metric.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or ``trial_id`` is not one of its trials.
+
+    Example::
+
+        pk.plot_trial(study, study.best_trials(1)["trial_id"].iloc[0])
+    """
     study = _check_study(study)
     tid = str(trial_id)
     ids = list(study.trials["trial_id"].astype(str))

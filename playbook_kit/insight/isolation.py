@@ -79,6 +79,24 @@ def isolation_table(study_or_studies, scientific: str | None = None, buckets=5,
       ``ci_low``/``ci_high``: the 95% t interval of its mean objective over its
       ``n_runs`` runs (NaN with one run). A group whose trials are all infeasible has NaN
       objective and no trial_id.
+
+    Args:
+        study_or_studies: a study's results, or a list of them (pooled).
+        scientific: the scientific hyperparameter; None: each study's name.
+        buckets: buckets of a numeric hyperparameter, or a list of bucket edges.
+        bucketing: ``"width"`` or ``"quantile"``.
+
+    Returns:
+        pandas.DataFrame: one row per value or bucket: its best trial, objective,
+        ``std``, ``ci_low``, ``ci_high``, ``n_runs`` and ``n_trials``.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, ``scientific`` is not one of its hyperparameters, or ``buckets`` /
+            ``bucketing`` is not allowed.
+
+    Example::
+
+        pk.isolation_table(study, "depth")
     """
     studies = _as_studies(study_or_studies, "study_or_studies")
     if bucketing not in BUCKETINGS:
@@ -165,7 +183,25 @@ def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
     """Isolation plot: the best trial per scientific value (or bucket) from
     :func:`isolation_table`, with the 95% t interval of the best trial's mean where it
     has several runs (see the module docstring) and the number of trials behind each
-    point. Returns the Axes."""
+    point.
+
+    Args:
+        study_or_studies: a study's results, or a list of them (pooled).
+        scientific: the scientific hyperparameter; None: each study's name.
+        buckets: buckets of a numeric hyperparameter, or a list of bucket edges.
+        bucketing: ``"width"`` or ``"quantile"``.
+        ax: the matplotlib Axes to draw into; None: a new figure.
+
+    Returns:
+        matplotlib.axes.Axes: the plot.
+
+    Raises:
+        ValueError: as :func:`isolation_table`.
+
+    Example::
+
+        pk.plot_isolation(study, "depth")
+    """
     studies = _as_studies(study_or_studies, "study_or_studies")
     table = isolation_table(studies, scientific, buckets, bucketing)
     ax = _new_axes(ax, figsize=(6.2, 4.2))

@@ -40,6 +40,24 @@ def best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000,
 
     Not ``scipy.stats.bootstrap``: that resamples studies of the data's own size only,
     and this draws every budget n below it too.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        budgets: the study sizes n to draw; None: a spread up to the study's own size.
+        n_boot: draws per budget.
+        seed: seeds the draws.
+
+    Returns:
+        pandas.DataFrame: ``budget``, ``draw``, ``best_objective``.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, it has no finished trial, or a budget, ``n_boot`` or ``seed`` is not
+            allowed.
+
+    Example::
+
+        draws = pk.best_of_n(study, budgets=[3, 6, 12])
+        draws.groupby("budget")["best_objective"].describe()
     """
     study = _check_study(study)
     n_boot = check_int("n_boot", n_boot, minimum=1)
@@ -87,12 +105,28 @@ def good_region_counts(study: StudyResults, fraction: float = 0.25) -> pd.DataFr
     """How densely the good region of each axis plot was sampled; one row per varied
     hyperparameter (columns ``GOOD_REGION_COLUMNS``).
 
-    Good trials: :func:`good_threshold` (within ``fraction`` = 25% of the best-to-median
+    Good trials: those within ``fraction`` = 25% of the best-to-median
     gap of the best; toolkit's choice). The good region of an axis is the interval the
     good trials span (categorical: the set of their values); ``n_in_region`` counts all
     finished trials that fell inside it, ``region_fraction`` is its share of the range
     (own scale) or of the values. A good region holding very few trials means its shape
     and location rest on few samples.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        fraction: how close to the best a good trial is, as a share of the best-to-median
+            gap.
+
+    Returns:
+        pandas.DataFrame: one row per varied hyperparameter: its good region, the trials
+        in it, and the region's share of the range.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults`, or ``fraction`` is out of [0, 1].
+
+    Example::
+
+        pk.good_region_counts(study)
     """
     study = _check_study(study)
     fraction = check_fraction("fraction", fraction)
@@ -144,8 +178,25 @@ def plot_best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000, seed: 
     """Box per study size n of the bootstrapped best objective (see
     :func:`best_of_n`), with the study's actual best
     as a line. Narrow boxes at the study's own size mean more trials would likely not
-    change the best much. Draws into ``ax`` (a new figure without one); returns the
-    Axes."""
+    change the best much.
+
+    Args:
+        study: a study's results (:func:`load_study`, :func:`run_study`).
+        budgets: the study sizes n to draw; None: a spread up to the study's own size.
+        n_boot: draws per budget.
+        seed: seeds the draws.
+        ax: the matplotlib Axes to draw into; None: a new figure.
+
+    Returns:
+        matplotlib.axes.Axes: the plot.
+
+    Raises:
+        ValueError: as :func:`best_of_n`.
+
+    Example::
+
+        pk.plot_best_of_n(study)
+    """
     study = _check_study(study)
     table = best_of_n(study, budgets, n_boot, seed)
     ax = _new_axes(ax, figsize=(6.4, 4.0))
@@ -182,8 +233,22 @@ def plot_best_of_n(study: StudyResults, budgets=None, n_boot: int = 1000, seed: 
 
 def plot_best_so_far(study_or_studies, ax=None):
     """Best objective so far against trial number, one line per study (infeasible trials
-    count as trials that found nothing): how fast each search reached its best. Draws
-    into ``ax`` (a new figure without one); returns the Axes."""
+    count as trials that found nothing): how fast each search reached its best.
+
+    Args:
+        study_or_studies: a study's results, or a list of them (overlaid).
+        ax: the matplotlib Axes to draw into; None: a new figure.
+
+    Returns:
+        matplotlib.axes.Axes: the plot.
+
+    Raises:
+        ValueError: ``study`` is not a :class:`StudyResults` (or a list of them).
+
+    Example::
+
+        pk.plot_best_so_far([exploration, exploitation])
+    """
     studies = _as_studies(study_or_studies)
     ax = _new_axes(ax, figsize=(6.5, 4))
     colors = study_colors(len(studies))

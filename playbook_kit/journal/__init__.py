@@ -41,6 +41,23 @@ class Journal:
     ``journal.yaml``: an existing folder, or a path that does not exist and has no
     file suffix. The file is created by the first write. Every read verifies the
     whole hash chain.
+
+    Args:
+        path: the journal file, or the work folder that holds (or will hold)
+            ``journal.yaml``.
+        title: the journal's title in its reports; None: the folder's name.
+
+    Raises:
+        ValueError: an empty ``path`` or ``title``.
+        JournalError: the file exists but is damaged, edited by hand or not a journal
+            (a ``ValueError``; the message names the line and what to do).
+
+    Example::
+
+        journal = pk.Journal("work", title="digits: tuning journal")
+        journal.add_round("does a deeper model help?", scientific=["depth"],
+                          decision=decision, studies=[pk.study_record(study, "notebook 01")])
+        journal.to_html("work/journal.html")
     """
 
     def __init__(self, path, title: str | None = None):
@@ -87,7 +104,7 @@ class Journal:
 
     @property
     def baseline(self) -> dict | None:
-        """The current baseline config: the last round's ``new_baseline`` that is set."""
+        """The current baseline config (the last round's ``new_baseline`` that is set)."""
         for entry in reversed(self._entries):
             if entry["kind"] == "round" and entry.get("new_baseline") is not None:
                 return copy.deepcopy(entry["new_baseline"])

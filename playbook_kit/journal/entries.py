@@ -227,6 +227,23 @@ def study_record(study, command: str, config_path: str | None = None,
     hyperparameter values (inactive conditional ones left out). That trial is pinned in
     a stored study, so that its checkpoints stay whatever the study's
     ``keep_checkpoints`` (:mod:`playbook_kit.retention`).
+
+    Args:
+        study: a study's results.
+        command: how the study was run (a command line, a notebook), for the record.
+        config_path: a file holding the config; None records the best trial's config.
+        notes: free text.
+
+    Returns:
+        dict: the study's name, path, size, best objective, objective, command, notes and
+        config (or ``config_path``).
+
+    Raises:
+        ValueError: the study has no feasible trial and no ``config_path`` was given.
+
+    Example::
+
+        journal.add_round("does depth help?", studies=[pk.study_record(study, "pk.run_study")])
     """
     best = study.best_trials(1)
     if study.path is not None and not best.empty:

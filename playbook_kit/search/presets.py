@@ -20,8 +20,23 @@ def adam_space(trial_budget: int, learning_rate=(1e-4, 1e-1), beta1=(0.8, 0.99),
     ``beta1``; 25 or more, also ``epsilon``; "far more", also ``beta2``. "Far more"
     has no number in the playbook: ``far_more=100`` trials is this toolkit's choice.
     Learning rate and epsilon are log scaled, the betas linear; the ranges are ours.
-    What the budget does not tune is fixed at Keras' defaults (:data:`ADAM_DEFAULTS`),
+    What the budget does not tune is fixed at Keras' defaults ,
     and ``optimizer`` is fixed to ``"adam"``.
+
+    Args:
+        trial_budget: the study's trials, which decide what is tuned.
+        learning_rate, beta1, epsilon, beta2: each one's ``(low, high)`` range when tuned.
+        far_more: the budget from which ``beta2`` is tuned too.
+
+    Returns:
+        SearchSpace: nuisance and fixed Adam hyperparameters; add the scientific ones.
+
+    Raises:
+        ValueError: a budget below 1, or a range the space refuses.
+
+    Example::
+
+        space = pk.adam_space(12).scientific("depth", values=[1, 2, 3])  # learning_rate, beta1
     """
     if not isinstance(trial_budget, numbers.Integral) or trial_budget < 1:
         raise ValueError(f"trial_budget {trial_budget!r}: must be a positive integer")
@@ -48,6 +63,22 @@ def momentum_space(learning_rate=(1e-3, 1.0), one_minus_momentum=(1e-3, 0.5),
     momentum. With ``tune_momentum=False`` (the playbook's simpler early setup)
     ``one_minus_momentum`` is fixed at 0.1 (momentum 0.9). ``optimizer`` is fixed to
     ``"nesterov"`` or ``"momentum"``; the ranges are this toolkit's choice.
+
+    Args:
+        learning_rate: its ``(low, high)`` range, log scaled.
+        one_minus_momentum: its ``(low, high)`` range, log scaled, when tuned.
+        nesterov: Nesterov momentum (``optimizer="nesterov"``), else plain momentum.
+        tune_momentum: tune ``one_minus_momentum``; False fixes it at 0.1.
+
+    Returns:
+        SearchSpace: nuisance and fixed optimizer hyperparameters.
+
+    Raises:
+        ValueError: a range the space refuses (low >= high, not positive).
+
+    Example::
+
+        space = pk.momentum_space(tune_momentum=False).scientific("width", values=[64, 128])
     """
     space = SearchSpace().fixed("optimizer", "nesterov" if nesterov else "momentum")
     space.nuisance("learning_rate", *learning_rate, scale="log")

@@ -40,7 +40,25 @@ def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
     replaced by its suggested range: the playbook's fix for best trials at an edge.
 
     Only ``roles`` are expanded (nuisance by default: their ranges decide whether the
-    comparison is fair; the scientific values are the experimenter's choice)."""
+    comparison is fair; the scientific values are the experimenter's choice).
+
+    Args:
+        space: the study's :class:`SearchSpace`.
+        checks: :func:`boundary_check`'s table for the study.
+        roles: the roles whose ranges may be expanded.
+
+    Returns:
+        SearchSpace: a new space; ``space`` is unchanged.
+
+    Raises:
+        KeyError: ``checks`` lacks the boundary table's columns.
+        ValueError: a suggested range the space refuses (as :meth:`SearchSpace.with_range`).
+
+    Example::
+
+        wider = pk.expanded_space(study.space, pk.boundary_check(study))
+        study2 = pk.run_study(workload, wider, max_trials=12, name="depth_wider")
+    """
     expanded = space
     for row in checks[checks["status"] == "expand"].itertuples():
         if row.name not in space.names or row.role not in roles:
@@ -65,11 +83,31 @@ def refined_space(study, space, fixed: dict | None = None,
     its feasible trials and direction are read).
 
     For each varied linear/log/integer nuisance hyperparameter: the span of the *good*
-    trials (:func:`good_cutoff` with ``fraction``; the same rule as
-    :func:`playbook_kit.insight.good_threshold`), widened by ``margin`` times that span
+    trials (within ``fraction`` of the best-to-median gap of the best, the same
+    rule as :func:`good_region_counts`), widened by ``margin`` times that span
     on each side in the hyperparameter's own scale, and kept inside the original range.
     ``fixed`` pins hyperparameters (e.g. the adopted scientific value) as fixed. Margin
     0.5 is the toolkit's choice: the playbook only says "comfortably contains".
+
+    Args:
+        study: the exploration study's results.
+        space: the exploration's :class:`SearchSpace`.
+        fixed: hyperparameters to fix, ``{name: value}``; each must be in the space.
+        fraction: how close to the best a good trial is, as a share of the
+            best-to-median gap, in (0, 1].
+        margin: how far to widen the good trials' span on each side, in spans.
+
+    Returns:
+        SearchSpace: the exploitation space.
+
+    Raises:
+        ValueError: ``fraction`` or ``margin`` out of range, or ``fixed`` names a
+            hyperparameter the space does not have.
+
+    Example::
+
+        exploit = pk.refined_space(exploration, exploration.space, fixed={"depth": 2})
+        pk.run_study(workload, exploit, max_trials=10, algorithm="bayesian", name="exploit")
     """
     check_number("fraction", fraction, 0, 1, low_inclusive=False)
     check_number("margin", margin, low=0)

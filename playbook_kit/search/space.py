@@ -65,6 +65,23 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
     ``values=`` gives ``"discrete"`` for numbers and ``"categorical"`` otherwise.
     Invalid declarations raise ``ValueError`` naming the hyperparameter, the value
     and what is allowed.
+
+    Args:
+        hyperparameters: hyperparameters to start from (as another space iterates them);
+            usually empty, then declared with :meth:`scientific`, :meth:`nuisance` and
+            :meth:`fixed`.
+
+    Raises:
+        ValueError: a declaration not allowed (a name twice, a range with low >= high, a
+            log range that includes 0, a condition on an unknown parent, ...).
+
+    Example::
+
+        space = (pk.SearchSpace()
+                 .scientific("depth", values=[1, 2, 3])
+                 .nuisance("learning_rate", 1.0e-4, 1.0e-1, scale="log")
+                 .fixed("activation", "relu"))
+        space.to_frame()
     """
 
     def __init__(self, hyperparameters=()):
@@ -281,7 +298,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
 
     @property
     def varied(self) -> list[str]:
-        """Non-fixed names in declaration order: one unit-cube dimension each."""
+        """Non-fixed names in declaration order (one unit-cube dimension each)."""
         return [hp.name for hp in self._hps.values() if not hp.is_fixed]
 
     @property

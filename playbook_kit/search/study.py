@@ -44,7 +44,37 @@ def run_seeds(seed: int, k: int, repeats: int) -> list[int]:
 
 @dataclass
 class StudySpec:
-    """Everything that defines a study, so that any process (a worker too) can rebuild it."""
+    """Everything that defines a study, so that any process (a worker too) can rebuild it.
+
+    Args:
+        name: the study's folder name.
+        space: the :class:`SearchSpace`.
+        max_trials: configs to train.
+        max_train_steps: training steps of every trial.
+        eval_every: steps between evaluations.
+        algorithm: ``"quasi_random"``, ``"random"``, ``"grid"``, ``"bayesian"`` or
+            ``"list"``.
+        seed: seeds the points and each trial.
+        repeats: seeds per config.
+        keep_best: best checkpoints kept per run.
+        configs: the configs of ``algorithm="list"``.
+        data: the data's loader spec (``{"name": "digits"}``); None for data in memory.
+        defaults: config values every trial starts from.
+        objective: the metric to optimize (``val_accuracy``, ``val_loss``, ...).
+        warm_start: an exploration study's folder seeding a Bayesian study.
+        extra_keys: config fields of the user's own.
+        parts: the user's code by ``"module:function"`` path (model, loss, ...).
+
+    Raises:
+        ValueError: a field not allowed (an empty name, an unknown algorithm, steps below
+            1, ``eval_every`` above ``max_train_steps``, ...), naming it.
+
+    Example::
+
+        spec = pk.StudySpec.from_yaml("notebooks/studies/depth.yaml")
+        spec = spec.with_overrides(max_trials=6, ranges={"learning_rate": [1.0e-4, 1.0e-2]})
+        study = pk.run_spec(spec, "studies")
+    """
 
     name: str
     space: SearchSpace
@@ -673,8 +703,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
     interrupted one (or one whose stored record was damaged) is rerun, and the budget
     counts both. ``repeats`` runs each config with that many seeds and keeps every run.
     The workload's data is stored as its loader spec (``dataset.source``), so workers,
-    :func:`~playbook_kit.recipes.retrain` and
-    :func:`~playbook_kit.recipes.final_evaluation` rebuild the same data;
+    :func:`~playbook_kit.retrain` and
+    :func:`~playbook_kit.final_evaluation` rebuild the same data;
     ``workload=None`` builds the workload from ``data`` (a spec such as
     ``{"name": "digits"}``). ``live=True`` (in a notebook) redraws the trials'
     objectives after each trial.
@@ -685,7 +715,44 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
     ``warm_start`` (algorithm ``"bayesian"`` only): an exploration study, as its
     directory or its StudyResults, whose trials inside this (refined) space seed the
     Bayesian model, feasible and infeasible alike, without counting toward
-    ``max_trials`` (:func:`~playbook_kit.results.warm_start_observations`).
+    ``max_trials`` .
+
+    Args:
+        workload: the :class:`Workload` (or None with ``data``).
+        space: the :class:`SearchSpace`.
+        max_trials: configs to train (a trial's seeds count once).
+        max_train_steps: training steps of every trial, fixed.
+        eval_every: steps between evaluations.
+        algorithm: ``"quasi_random"``, ``"random"``, ``"grid"``, ``"bayesian"`` or
+            ``"list"`` (the given ``configs``).
+        seed: seeds the points and each trial.
+        directory: the parent folder of the study.
+        name: the study's folder name.
+        repeats: seeds per config.
+        keep_best: best checkpoints kept per run.
+        configs: the configs of ``algorithm="list"``.
+        data: a data spec (``{"name": "digits"}``) when ``workload`` is None.
+        progress: show a progress bar.
+        overwrite: start over, deleting a stored study of this name.
+        warm_start: an exploration study that seeds a Bayesian study.
+        live: redraw the objectives after each trial (notebooks).
+
+    Returns:
+        StudyResults: every trial of the study, stored ones included.
+
+    Raises:
+        ValueError: an argument not allowed, a searched hyperparameter the model never
+            reads, a stored study of this name created with other settings (resume with
+            the same, or choose another name), or ``warm_start`` with another algorithm;
+            the message names what to change.
+        WorkloadError: the workload cannot train any config (its dry run fails).
+        StoreError: stored files that cannot be read.
+
+    Example::
+
+        study = pk.run_study(workload, space, max_trials=12, max_train_steps=300,
+                             eval_every=25, directory="studies", name="depth")
+        study.best_trials(3)
     """
     if workload is None and data is None:
         raise ValueError("workload=None and data=None: give a Workload, or a data spec such "
@@ -710,7 +777,30 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
              live: bool = False):
     """Run a :class:`StudySpec` into ``directory/<name>`` and load it; see
     :func:`run_study`. ``warm_start`` (a study directory or StudyResults) sets or must
-    match ``spec.warm_start``; a StudyResults given here is used as is."""
+    match ``spec.warm_start``; a StudyResults given here is used as is.
+
+    Args:
+        spec: the study's :class:`StudySpec`.
+        directory: the parent folder of the study.
+        workload: the workload, for data given in memory; None builds the spec's.
+        progress: show a progress bar.
+        overwrite: start over, deleting a stored study of this name.
+        warm_start: an exploration study that seeds a Bayesian study.
+        live: redraw the objectives after each trial (notebooks).
+
+    Returns:
+        StudyResults: every trial of the study.
+
+    Raises:
+        ValueError: as :func:`run_study`.
+        WorkloadError: as :func:`run_study`.
+        StoreError: as :func:`run_study`.
+
+    Example::
+
+        spec = pk.StudySpec.from_yaml("depth.yaml").with_overrides(max_trials=6)
+        study = pk.run_spec(spec, "studies")
+    """
     import dataclasses
 
     from ..results import load_study, warm_start_observations
