@@ -4,8 +4,8 @@ asserting the effect of what the user wrote.
 
 Every pattern declares where it is taught, the engine its trials must run on
 (``compiled``, ``fit``, or ``refused``) and the effect it checks; ``tests/test_keras_code.py``
-runs them, and ``tools/compatibility_table.py`` writes the README's compatibility table
-from these declarations, which the runs measure.
+runs them, and ``tools/compatibility_table.py`` writes the compatibility table of
+the own-model guide from these declarations, which the runs measure.
 """
 from __future__ import annotations
 

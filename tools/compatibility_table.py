@@ -1,10 +1,11 @@
-"""Write the README's compatibility table from the conformance corpus.
+"""Write the compatibility table of the own-model guide from the conformance corpus.
 
 The table lists each pattern of ``tests/keras_code.py`` with where it is taught, the
 engine its trials run on (or ``refused``) and the effect the corpus checks; the corpus
 tests (``tests/test_keras_code.py``) assert each of those, so the table is measured, not
-written by hand. ``python tools/compatibility_table.py`` rewrites the README's table
-between its markers; the corpus test fails when the README differs.
+written by hand. ``python tools/compatibility_table.py`` rewrites the table between its
+markers in ``docs/guides/own-model-and-data.md`` (:data:`PAGE`); the corpus test fails when
+the page differs.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
+PAGE = ROOT / "docs" / "guides" / "own-model-and-data.md"
 START, END = "<!-- compatibility table: tools/compatibility_table.py -->", "<!-- end -->"
 
 
@@ -29,14 +31,13 @@ def table() -> str:
 
 
 def main() -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    text = PAGE.read_text()
     if START not in text:
-        print(f"README.md has no {START} marker", file=sys.stderr)
+        print(f"{PAGE.relative_to(ROOT)} has no {START} marker", file=sys.stderr)
         return 1
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]
-    readme.write_text(before + table() + after)
+    PAGE.write_text(before + table() + after)
     return 0
 
 

@@ -165,11 +165,14 @@ def docstring_problems(name: str, obj) -> list[str]:
     return problems
 
 
-def write_reference(srcdir: Path) -> Path:
-    """``reference/index.rst``: every exported name, grouped by the module defining it."""
+def write_reference(srcdir: Path, only: str = "") -> Path:
+    """``reference/index.rst``: every exported name (or those of ``only``, comma-separated:
+    a quick build), grouped by the module defining it."""
+    chosen = [n.strip() for n in only.split(",") if n.strip()]
     groups: dict[str, list[str]] = {}
     for name, module in exported_names().items():
-        groups.setdefault(module, []).append(name)
+        if not chosen or name in chosen:
+            groups.setdefault(module, []).append(name)
     lines = [".. This file is written by docs/_ext/playbook_docs.py at each build.", "",
              "API reference", "=============", "",
              "Everything below is importable from the top level: ``import playbook_kit as "
@@ -255,14 +258,16 @@ def copy_tour(tour: Path, target: Path, stems: list[str]) -> list[Path]:
     return written
 
 
-def _on_builder_inited(app):
+def _on_config_inited(app, config):
+    """Write the reference's index and copy the tour's notebooks before Sphinx looks for
+    source files, so that a fresh clone's first build finds them."""
     srcdir = Path(app.srcdir)
-    write_reference(srcdir)
-    if app.config.playbook_kit_notebooks:
+    write_reference(srcdir, config.playbook_kit_api_only)
+    if config.playbook_kit_notebooks:
         from playbook_kit.notebooks import NOTEBOOK_DIR, list_notebooks
 
         stems = [p.stem for p in list_notebooks(NOTEBOOK_DIR)]
-        given = app.config.playbook_kit_tour or os.environ.get("PLAYBOOK_KIT_TOUR")
+        given = config.playbook_kit_tour or os.environ.get("PLAYBOOK_KIT_TOUR")
         tour = find_tour(srcdir.parent, given, stems)
         logger.info(f"playbook-kit: notebooks from the executed tour {tour}")
         copy_tour(tour, srcdir / "tour", stems)
@@ -382,7 +387,8 @@ def _on_env_before_read_docs(app, env, docnames):
 def setup(app):
     app.add_config_value("playbook_kit_tour", "", "env")
     app.add_config_value("playbook_kit_notebooks", True, "env")
-    app.connect("builder-inited", _on_builder_inited, priority=400)  # before autosummary
+    app.add_config_value("playbook_kit_api_only", "", "env")
+    app.connect("config-inited", _on_config_inited)
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("autodoc-process-docstring", _on_process_docstring)
     app.connect("autodoc-skip-member", _on_skip_member)
