@@ -284,6 +284,112 @@ def _refined_range(answer, study=None, name="learning_rate", **_):
                       f"of the explored range's width on its {hp.scale} scale")
 
 
+def _batch_size(answer, scan=None, **_):
+    from .batch_size import SCALING_THRESHOLD
+
+    table = scan.table[scan.table["status"] == "measured"]
+    sizes = [int(b) for b in table["batch_size"]]
+    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
+        return [f"the answer {answer!r} is no batch size; write one of the sizes the scan "
+                f"measured: {', '.join(map(str, sizes))}"], ""
+    if answer not in sizes:
+        return [f"{answer} was not measured; choose one of the sizes the scan measured: "
+                f"{', '.join(map(str, sizes))}"], ""
+    best = scan.recommended_batch_size
+    speedup = dict(zip(sizes, table["speedup"]))
+    threshold = scan.numbers.get("scaling_threshold", SCALING_THRESHOLD)
+    if answer > best:
+        stop = sizes[sizes.index(best) + 1]
+        return [f"the doubling from {best} to {stop} raised throughput only "
+                f"{speedup[stop]:.2f}x, less than the {threshold:g}x that counts as nearly "
+                f"doubling: from {best} on a larger batch buys little speed (a later doubling "
+                "that scales again is noise or another regime, measured on a saturated "
+                f"device); the playbook takes the largest size reached by doublings that all "
+                "scale"], ""
+    if answer < best:
+        following = sizes[sizes.index(answer) + 1]
+        return [f"doubling {answer} to {following} still raised throughput "
+                f"{speedup[following]:.2f}x (at least {threshold:g}x): a larger batch trains "
+                "faster per example, so keep doubling while it scales; the batch size is "
+                "chosen for speed, never for validation performance"], ""
+    rise = ", ".join(f"{speedup[b]:.2f}x" for b in sizes[1:sizes.index(best) + 1])
+    after = (f"; the next, {speedup[sizes[sizes.index(best) + 1]]:.2f}x"
+             if best != sizes[-1] else "")
+    return [], (f"{best}: every doubling up to it raised throughput at least {threshold:g}x "
+                f"({rise or 'the first size'}){after}; retune the learning rate for it")
+
+
+def _warmup(answer, sweep=None, **_):
+    table = sweep.table
+    tried = [int(w) for w in table["warmup_steps"]]
+    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool) or answer < 0:
+        return [f"the answer {answer!r} is no number of warmup steps; write an integer such "
+                f"as one the sweep tried: {', '.join(map(str, tried))}"], ""
+    best = sweep.recommended_warmup_steps
+    rate = sweep.numbers["target_learning_rate"]
+    if best is None:
+        return [f"the sweep found no warmup that makes learning_rate={rate:.3g} stable; "
+                "extend warmup_steps (or lower the target) and run it again"], ""
+    rows = table.set_index("warmup_steps")
+    if answer < best:
+        if answer in tried:
+            why = str(rows.loc[answer, "why"])
+            return [f"with warmup_steps={answer} training at learning_rate={rate:.3g} is "
+                    f"still unstable ({why}): a warmup that leaves the rate unstable has not "
+                    "done its job"], ""
+        return [f"warmup_steps={answer} is shorter than {best}, the shortest warmup the sweep "
+                f"found stable (it tried {', '.join(map(str, tried))}): untested, and "
+                "shorter ones failed"], ""
+    if answer > best:
+        return [f"warmup_steps={answer} is longer than needed: {best} already trains stably "
+                f"at learning_rate={rate:.3g}, and every warmup step trains at a lower rate; "
+                "the playbook takes the shortest warmup that makes the rate stable"], ""
+    return [], (f"{best}: the shortest warmup of the sweep that trains stably at "
+                f"learning_rate={rate:.3g} (the shorter ones: "
+                + "; ".join(f"{w}: {rows.loc[w, 'why']}" for w in tried if w < best) + ")")
+
+
+def _hypermodel_roles(answer, space=None, scientific="use_dropout", **_):
+    from .search.hyperparameter import ROLES
+
+    hps = _space_entries(space)
+    if not isinstance(answer, dict):
+        return [f"the answer is a {type(answer).__name__}; write the roles as a dict "
+                f"such as {{'{scientific}': 'scientific', ...}}"], ""
+    problems = []
+    for name, role in answer.items():
+        if name not in hps:
+            problems.append(f"{name} is not a hyperparameter of the hypermodel; it has "
+                            f"{', '.join(hps)}")
+        elif role not in ROLES:
+            problems.append(f"{name}: role {role!r} is not a role; use one of "
+                            f"{', '.join(ROLES)}")
+    if problems:
+        return problems, ""
+    roles = {name: answer.get(name, "fixed" if hp.is_fixed else "nuisance")
+             for name, hp in hps.items()}
+    if roles[scientific] != "scientific":
+        problems.append(f"{scientific} is {roles[scientific]}; the question is whether "
+                        f"dropout helps, so {scientific} is scientific: its values are "
+                        "compared, each at its own best other hyperparameters")
+    for name, hp in hps.items():
+        if name == scientific or hp.is_fixed:
+            continue
+        if roles[name] == "scientific":
+            parent = (f"; it exists only when {hp.parent} is {list(hp.parent_values)}, so it "
+                      "is tuned inside that branch" if hp.parent else "")
+            problems.append(f"{name} is scientific; a round measures one effect: make it "
+                            f"nuisance{parent}")
+        elif roles[name] == "fixed":
+            problems.append(f"{name} is fixed; leave it nuisance so that each value of "
+                            f"{scientific} is compared at its own best {name} (fixed, the "
+                            "conclusion would hold for that one value only)")
+    nuisance = [n for n, r in roles.items() if r == "nuisance"]
+    return problems, (f"{scientific} is scientific and {', '.join(nuisance)} nuisance: with "
+                      "and without dropout, each compared at its own best settings")
+
+
+
 EXERCISES = {e.name: e for e in [
     Exercise("baseline", "00_quickstart",
              "fix a proposed first baseline config so that it is simple, as the playbook "
@@ -324,6 +430,20 @@ EXERCISES = {e.name: e for e in [
              "the span of the good trials widened a little on each side, inside the\n"
              "explored range: what pk.refined_space(exploration, exploration.space) "
              "prints,\ne.g. [round(low, 5), round(high, 5)] of its learning_rate row"),
+    Exercise("batch_size", "05_batch_size_and_training_length",
+             "choose the batch size from the scan's throughput table", ("scan",),
+             _batch_size,
+             "scan.recommended_batch_size  # the largest size reached by doublings that each\n"
+             "# raised throughput at least 1.8x; then retune the learning rate for it"),
+    Exercise("warmup", "06_instability_warmup_clipping",
+             "choose the warmup length from the warmup sweep", ("sweep",), _warmup,
+             "warmup.recommended_warmup_steps  # the shortest warmup that trains stably at\n"
+             "# the target rate (100 with the defaults): longer ones waste steps"),
+    Exercise("hypermodel_roles", "07_your_own_model_and_data",
+             "give the hypermodel's hyperparameters their roles for 'does dropout help?'",
+             ("space", "scientific"), _hypermodel_roles,
+             '{"use_dropout": "scientific"}  # rate (only with dropout), units and\n'
+             "# learning_rate stay nuisance: each branch at its own best settings"),
 ]}
 
 

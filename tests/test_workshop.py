@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from playbook_kit.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
@@ -11,7 +12,8 @@ from playbook_kit.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exe
 from tests.insight_fixtures import hp, make_study, make_trials
 
 NOTEBOOK_NAMES = ["00_quickstart", "01_exploration", "02_insight", "03_adopt_a_change",
-                  "04_exploitation"]
+                  "04_exploitation", "05_batch_size_and_training_length",
+                  "06_instability_warmup_clipping", "07_your_own_model_and_data"]
 
 
 def space(pk, learning_rate_scale="log", depth_role="scientific", learning_rate_role="nuisance"):
@@ -196,6 +198,109 @@ def test_refined_range_exercise():
         "0.003) in 50% of the explored range's width on its log scale")
 
 
+def scan_result():
+    """A batch size scan as notebook 05 measured one on 2 shared cores: 16 -> 32 -> 64
+    scale, 128 does not, 256 scales again (noise on a saturated device)."""
+    from playbook_kit.batch_size import BatchSizeScan
+
+    table = pd.DataFrame({"batch_size": [16, 32, 64, 128, 256], "status": ["measured"] * 5,
+                          "throughput": [86905.0, 170413.0, 452814.0, 487520.0, 1107370.0],
+                          "speedup": [np.nan, 1.96, 2.66, 1.08, 2.27],
+                          "scales": [False, True, True, False, True]})
+    return BatchSizeScan(table, "Use batch_size=64", {"recommended_batch_size": 64,
+                                                      "scaling_threshold": 1.8})
+
+
+def test_batch_size_exercise():
+    scan = scan_result()
+    assert check_exercise("batch_size", 256, scan=scan).lines == (
+        "the doubling from 64 to 128 raised throughput only 1.08x, less than the 1.8x that "
+        "counts as nearly doubling: from 64 on a larger batch buys little speed (a later "
+        "doubling that scales again is noise or another regime, measured on a saturated "
+        "device); the playbook takes the largest size reached by doublings that all scale",)
+    assert check_exercise("batch_size", 16, scan=scan).lines == (
+        "doubling 16 to 32 still raised throughput 1.96x (at least 1.8x): a larger batch "
+        "trains faster per example, so keep doubling while it scales; the batch size is "
+        "chosen for speed, never for validation performance",)
+    assert check_exercise("batch_size", 100, scan=scan).lines == (
+        "100 was not measured; choose one of the sizes the scan measured: 16, 32, 64, 128, 256",)
+    assert check_exercise("batch_size", "64", scan=scan).lines[0].startswith(
+        "the answer '64' is no batch size")
+    assert str(check_exercise("batch_size", 64, scan=scan)) == (
+        "\u2713 64: every doubling up to it raised throughput at least 1.8x (1.96x, 2.66x); "
+        "the next, 1.08x; retune the learning rate for it")
+
+
+def warmup_result():
+    """Notebook 06's warmup sweep at 0.81: 0, 10 and 30 steps unstable, 100 stable."""
+    from playbook_kit.stability import WarmupSweep
+
+    table = pd.DataFrame({"warmup_steps": [0, 10, 30, 100],
+                          "unstable": [True, True, True, False],
+                          "why": ["diverged: training loss 20.14 at step 1 exceeds 5x its "
+                                  "initial 2.607",
+                                  "training loss rose 30% above its initial 2.607 at step 2",
+                                  "training loss rose 25% above its initial 2.607 at step 36",
+                                  "stable"]})
+    return WarmupSweep(table, "Use warmup_steps=100", {"recommended_warmup_steps": 100,
+                                                       "target_learning_rate": 0.81})
+
+
+def test_warmup_exercise():
+    sweep = warmup_result()
+    assert check_exercise("warmup", 10, sweep=sweep).lines == (
+        "with warmup_steps=10 training at learning_rate=0.81 is still unstable (training "
+        "loss rose 30% above its initial 2.607 at step 2): a warmup that leaves the rate "
+        "unstable has not done its job",)
+    assert check_exercise("warmup", 50, sweep=sweep).lines == (
+        "warmup_steps=50 is shorter than 100, the shortest warmup the sweep found stable "
+        "(it tried 0, 10, 30, 100): untested, and shorter ones failed",)
+    assert check_exercise("warmup", 1000, sweep=sweep).lines == (
+        "warmup_steps=1000 is longer than needed: 100 already trains stably at "
+        "learning_rate=0.81, and every warmup step trains at a lower rate; the playbook "
+        "takes the shortest warmup that makes the rate stable",)
+    assert check_exercise("warmup", -5, sweep=sweep).lines[0].startswith(
+        "the answer -5 is no number of warmup steps")
+    assert str(check_exercise("warmup", 100, sweep=sweep)).startswith(
+        "\u2713 100: the shortest warmup of the sweep that trains stably at "
+        "learning_rate=0.81 (the shorter ones: 0: diverged")
+
+
+def hypermodel_space(pk):
+    """Notebook 07's hypermodel as its space: units, use_dropout, rate (only with dropout),
+    learning_rate."""
+    return (pk.SearchSpace().nuisance("units", 8, 64, scale="integer")
+            .nuisance("use_dropout", values=[False, True])
+            .nuisance("rate", 0.1, 0.5, parent="use_dropout", parent_values=[True])
+            .nuisance("learning_rate", 1.0e-4, 1.0e-1, scale="log"))
+
+
+def test_hypermodel_roles_exercise(pk):
+    space = hypermodel_space(pk)
+    assert check_exercise("hypermodel_roles", {"use_dropout": "nuisance", "rate": "scientific"},
+                          space=space).lines == (
+        "use_dropout is nuisance; the question is whether dropout helps, so use_dropout is "
+        "scientific: its values are compared, each at its own best other hyperparameters",
+        "rate is scientific; a round measures one effect: make it nuisance; it exists only "
+        "when use_dropout is [True], so it is tuned inside that branch")
+    assert check_exercise("hypermodel_roles", {"use_dropout": "scientific",
+                                               "learning_rate": "fixed"},
+                          space=space).lines == (
+        "learning_rate is fixed; leave it nuisance so that each value of use_dropout is "
+        "compared at its own best learning_rate (fixed, the conclusion would hold for that "
+        "one value only)",)
+    assert check_exercise("hypermodel_roles", {"dropout": "scientific"}, space=space).lines == (
+        "dropout is not a hyperparameter of the hypermodel; it has units, use_dropout, rate, "
+        "learning_rate",)
+    assert check_exercise("hypermodel_roles", {"use_dropout": "science"},
+                          space=space).lines == (
+        "use_dropout: role 'science' is not a role; use one of scientific, nuisance, fixed",)
+    assert str(check_exercise("hypermodel_roles", {"use_dropout": "scientific"},
+                              space=space)) == (
+        "\u2713 use_dropout is scientific and units, rate, learning_rate nuisance: with and "
+        "without dropout, each compared at its own best settings")
+
+
 # ------------------------------------------------------------ the notebooks' exercise cells
 def cell_source(stem, cell_id):
     path = Path(__file__).resolve().parent.parent / "notebooks" / f"{stem}.ipynb"
@@ -237,6 +342,15 @@ def test_exercise_cells_run_unsolved_and_say_what_to_change(pk, capsys):
             "complexity cost"]),
         ("04_exploitation", "exercise-refined-range", {"exploration": exploration_study()}, [
             "[0.0001, 0.01] is 100% of the explored range"]),
+        ("05_batch_size_and_training_length", "exercise-batch-size",
+         {"scan": scan_result(), "start_batch_size": 16}, [
+            "doubling 16 to 32 still raised throughput 1.96x"]),
+        ("06_instability_warmup_clipping", "exercise-warmup", {"warmup": warmup_result()}, [
+            "with warmup_steps=10 training at learning_rate=0.81 is still unstable"]),
+        ("07_your_own_model_and_data", "exercise-hypermodel-roles",
+         {"hyper_space": hypermodel_space(pk)}, [
+            "use_dropout is nuisance; the question is whether dropout helps",
+            "rate is scientific; a round measures one effect"]),
     ]
     for stem, cell_id, context, starts in cells:
         exec(cell_source(stem, cell_id), {"pk": pk, **context})
