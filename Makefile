@@ -1,8 +1,15 @@
 # Two commands do everything on a fresh clone with only python3:
 #   make tour   - create .venv, install, execute every guided notebook into runs/
-#   make test   - create .venv, install, run unit tests and nbval over the notebooks
-#                 (and the notebooks in JupyterLab in headless Chromium, when installed)
-#   make mutation - mutation testing of the playbook's rules (see README)
+#   make test   - create .venv, install, run the full suite (docs/development.md): unit
+#                 tests, nbval over the notebooks, the notebooks in JupyterLab in headless
+#                 Chromium, a fresh Binder environment with the wheel installed in it,
+#                 the documentation build
+# and, while you work:
+#   make check  - the unit tests alone (no notebooks, browser, Binder, wheel or docs build)
+#   make docs   - the documentation site into docs/_build/html (runs the tour first when
+#                 runs/ holds none: the site shows the tour's executed notebooks)
+#   make dist   - the sdist and the wheel into dist/, checked with twine
+#   make mutation - mutation testing of the playbook's rules (docs/development.md)
 #   make workshop - install, then pre-run the studies notebooks 01-04 read (docs/WORKSHOP.md)
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +18,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: tour test browser lab bench mutation install clean workshop
+.PHONY: tour test check docs dist browser lab bench mutation install clean workshop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +33,25 @@ install: $(STAMP)
 tour: $(STAMP)
 	$(BIN)/playbook-kit tour --output runs
 
+# Both cores (pytest-xdist). loadgroup keeps each group of slow tests on one worker, in
+# order (conftest.py): nbval's notebooks then the browser test, which reuses their studies;
+# the Binder, wheel and docs tests, which share one fresh environment and the wheel's tour.
 test: $(STAMP)
 	rm -rf runs/notebooks
-	$(BIN)/python -m pytest tests --nbval-lax notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests --nbval-lax notebooks
+
+check: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests -m 'not slow and not browser and not binder and not wheel and not docs'
+
+docs: $(STAMP)
+	@test -n "$$(ls -d runs/tour-* 2>/dev/null)" || $(MAKE) tour
+	$(BIN)/python -m sphinx -W -n --keep-going -q -b html docs docs/_build/html
+	@echo "the site is in docs/_build/html/index.html"
+
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
@@ -99,4 +122,4 @@ mutation: $(STAMP)
 	$(BIN)/python tools/mutation_report.py --survivors $(MUTATION_SCOPE)
 
 clean:
-	rm -rf runs .pytest_cache build *.egg-info mutants
+	rm -rf runs .pytest_cache build dist *.egg-info mutants docs/_build docs/reference docs/tour

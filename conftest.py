@@ -1,12 +1,83 @@
-"""Checks on every notebook cell that nbval executes (``pytest --nbval-lax notebooks``).
+"""Checks on every notebook cell that nbval executes (``pytest --nbval-lax notebooks``),
+and how the full suite shares its slow work. It sits at the repository's root so that it
+applies to notebooks/ as well as tests/.
 
 nbval in lax mode compares no outputs, so a table whose reasons pandas cut to "..." passed
 unnoticed. Here a cell fails when any table cell in its outputs ends in a truncation mark
 (:func:`playbook_kit.notebooks.truncated_cells`), naming the notebook, the cell and the
-cut text. It sits at the repository's root so that it applies to notebooks/ as well as
-tests/.
+cut text.
+
+Sharing (``make test`` runs on both cores with pytest-xdist, ``--dist loadgroup``): the
+notebooks executed by nbval and then in the browser form one group, run by one worker in
+that order, so that the browser test reuses the studies nbval trained
+(:data:`NBVAL_STUDIES`) instead of training them again; the Binder, wheel and docs tests
+form another, sharing one fresh environment and the tour the wheel runs there.
 """
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parent
+NBVAL_STUDIES = ROOT / "runs" / "notebooks" / "studies"
+"""Where the guided notebooks, run in place by nbval, store their studies."""
+NBVAL_RESULTS = pytest.StashKey[dict]()
+"""Per notebook nbval ran in this session: whether every one of its cells passed."""
+SLOW = (
+    # the conformance corpus: 115 CPU s of the unit tests' 490 measured here
+    "tests/test_keras_code.py",
+    # processes of their own, each importing TensorFlow: 16 to 32 CPU s each
+    "tests/test_study.py::test_two_workers_run_every_trial_exactly_once_the_first_serving_the_oracle",
+    "tests/test_study.py::test_a_killed_worker_stops_the_study_and_a_rerun_gives_the_full_budget",
+    "tests/test_study.py::test_kill_9_mid_study_then_resume_gives_the_full_budget",
+    "tests/test_distribute.py",
+)
+"""Unit tests marked ``slow``: ``make check`` (the fast loop) leaves them out, ``make test``
+runs them. Chosen by their CPU seconds, measured one test at a time: together 200 of the
+490 CPU seconds of the unit tests, in 5 of their 1,028 tests."""
+ORDER = ("nbval", "browser", "binder", "wheel", "docs")
+"""The order of the slow tests within their groups (the rest keep theirs, first)."""
+
+
+def _kind(item) -> str | None:
+    if hasattr(item, "raise_cell_error"):  # nbval's IPyNbCell
+        return "nbval"
+    return next((k for k in ORDER[1:] if item.get_closest_marker(k)), None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval's cells and the browser test run in one xdist group, cells first; the Binder,
+    wheel and docs tests in another (their tests carry the mark themselves); the tests of
+    :data:`SLOW` are marked ``slow``."""
+    for item in items:
+        if _kind(item) in ("nbval", "browser"):
+            item.add_marker(pytest.mark.xdist_group("notebooks"))
+        if any(item.nodeid == s or item.nodeid.startswith(f"{s}::")
+               or item.nodeid.startswith(f"{s}[") for s in SLOW):
+            item.add_marker(pytest.mark.slow)
+    rank = {kind: i + 1 for i, kind in enumerate(ORDER)}
+    items.sort(key=lambda item: rank.get(_kind(item), 0))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if _kind(item) == "nbval" and report.when == "call":
+        results = item.config.stash.setdefault(NBVAL_RESULTS, {})
+        results[item.path.stem] = results.get(item.path.stem, True) and report.passed
+    return report
+
+
+@pytest.fixture(scope="session")
+def nbval_studies(request):
+    """``trained(stems)``: :data:`NBVAL_STUDIES` when nbval ran every cell of those
+    notebooks in this session, all passing (so the studies there come from this code),
+    else None."""
+    def trained(stems):
+        results = request.config.stash.get(NBVAL_RESULTS, {})
+        ran = all(results.get(stem) for stem in stems)
+        return NBVAL_STUDIES if ran and NBVAL_STUDIES.is_dir() else None
+
+    return trained
 
 
 @pytest.hookimpl(wrapper=True)

@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+from tests.fresh_environment import (built, executed_tour,  # noqa: F401 (fixtures)
+                                     fresh_environment, wheel_tour)
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():

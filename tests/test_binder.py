@@ -6,9 +6,7 @@ Python environment of runtime.txt's version, runs `pip install -r binder/require
 then `binder/postBuild` in the repository root; a session starts through `binder/start`.
 """
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,6 +14,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+from tests.fresh_environment import INSTALL_S, copy_repository, run
 
 tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
 
@@ -28,7 +28,6 @@ VERSION = re.search(r'^__version__ = "([^"]+)"', (ROOT / "playbook_kit" / "__ini
 BINDER_NAMES = {"tensorflow": "tensorflow-cpu"}
 QUICKSTART_PARAMETERS = {"max_train_steps": 50, "eval_every": 25, "learning_rate": 1.0e-2,
                          "width": 16}
-INSTALL_S = 1800
 NOTEBOOK_S = 600
 
 
@@ -58,48 +57,18 @@ def test_binder_runtime_is_a_python_the_package_supports():
     assert runtime.removeprefix("python-") in SpecifierSet(PROJECT["requires-python"])
 
 
-def binder_python() -> str:
-    """The interpreter of runtime.txt's version, as Binder would pick it."""
-    version = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
-    found = shutil.which(f"python{version}")
-    if found is None:
-        message = f"no python{version} (binder/runtime.txt) on this machine"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def run(command, cwd, env, timeout):
-    done = subprocess.run(command, cwd=cwd, env=env, timeout=timeout, capture_output=True,
-                          text=True)
-    assert done.returncode == 0, (f"{' '.join(map(str, command))} exited with {done.returncode}:"
-                                  f"\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
 @pytest.mark.binder
-def test_a_fresh_binder_environment_imports_the_package_and_runs_the_quickstart(tmp_path):
-    """Minutes: a full TensorFlow install (from pip's cache or a local index when there)."""
-    repository = tmp_path / "repository"
-    shutil.copytree(ROOT, repository, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-        ".ipynb_checkpoints", ".whl", ".gl"))
-    environment = tmp_path / "environment"
-    subprocess.run([binder_python(), "-m", "venv", str(environment)], check=True, timeout=300)
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "VIRTUAL_ENV", "MPLBACKEND", "PYTHONHOME"}}
-    env["PATH"] = os.pathsep.join([str(environment / "bin"), env.get("PATH", "")])
-    env["HOME"] = str(tmp_path / "home")
-    (tmp_path / "home").mkdir()
-    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-
-    run(["pip", "install", "--quiet", "-r", "binder/requirements.txt"], repository, env,
-        INSTALL_S)
+@pytest.mark.xdist_group("fresh_environment")
+def test_a_fresh_binder_environment_imports_the_package_and_runs_the_quickstart(
+        fresh_environment, tmp_path):
+    """Minutes: a full TensorFlow install (from pip's cache or a local index when there),
+    shared with the wheel test (tests/fresh_environment.py)."""
+    repository = copy_repository(tmp_path / "repository")
+    env = fresh_environment.env
     run(["bash", "binder/postBuild"], repository, env, INSTALL_S)
-    python = environment / "bin" / "python"
+    python = fresh_environment.python
     assert Path(run([python, "-c", "import sys; print(sys.prefix)"], repository, env, 60)
-                .strip()) == environment
+                .strip()) == fresh_environment.prefix
     check = subprocess.run(["pip", "check"], cwd=repository, env=env, timeout=120,
                            capture_output=True, text=True)
     assert check.stdout == (f"playbook-kit {VERSION} requires tensorflow, which is "

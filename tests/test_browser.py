@@ -32,6 +32,9 @@ INSTALL = ("sudo apt-get install chromium chromium-driver  (Debian/Ubuntu; selen
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
+STUDY_NOTEBOOKS = ("01", "02", "03", "04")
+"""The notebooks whose studies (the round of notebooks/studies/depth.yaml) the browser test
+reuses from nbval's run."""
 SERVER_START_S = 120
 NOTEBOOK_RUN_S = 900
 SCREENSHOT_MAX_HEIGHT = 16000
@@ -147,10 +150,18 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(browser_paths, tmp_path_factory):
+def lab(browser_paths, tmp_path_factory, nbval_studies):
+    """The server, on a copy of notebooks/. When nbval already ran 01-04 in this session,
+    their studies are copied beside it (where the notebooks' ``study_dir`` points), so
+    the notebooks resume them, as after ``make workshop``, instead of training them a
+    second time; 00 and 05-07 train what they train either way."""
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    studies = nbval_studies([p.stem for p in NOTEBOOKS if p.stem[:2] in STUDY_NOTEBOOKS])
+    if studies is not None:
+        shutil.copytree(studies, work / "runs" / "notebooks" / "studies",
+                        ignore=shutil.ignore_patterns("journal.yaml"))
     server = Lab(work / "notebooks", work)
     yield server
     server.stop()

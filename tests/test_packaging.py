@@ -49,7 +49,8 @@ def test_the_core_is_what_a_training_script_needs_and_the_notebooks_are_an_extra
     assert names(extras["docs"]) >= {"sphinx", "myst-nb"}
     assert names(extras["test"]) >= {"pytest", "pytest-xdist", "nbval", "selenium", "build",
                                      "twine"}
-    assert "playbook-kit[notebooks]" in extras["test"], "the tests run the notebooks"
+    assert "playbook-kit[notebooks,docs]" in extras["test"], "the tests run the notebooks "\
+        "and build the docs"
     assert extras["dev"] == ["playbook-kit[notebooks,docs,test]"]
     assert "-e '.[dev]'" in (ROOT / "Makefile").read_text()
 

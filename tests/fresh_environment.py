@@ -1,0 +1,138 @@
+"""One fresh virtual environment for the tests that install playbook-kit as a user would:
+the Binder test (``binder/``) and the wheel test (``python -m build``'s wheel).
+
+Creating it is the slow part (a TensorFlow install, from pip's cache or a local index when
+there), so the session makes it once: Binder's runtime Python, ``binder/requirements.txt``
+(the core dependencies and the notebooks extra, with ``tensorflow-cpu``), outside the
+source tree, with a ``HOME`` of its own. Each test then installs playbook-kit into it the
+way it checks (Binder's editable ``postBuild``, or the wheel), replacing the other's.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+INSTALL_S = 1800
+BUILD_S = 900
+TOUR_S = 2400
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+    ".ipynb_checkpoints", ".whl", ".gl", "mutants", "_build", "_notebooks")
+
+
+def binder_python() -> str:
+    """The interpreter of binder/runtime.txt's version, as Binder would pick it."""
+    version = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    found = shutil.which(f"python{version}")
+    if found is None:
+        message = f"no python{version} (binder/runtime.txt) on this machine"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def run(command, cwd, env, timeout) -> str:
+    """Run a command; its stdout, or a failed assertion showing both of its outputs."""
+    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, (f"{' '.join(map(str, command))} exited with "
+                                  f"{done.returncode}:\n{done.stdout[-3000:]}\n"
+                                  f"{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def copy_repository(target: Path) -> Path:
+    """The source tree as a fresh clone has it (no environments, runs or builds)."""
+    shutil.copytree(ROOT, target, ignore=IGNORED)
+    return target
+
+
+@dataclass
+class FreshEnvironment:
+    """A virtual environment and the process environment that runs inside it."""
+
+    prefix: Path
+    env: dict
+    work: Path
+
+    @property
+    def python(self) -> Path:
+        return self.prefix / "bin" / "python"
+
+    def bin(self, name: str) -> Path:
+        return self.prefix / "bin" / name
+
+
+def create(work: Path) -> FreshEnvironment:
+    prefix = work / "environment"
+    subprocess.run([binder_python(), "-m", "venv", str(prefix)], check=True, timeout=300)
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"PYTHONPATH", "VIRTUAL_ENV", "MPLBACKEND", "PYTHONHOME"}}
+    env["PATH"] = os.pathsep.join([str(prefix / "bin"), env.get("PATH", "")])
+    env["HOME"] = str(work / "home")
+    (work / "home").mkdir()
+    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    run([prefix / "bin" / "pip", "install", "--quiet", "-r", BINDER / "requirements.txt"],
+        work, env, INSTALL_S)
+    return FreshEnvironment(prefix, env, work)
+
+
+@pytest.fixture(scope="session")
+def fresh_environment(tmp_path_factory) -> FreshEnvironment:
+    """The session's fresh environment (see the module docstring)."""
+    return create(tmp_path_factory.mktemp("fresh"))
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """``python -m build`` of a fresh copy of the source tree: the sdist, then the wheel
+    from it (an sdist that lacks a file the wheel needs fails here)."""
+    work = tmp_path_factory.mktemp("build")
+    source = copy_repository(work / "source")
+    run([sys.executable, "-m", "build", "--outdir", work / "dist", source], work, None,
+        BUILD_S)
+    (sdist,) = (work / "dist").glob("*.tar.gz")
+    (wheel,) = (work / "dist").glob("*.whl")
+    return sdist, wheel
+
+
+@pytest.fixture(scope="session")
+def wheel_tour(fresh_environment, built, tmp_path_factory):
+    """The wheel installed (not editable) in the fresh environment, and the tour it runs
+    from a folder outside the source tree: (the user's folder, the tour's folder, the
+    tour command's output)."""
+    _, wheel = built
+    env = fresh_environment.env
+    run([fresh_environment.bin("pip"), "install", "--quiet", "--no-deps",
+         "--force-reinstall", wheel], fresh_environment.work, env, INSTALL_S)
+    user = tmp_path_factory.mktemp("user")
+    done = subprocess.run([fresh_environment.bin("playbook-kit"), "tour", "--output", "runs"],
+                          cwd=user, env=env, capture_output=True, text=True, timeout=TOUR_S)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (tour,) = (user / "runs").glob("tour-*")
+    return user, tour, done.stdout
+
+
+
+@pytest.fixture(scope="session")
+def executed_tour(request, tmp_path_factory) -> Path:
+    """A folder where ``playbook-kit tour`` executed every guided notebook, for the docs
+    build: the wheel's tour when this session runs the wheel tests (``make test``), else the
+    newest complete ``runs/tour-*`` (``make tour``'s), else a tour run now (minutes)."""
+    from playbook_kit.notebooks import NOTEBOOK_DIR, list_notebooks, run_tour
+
+    if any(item.get_closest_marker("wheel") for item in request.session.items):
+        return request.getfixturevalue("wheel_tour")[1]
+    stems = [p.stem for p in list_notebooks(NOTEBOOK_DIR)]
+    complete = [p for p in sorted((ROOT / "runs").glob("tour-*"), reverse=True)
+                if all((p / s / f"{s}.ipynb").is_file() for s in stems)]
+    return complete[0] if complete else run_tour(tmp_path_factory.mktemp("tour"))
