@@ -27,13 +27,19 @@ SLOW = (
     "tests/test_keras_code.py",
     # processes of their own, each importing TensorFlow: 16 to 32 CPU s each
     "tests/test_study.py::test_two_workers_run_every_trial_exactly_once_the_first_serving_the_oracle",
-    "tests/test_study.py::test_a_killed_worker_stops_the_study_and_a_rerun_gives_the_full_budget",
+    "tests/test_study.py::test_a_lost_worker_is_not_a_lost_study",
+    "tests/test_study.py::test_a_lost_oracle_host_stops_the_others_cleanly_and_a_rerun_resumes",
     "tests/test_study.py::test_kill_9_mid_study_then_resume_gives_the_full_budget",
     "tests/test_distribute.py",
+    # 42 and 26 s on the 2 workers of make check, each its own processes or 400 trials
+    "tests/test_programs.py::test_memory_stays_flat_whatever_the_architectures",
+    "tests/test_resume.py::test_sigterm_stops_a_study_cleanly_and_a_rerun_finishes_it_exactly",
 )
 """Unit tests marked ``slow``: ``make check`` (the fast loop) leaves them out, ``make test``
-runs them. Chosen by their CPU seconds, measured one test at a time: together 200 of the
-490 CPU seconds of the unit tests, in 5 of their 1,028 tests."""
+runs them. Chosen by their CPU seconds: the corpus and the tests of several processes
+were 200 of the unit tests' 490 CPU seconds, measured one test at a time; the lost-host
+test and the last two were the slowest left in ``make check`` (``--durations``), which took
+197 s with them at load 2 to 3."""
 ORDER = ("nbval", "browser", "binder", "wheel", "docs")
 """The order of the slow tests within their groups (the rest keep theirs, first)."""
 
@@ -44,6 +50,7 @@ def _kind(item) -> str | None:
     return next((k for k in ORDER[1:] if item.get_closest_marker(k)), None)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups it adds
 def pytest_collection_modifyitems(config, items):
     """nbval's cells and the browser test run in one xdist group, cells first; the Binder,
     wheel and docs tests in another (their tests carry the mark themselves); the tests of

@@ -80,7 +80,7 @@ class TrialResult:
     resumed_from: list = field(default_factory=list)
     """The steps this run resumed at from its state (:mod:`playbook_kit.trial_state`)."""
     lost_steps: int = 0
-    """Steps a kill lost: trained after the last state, up to the last step noted."""
+    """Steps a kill lost, trained after the last state up to the last step noted."""
     resume_note: str = ""
     """Why a stored state was not used (the run then restarted from step 0)."""
     states_written: int = 0

@@ -64,6 +64,10 @@ class StudySpec:
         warm_start: an exploration study's folder seeding a Bayesian study.
         extra_keys: config fields of the user's own.
         parts: the user's code by ``"module:function"`` path (model, loss, ...).
+        checkpoint_every: when a running trial writes its resumable state; None for the
+            default interval.
+        keep_checkpoints: the best trials whose checkpoints are kept (pinned ones
+            besides); None keeps every trial's.
 
     Raises:
         ValueError: a field not allowed (an empty name, an unknown algorithm, steps below
@@ -95,10 +99,11 @@ class StudySpec:
     """How to rebuild the workload's model, loss and metrics (:meth:`Workload.spec`);
     None for a registered family with the default loss."""
     checkpoint_every: object = None
-    """When a running trial writes its resumable state (None: the default interval; see
-    :func:`~playbook_kit.trial_state.check_every`); may change between runs of a study."""
+    """When a running trial writes its resumable state, None for the default interval
+    (:func:`~playbook_kit.trial_state.check_every`); it may change between runs of a
+    study."""
     keep_checkpoints: int | None = KEEP_CHECKPOINTS
-    """How many of the best trials keep their checkpoints (pinned trials besides: those a
+    """How many of the best trials keep their checkpoints, pinned trials besides (those a
     final evaluation, a retrain, a decision or the journal refers to); the others' are
     dropped as they fall out of the best. None (or "all") keeps every trial's. Default
     5: see :data:`~playbook_kit.retention.KEEP_CHECKPOINTS` and
@@ -736,6 +741,10 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         overwrite: start over, deleting a stored study of this name.
         warm_start: an exploration study that seeds a Bayesian study.
         live: redraw the objectives after each trial (notebooks).
+        checkpoint_every: when a running trial writes its resumable state: a number of
+            steps, ``"<n>s"`` or ``"<n>min"`` of training, ``"off"``; None for the default.
+        keep_checkpoints: the best trials whose checkpoints are kept (pinned ones
+            besides); None keeps every trial's.
 
     Returns:
         StudyResults: every trial of the study, stored ones included.
