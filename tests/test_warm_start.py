@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -188,6 +189,20 @@ def test_warm_started_study(pk, digits_workload, tmp_path):
     assert list(again.trials["objective"]) == list(exploit.trials["objective"])
     with pytest.raises(ValueError, match="warm_start"):
         pk.run_study(digits_workload, refined, name="exploit", algorithm="bayesian", **kwargs)
+
+    # the studies folder moved (copied elsewhere) resumes with its source beside it
+    moved = tmp_path / "moved"
+    for name in ("explore", "exploit"):
+        shutil.copytree(tmp_path / name, moved / name)
+    shutil.copytree(tmp_path / "explore", moved / "other")
+    resumed = pk.run_study(digits_workload, refined, name="exploit", algorithm="bayesian",
+                           warm_start=moved / "explore", **{**kwargs, "directory": moved})
+    assert list(resumed.trials["objective"]) == list(exploit.trials["objective"])
+    assert json.loads((moved / "exploit" / "playbook_study.json").read_text())[
+        "warm_start"] == os.path.abspath(moved / "explore")
+    with pytest.raises(ValueError, match="was created with warm_start="):
+        pk.run_study(digits_workload, refined, name="exploit", algorithm="bayesian",
+                     warm_start=moved / "other", **{**kwargs, "directory": moved})
 
     spec = pk.StudySpec.from_dict(stored)
     assert spec.warm_start == stored["warm_start"] and spec.to_dict() == stored

@@ -325,6 +325,17 @@ def warm_start_path(source) -> str:
     return os.path.abspath(os.fspath(source))
 
 
+def _moved_together(stored, given, project: Path) -> bool:
+    """Whether a study stored with warm start ``stored`` and resumed with ``given`` names
+    the same source after both folders moved: ``given`` sits beside the study, under the
+    stored source's name (a ``studies`` folder copied elsewhere, or to another machine).
+    The priors are read once, into the oracle's state, so the move changes nothing."""
+    if stored is None or given is None:
+        return False
+    return (Path(given).name == Path(stored).name
+            and Path(given).resolve().parent == project.resolve().parent)
+
+
 def _stored_priors(project: Path) -> bool:
     """Whether the study's oracle state already holds its warm-start priors."""
     if not (project / ORACLE_FILE).exists():
@@ -618,7 +629,8 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
         mine = plain_json(spec.to_dict())
         for key in ("space", "algorithm", "seed", "max_train_steps", "eval_every", "repeats",
                     "objective", "configs", "defaults", "warm_start", "data", "parts"):
-            if stored.get(key) != mine.get(key):
+            if stored.get(key) != mine.get(key) and not (
+                    key == "warm_start" and _moved_together(stored[key], mine[key], project)):
                 raise ValueError(f"study {spec.name!r} in {project} was created with "
                                  f"{key}={stored.get(key)!r}, not {mine.get(key)!r}; resume "
                                  "with the same settings or choose another name")
@@ -630,7 +642,7 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
         lock.rewrite()  # keras-tuner's overwrite removed the folder, the lock with it
     if stored is None or any(stored.get(key, "absent") != getattr(spec, key)
                              for key in ("max_trials", "keep_checkpoints",
-                                         "checkpoint_every")):
+                                         "checkpoint_every", "warm_start")):
         write_study_spec(project, spec.to_dict())
     _rerun_damaged(tuner.oracle, project)
     bar(tuner.oracle)
