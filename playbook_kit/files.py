@@ -1,4 +1,5 @@
-"""File writing that a kill cannot tear (layer 1: imports nothing from the package).
+"""File writing that a kill cannot tear (docs/design.md, *Core*: imports nothing from the
+package).
 
 The one atomic write of the package: the store writes study files through it (and
 re-exports it), the trainer its checkpoints, the journal its chain; a running trial's

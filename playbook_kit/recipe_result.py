@@ -1,6 +1,6 @@
 """What every training recipe returns, and the argument checks the recipes share.
 
-A recipe (layer 8 in the design: batch size, training length, instability, warmup,
+A recipe (docs/design.md, *Recipes*: batch size, training length, instability, warmup,
 clipping) runs a small, bounded amount of training to answer one question. Its result
 holds a table (``table``), the numbers behind the answer (``numbers``), the answer in
 words (``recommendation``), warnings, a figure (``plot()``), and can be saved as CSV + PNG

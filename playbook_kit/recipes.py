@@ -1,4 +1,5 @@
-"""Recipes: playbook procedures that train to answer one question (layer 8).
+"""Recipes: playbook procedures that train to answer one question
+(docs/design.md, *Recipes*).
 
 * :func:`retrain`: rerun one config with N seeds (new initialization and data order) to
   measure its retrain variance, every run stored as a study, from a trial of a stored

@@ -1,4 +1,4 @@
-"""The study directory format, in one place (layer 4 of the design).
+"""The study directory format, in one place (docs/design.md, *Store*).
 
 keras-tuner's project directory is the store: its ``oracle.json`` and
 ``trial_<id>/trial.json``. Beside them a playbook-kit study keeps, with a schema version:

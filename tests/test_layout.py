@@ -39,9 +39,10 @@ def test_no_two_modules_import_each_other():
 
 
 def test_layers_import_only_from_the_layers_above():
-    """DESIGN.md's layers: training (3) writes checkpoints without the store (4), and
+    """docs/design.md, *Layers*: *Training* writes checkpoints without the *Store*, and
     both engines finish a trial through the one trial record; the one atomic write and
-    the rules sit in modules that import nothing from the package."""
+    the rules sit in *Core* modules that import nothing from the package but the error
+    template."""
     graph = module_imports()
     training = ("trainer", "trial_record", "fit_engine", "engines", "programs",
                 "keras_steps")
