@@ -23,7 +23,9 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
+    """A real number that is not a bool (``True`` is an ``int`` to Python, never a number
+    here)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -58,7 +60,7 @@ def check_number(field: str, value, low: float | None = None, high: float | None
     """``value`` as a finite float within the given bounds."""
     if value is None and allow_none:
         return None
-    ok = _is_number(value) and math.isfinite(float(value))
+    ok = is_number(value) and math.isfinite(float(value))
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:

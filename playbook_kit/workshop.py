@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .rules import fmt
-from .validation import check_choice
+from .validation import check_choice, is_number
 
 LOG_SCALED = ("learning_rate", "epsilon", "one_minus_momentum", "weight_decay", "l2")
 """Hyperparameters the playbook samples on a log scale: their good values span orders of
@@ -175,8 +175,7 @@ def _adam_budget(space, trials=30, **_):
 
 def _check_range(answer, hp) -> str | None:
     ok = (isinstance(answer, (list, tuple)) and len(answer) == 2
-          and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                  and math.isfinite(v) for v in answer) and answer[0] < answer[1]
+          and all(is_number(v) and math.isfinite(v) for v in answer) and answer[0] < answer[1]
           and (hp.scale != "log" or answer[0] > 0))
     return None if ok else (f"the answer {answer!r} is no range; write [low, high] with "
                             f"low < high{' and low > 0 (log scale)' if hp.scale == 'log' else ''}")

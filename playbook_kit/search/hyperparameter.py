@@ -1,18 +1,17 @@
 """One hyperparameter: its role, scale, range or values, condition and unit mapping.
 
-The values helpers here (numbers that are not bools, plain Python scalars, equality
-that keeps ``True`` apart from ``1``) are shared by the search space and its
-serialization and keras-tuner modules.
+The values helpers here (plain Python scalars, equality that keeps ``True`` apart from
+``1``) are shared by the search space and its serialization and keras-tuner modules.
 """
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..rules import fmt
+from ..validation import is_number
 
 __all__ = ["Hyperparameter", "ROLES", "SCALES", "RANGE_SCALES", "VALUE_SCALES"]
 
@@ -20,10 +19,6 @@ ROLES = ("scientific", "nuisance", "fixed")
 SCALES = ("linear", "log", "integer", "discrete", "categorical")
 RANGE_SCALES = ("linear", "log", "integer")
 VALUE_SCALES = ("discrete", "categorical")
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 def _native(v):
@@ -35,7 +30,7 @@ def _same(a, b) -> bool:
     """Equality that keeps bools apart from numbers (``True == 1`` in Python)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if _is_number(a) and _is_number(b):
+    if is_number(a) and is_number(b):
         return a == b
     return type(a) is type(b) and a == b
 
@@ -102,7 +97,7 @@ class Hyperparameter:
         """Whether ``value`` is a value this hyperparameter can take."""
         if self.scale in VALUE_SCALES or self.is_fixed:
             return any(_same(value, v) for v in self.values)
-        if not _is_number(value):
+        if not is_number(value):
             return False
         if self.scale == "integer" and int(value) != value:
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
-from .hyperparameter import _is_number
+from ..validation import is_number
 
 __all__ = ["SpaceKerasTunerForm"]
 
@@ -73,7 +73,7 @@ class SpaceKerasTunerForm:
             elif isinstance(hp, hp_types.Boolean):
                 space.add(hp.name, role, values=[False, True], **kw)
             elif isinstance(hp, hp_types.Choice):
-                numeric = all(_is_number(v) for v in hp.values)
+                numeric = all(is_number(v) for v in hp.values)
                 space.add(hp.name, role, values=list(hp.values), **kw,
                           scale="discrete" if numeric and hp.ordered else "categorical")
             elif getattr(hp, "sampling", "linear") == "reverse_log":

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .hyperparameter import (
-    RANGE_SCALES, ROLES, SCALES, VALUE_SCALES, Hyperparameter, _is_number, _native, _same,
+    RANGE_SCALES, ROLES, SCALES, VALUE_SCALES, Hyperparameter, _native, _same,
 )
 from .keras_tuner_space import SpaceKerasTunerForm
 from .serialization import SCHEMA_VERSION, SpaceDictForm
+from ..validation import is_number
 
 __all__ = [
     "Hyperparameter", "SearchSpace", "ROLES", "SCALES", "SCHEMA_VERSION",
@@ -144,7 +145,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
                 raise ValueError(f"fixed hyperparameter '{name}': value {value!r} has "
                                  f"type {type(value).__name__}; allowed: int, float, "
                                  "str, bool")
-            scale = "discrete" if _is_number(value) else "categorical"
+            scale = "discrete" if is_number(value) else "categorical"
             hp = Hyperparameter(name, role, scale, values=(value,))
         elif has_range:
             hp = self._validate_range(name, role, scale, low, high, values)
@@ -175,7 +176,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
                              "low and high")
         low, high = _native(low), _native(high)
         for bound in (low, high):
-            if not _is_number(bound) or not math.isfinite(bound):
+            if not is_number(bound) or not math.isfinite(bound):
                 raise ValueError(f"hyperparameter '{name}': bound {bound!r} is not a "
                                  "finite number")
         if low >= high:
@@ -199,7 +200,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
             raise ValueError(f"hyperparameter '{name}': values {values!r} must be a list")
         values = [_native(v) for v in values]
-        numeric = bool(values) and all(_is_number(v) for v in values)
+        numeric = bool(values) and all(is_number(v) for v in values)
         scale = ("discrete" if numeric else "categorical") if scale is None else scale
         if scale not in SCALES:
             raise ValueError(f"hyperparameter '{name}': unknown scale {scale!r}; "
