@@ -3,7 +3,8 @@ package).
 
 The one atomic write of the package: the store writes study files through it (and
 re-exports it), the trainer its checkpoints, the journal its chain; a running trial's
-resumable state is a folder written the same way (:func:`atomic_directory`).
+resumable state is a folder written the same way (:func:`atomic_directory`); the JSON
+they write turns NumPy scalars into numbers one way (:func:`json_number`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_write"]
+__all__ = ["atomic_directory", "atomic_write", "json_number"]
 
 
 @contextlib.contextmanager
@@ -85,3 +86,12 @@ def atomic_directory(path: str | Path):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def json_number(value):
+    """``json.dumps``' ``default`` for the files the package writes: a NumPy scalar
+    (anything with ``.item()``) as the Python number of the same value (a float32 becomes
+    the double of the same value: exact); TypeError for anything else."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -176,13 +176,13 @@ class HypermodelBuilder:
         compile overrides."""
         import keras
 
-        from .objectives import _plain, serialize
+        from .objectives import keras_config_data, serialize
 
         out = {"hypermodel": self.path, "aliases": self.aliases}
         if self.compile_overrides:
             out["compile"] = {
                 key: [serialize(m) for m in value] if isinstance(value, (list, tuple))
-                else _plain(keras.saving.serialize_keras_object(value))
+                else keras_config_data(keras.saving.serialize_keras_object(value))
                 if key == "optimizer" and not isinstance(value, str) else serialize(value)
                 for key, value in self.compile_overrides.items()}
         return out

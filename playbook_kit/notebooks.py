@@ -20,6 +20,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .files import json_number
 from .validation import not_allowed
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -315,16 +316,20 @@ def save_metrics(output_dir: str | Path, metrics: dict, curves=None) -> Path:
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain))
+    (output_dir / "metrics.json").write_text(
+        json.dumps(metrics, indent=2, default=_number_or_text))
     if curves is not None:
         curves.to_csv(output_dir / "curves.csv", index=False)
     return output_dir / "metrics.json"
 
 
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+def _number_or_text(value):
+    """metrics.json's ``default``: a NumPy scalar as its number, anything else as its
+    text."""
+    try:
+        return json_number(value)
+    except TypeError:
+        return str(value)
 
 
 def check(claim: str, holds, found=None) -> None:

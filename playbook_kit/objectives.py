@@ -247,7 +247,7 @@ def serialize(spec):
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, (keras.losses.Loss, keras.metrics.Metric)):
-        return _plain(keras.saving.serialize_keras_object(spec))
+        return keras_config_data(keras.saving.serialize_keras_object(spec))
     path = importable_path(spec)
     return {"function": path} if path else {"unrebuildable": repr(spec)}
 
@@ -271,11 +271,13 @@ def deserialize(stored, what: str):
                             f"({error}); pass workload= in this process") from None
 
 
-def _plain(value):
+def keras_config_data(value):
+    """A Keras serialization as plain data to store: dicts, lists and Python scalars as
+    they are, anything else by its ``repr``."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): keras_config_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [keras_config_data(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return repr(value)

@@ -9,13 +9,12 @@ words (``recommendation``), warnings, a figure (``plot()``), and can be saved as
 from __future__ import annotations
 
 import math
-import numbers as _numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .validation import check_int, check_number, not_allowed
+from .validation import check_int, check_number, is_number, not_allowed
 
 
 @dataclass
@@ -77,7 +76,7 @@ class RecipeResult:
         return journal.add_round(
             goal=self.goal, findings=[self.recommendation, *self.warnings],
             decision={"recommendation": self.decision(), "text": self.recommendation,
-                      "details": _plain_numbers(self.numbers)},
+                      "details": _nonfinite_as_none(self.numbers)},
             notes=notes, figures=[figure])
 
     def decision(self) -> str:
@@ -85,14 +84,13 @@ class RecipeResult:
         return self.name
 
 
-def _plain_numbers(values: dict) -> dict:
+def _nonfinite_as_none(values: dict) -> dict:
     """NaN and Inf become None (the journal stores finite numbers only)."""
     out = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            out[key] = _plain_numbers(value)
-        elif isinstance(value, _numbers.Real) and not isinstance(value, bool) \
-                and not math.isfinite(float(value)):
+            out[key] = _nonfinite_as_none(value)
+        elif is_number(value) and not math.isfinite(float(value)):
             out[key] = None
         else:
             out[key] = value
@@ -176,3 +174,4 @@ def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_
     write_finished_run(run_dir, {**result.to_dict(), "recipe_key": key},
                        result.curves.assign(seed=int(seed)))
     return result
+

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
+from .files import atomic_write, json_number
 from .rules import COMPLETED, INFEASIBLE, is_feasible
 
 __all__ = [
@@ -79,21 +79,15 @@ class StoreError(ValueError):
 
 # -- writing --------------------------------------------------------------------------
 
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def write_json(path: str | Path, data) -> None:
     """Write ``data`` as JSON through :func:`atomic_write` (numpy scalars as numbers)."""
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, default=_plain))
+        tmp.write_text(json.dumps(data, indent=1, default=json_number))
 
 
 def plain_json(data):
     """``data`` as JSON would read it back (numpy scalars as numbers, tuples as lists)."""
-    return json.loads(json.dumps(data, default=_plain))
+    return json.loads(json.dumps(data, default=json_number))
 
 
 # -- reading --------------------------------------------------------------------------

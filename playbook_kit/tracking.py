@@ -78,7 +78,7 @@ def export_tensorboard(study: StudyResults | str | Path, logdir: str | Path,
     _write(folder, [(0, config)], now)
     for _, trial in study.trials.iterrows():
         trial_dir = folder / f"trial_{trial['trial_id']}"
-        values = {name: _plain(trial[name]) for name in names if name in trial}
+        values = {name: _hparam_value(trial[name]) for name in names if name in trial}
         values = {k: v for k, v in values.items() if v is not None}
         summaries = [(0, hparams_summary.hparams_pb(
             values, trial_id=f"{study.name}/trial_{trial['trial_id']}", start_time_secs=now))]
@@ -105,7 +105,7 @@ def _hparam(row, hparams_summary):
 
 
 def _discrete(values, hparams_summary):
-    values = [_plain(v) for v in values or []]
+    values = [_hparam_value(v) for v in values or []]
     if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         values = [float(v) for v in values]
     kinds = {type(v) for v in values}
@@ -114,7 +114,7 @@ def _discrete(values, hparams_summary):
     return None  # mixed or unstated values: TensorBoard infers the domain from the trials
 
 
-def _plain(value):
+def _hparam_value(value):
     """A hyperparameter value as the bool, int, float or str TensorBoard takes; None when
     inactive (NaN) or of another type."""
     if hasattr(value, "item"):

@@ -290,7 +290,7 @@ class TrialState:
     def _write(self, step, handles, iterator, payload) -> None:
         import tensorflow as tf
 
-        from .files import atomic_directory
+        from .files import atomic_directory, json_number
 
         with atomic_directory(self.directory / f"state-{step:010d}") as tmp:
             data = "iterator" if iterator is not None else "replay"
@@ -304,7 +304,7 @@ class TrialState:
                 tf.train.Checkpoint(variables=handles).write(str(tmp / "ckpt"))
             record = {**payload, "step": int(step), "data": data, "identity": self.identity,
                       "state_version": STATE_VERSION}
-            (tmp / "state.json").write_text(json.dumps(record, default=_plain_number))
+            (tmp / "state.json").write_text(json.dumps(record, default=json_number))
 
     def beat(self, step: int, force: bool = False) -> None:
         """Note the step reached, at most every :data:`HEARTBEAT_S` seconds."""
@@ -339,11 +339,4 @@ class TrialState:
 
 def _handle(variable):
     return getattr(variable, "value", variable)
-
-
-def _plain_number(value):
-    """JSON for NumPy scalars (exact: a float32 becomes the double of the same value)."""
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
 

@@ -34,7 +34,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # ------------------------------------------------------------------------- plain data
 
-def _plain(value, field: str):
+def _journal_data(value, field: str):
     """``value`` as YAML/JSON-safe plain data (dict, list, str, int, float, bool, None)."""
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -50,12 +50,12 @@ def _plain(value, field: str):
             if not isinstance(k, (str, numbers.Number)) or isinstance(k, bool):
                 raise ValueError(
                     f"{field}: key {k!r} must be a string (a hyperparameter or metric name)")
-            out[str(k)] = _plain(v, f"{field}[{k!r}]")
+            out[str(k)] = _journal_data(v, f"{field}[{k!r}]")
         return out
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{field}[{i}]") for i, v in enumerate(value)]
+        return [_journal_data(v, f"{field}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
-        return _plain(value.tolist(), field)
+        return _journal_data(value.tolist(), field)
     raise ValueError(
         f"{field}={value!r}: type {type(value).__name__} cannot be stored in the journal; "
         "use numbers, strings, booleans, None, lists and dicts")
@@ -107,7 +107,7 @@ def _config(value, field: str) -> dict:
     if not isinstance(value, Mapping):
         raise ValueError(
             f"{field}={value!r}: must be a dict of hyperparameter name -> value")
-    return _plain(value, field)
+    return _journal_data(value, field)
 
 
 def _number_or_none(value, field: str):
@@ -174,7 +174,8 @@ def _decision(decision) -> dict | None:
                                                                       "reason")}
         return {"recommendation": _text(decision.recommendation, "decision.recommendation"),
                 "text": _text(decision.reason, "decision.reason", required=False),
-                "details": None if details is None else _plain(details, "decision.details")}
+                "details": None if details is None
+                else _journal_data(details, "decision.details")}
     if isinstance(decision, Mapping):
         unknown = sorted(set(decision) - {"recommendation", "text", "details"})
         if unknown:
@@ -184,7 +185,8 @@ def _decision(decision) -> dict | None:
         return {"recommendation": _text(decision.get("recommendation"),
                                         "decision.recommendation"),
                 "text": _text(decision.get("text"), "decision.text", required=False),
-                "details": None if details is None else _plain(details, "decision.details")}
+                "details": None if details is None
+                else _journal_data(details, "decision.details")}
     raise ValueError(
         f"decision={decision!r}: must be None, a string (e.g. 'adopt'), a dict with "
         "recommendation and text, or an AdoptionDecision")
@@ -260,7 +262,7 @@ def study_record(study, command: str, config_path: str | None = None,
     else:
         from ..results import config_of
 
-        record["config"] = {name: _plain(value, f"config[{name!r}]")
+        record["config"] = {name: _journal_data(value, f"config[{name!r}]")
                             for name, value in config_of(study, best["trial_id"].iloc[0]).items()}
     return record
 
