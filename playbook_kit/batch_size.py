@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_powers_of_two,
-                            check_workload, is_power_of_two)
+                            check_workload, is_power_of_two, with_progress)
 from .style import detach
 from .validation import check_choice, check_int, check_number, not_allowed
 
@@ -252,7 +252,7 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
         check_int("eval_every", eval_every, minimum=1)
 
     rows, oom = [], None
-    for batch_size in _progress(batch_sizes, progress, "batch sizes"):
+    for batch_size in with_progress(batch_sizes, progress, "batch sizes"):
         try:
             seconds = measure_throughput(workload, {**config, "batch_size": batch_size},
                                          steps, warmup_steps, repeats, seed)
@@ -327,7 +327,7 @@ def _time_to_result(workload, config, batch_sizes, learning_rates, target, metri
     split, name = metric.split("_", 1)
     rows = []
     grid = [(b, lr) for b in batch_sizes for lr in learning_rates]
-    for batch_size, learning_rate in _progress(grid, progress, "time to result"):
+    for batch_size, learning_rate in with_progress(grid, progress, "time to result"):
         result = recipe_run(directory, f"batch_size-{batch_size}-learning_rate-"
                             f"{learning_rate:.6g}", workload,
                             {**config, "batch_size": batch_size,
@@ -340,11 +340,3 @@ def _time_to_result(workload, config, batch_sizes, learning_rates, target, metri
                      "status": result.status,
                      "steps_to_target": float(reached.index[0]) if len(reached) else math.nan})
     return pd.DataFrame(rows)
-
-
-def _progress(items, enabled, description):
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=description)

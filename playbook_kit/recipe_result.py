@@ -175,3 +175,12 @@ def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_
                        result.curves.assign(seed=int(seed)))
     return result
 
+
+def with_progress(items, enabled: bool, description: str):
+    """``items``, under a ``tqdm`` bar named ``description`` when ``enabled`` (a recipe's
+    ``progress=True``)."""
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description)

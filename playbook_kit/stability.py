@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .recipe_result import RecipeResult, check_increasing, check_workload, recipe_run
+from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
+                            with_progress)
 from .style import detach
 from .validation import check_int, check_number, not_allowed
 
@@ -198,7 +199,7 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
         learning_rates = [config["learning_rate"] * factor ** i for i in range(n_rates)]
     learning_rates = check_increasing("learning_rates", learning_rates)
     runs, in_a_row = [], 0
-    for learning_rate in _maybe_progress(learning_rates, progress, "learning rates"):
+    for learning_rate in with_progress(learning_rates, progress, "learning rates"):
         run = recipe_run(directory, f"learning_rate-{learning_rate:.6g}", workload,
                          {**config, "learning_rate": learning_rate}, seed,
                          max_train_steps=steps, eval_every=eval_every)
@@ -354,7 +355,7 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
     config = workload.config({**(config or {}), "learning_rate": target,
                               "schedule": "constant", "clip_norm": None})
     runs = []
-    for warmup in _maybe_progress(warmups, progress, "warmup lengths"):
+    for warmup in with_progress(warmups, progress, "warmup lengths"):
         hold = constant_steps if constant_steps is not None else max(2 * warmup, 50)
         total = warmup + hold
         runs.append(recipe_run(directory, f"warmup_steps-{warmup}", workload,
@@ -406,11 +407,3 @@ def warmup_budget_warning(warmup_steps: int, max_train_steps: int) -> str | None
         return (f"warmup_steps={warmup_steps} is {fraction:.0%} of max_train_steps="
                 f"{max_train_steps} (over 5%): consider increasing max_train_steps")
     return None
-
-
-def _maybe_progress(items, enabled, description):
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=description)

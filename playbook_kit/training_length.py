@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .recipe_result import RecipeResult, check_increasing, check_workload, recipe_run
+from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
+                            with_progress)
 from .validation import check_int, check_number, not_allowed
 
 TARGET_ACCURACY = 0.99
@@ -133,11 +134,7 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
                                    low_inclusive=False)
     config = workload.config({**(config or {}), **RECIPE_OVERRIDES})
     runs = []
-    rates = learning_rates
-    if progress:
-        from tqdm.auto import tqdm
-        rates = tqdm(learning_rates, desc="learning rates")
-    for learning_rate in rates:
+    for learning_rate in with_progress(learning_rates, progress, "learning rates"):
         runs.append(recipe_run(directory, f"learning_rate-{learning_rate:.6g}", workload,
                                {**config, "learning_rate": learning_rate}, seed,
                                max_train_steps=max_train_steps, eval_every=eval_every))
