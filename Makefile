@@ -88,6 +88,7 @@ MUTATION_SCOPE := \
 	'playbook_kit.decisions.x_mean_interval__*' \
 	'playbook_kit.decisions.x_retrain_summary__*' \
 	'playbook_kit.decisions.x_runs_from_study__*' \
+	'playbook_kit.decisions.x_runs_by_trial__*' \
 	'playbook_kit.decisions.x_adoption_decision__*' \
 	'playbook_kit.decisions.x__suggest_runs__*' \
 	'playbook_kit.decisions.x__power__*' \

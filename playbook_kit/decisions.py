@@ -348,20 +348,30 @@ def runs_from_study(study, trial_id) -> np.ndarray:
             f"trials with runs: {shown}")
     _pin(getattr(study, "path", None), trial_id)
     mine = mine.sort_values("seed", kind="stable")
-    objective = pd.to_numeric(mine["objective"], errors="coerce")
-    ok = rules.feasible_mask(mine.assign(objective=objective))
+    ok = rules.feasible_mask(mine)
     if not ok.all():
         dropped = mine.loc[~ok, ["seed", "status"]].to_dict("records")
         warnings.warn(
             f"trial {trial_id!r}: {len(dropped)} of {len(mine)} runs dropped (not completed "
             f"or no finite objective): {dropped}. A config that is infeasible on some "
             "seeds is less reliable than its mean suggests.", stacklevel=2)
-    values = objective[ok].to_numpy(dtype=float)
+    by_trial = dict(list(runs_by_trial(mine)))   # get_group misses string-dtype keys
+    values = by_trial.get(str(trial_id), pd.Series(dtype=float)).to_numpy(dtype=float)
     if values.size == 0:
         raise ValueError(
             f"trial_id={trial_id!r}: none of its {len(mine)} runs completed with a finite "
             "objective; there is no retrain variance to measure")
     return values
+
+
+def runs_by_trial(runs: pd.DataFrame):
+    """A runs table's feasible runs (completed, with a finite objective) grouped by
+    ``trial_id`` as text: their objectives as numbers, in the order of ``runs``. The one
+    regrouping of a study's runs by trial: :func:`runs_from_study` reads one trial's,
+    the isolation plot's error bars every trial's spread."""
+    ok = runs[rules.feasible_mask(runs)]
+    objective = pd.to_numeric(ok["objective"], errors="coerce").astype(float)
+    return objective.groupby(ok["trial_id"].astype(str), sort=False)
 
 
 def _pin(path, trial_id) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
-from ..decisions import mean_interval
+from ..decisions import mean_interval, runs_by_trial
 from ..results import StudyResults
 from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
@@ -42,9 +42,7 @@ def retrain_std(study: StudyResults) -> pd.Series:
                     index=study.trials["trial_id"])
     runs = study.runs
     if runs is not None and not runs.empty:
-        ok = runs[rules.feasible_mask(runs)]
-        grouped = ok.assign(objective=pd.to_numeric(ok["objective"], errors="coerce")).groupby(
-            ok["trial_id"].astype(str))["objective"]
+        grouped = runs_by_trial(runs)
         from_runs = grouped.std(ddof=1)[grouped.count() >= 2]
         std.loc[std.index.isin(from_runs.index)] = from_runs.reindex(
             std.index[std.index.isin(from_runs.index)]).to_numpy()
