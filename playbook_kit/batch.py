@@ -35,7 +35,7 @@ from .notebooks import (
     notebook_parameters, run_notebook,
 )
 from .store import atomic_write
-from .validation import check_int
+from .validation import check_int, not_allowed
 
 DEFAULT_MAX_RUNS = 64
 SWEEP_KEYS = ("notebooks", "parameters", "grid", "runs", "max_runs")
@@ -73,8 +73,8 @@ def grid_points(grid: dict) -> list[dict]:
     """The product of the grid's value lists, in the file's key order (last key fastest)."""
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise ValueError(f"sweep: grid {name}={values!r} is not allowed; give a non-empty "
-                             "list of values (a grid with an empty list expands to zero runs)")
+            raise not_allowed(f"grid {name}", values, "give a non-empty list of values "
+                              "(a grid with an empty list expands to zero runs)", "sweep")
     return [dict(zip(grid, point)) for point in itertools.product(*grid.values())]
 
 
@@ -107,22 +107,21 @@ def expand_sweep(sweep: dict, base_dir: str | Path = ".", max_runs: int | None =
     notebooks = sweep.get("notebooks")
     notebooks = [notebooks] if isinstance(notebooks, str) else notebooks
     if not isinstance(notebooks, list) or not notebooks:
-        raise ValueError(f"sweep: notebooks={notebooks!r} is not allowed; give a list of "
-                         "notebook paths")
+        raise not_allowed("notebooks", notebooks, "give a list of notebook paths", "sweep")
     shared = sweep.get("parameters") or {}
     if not isinstance(shared, dict):
-        raise ValueError(f"sweep: parameters={shared!r} is not allowed; give a mapping")
+        raise not_allowed("parameters", shared, "give a mapping", "sweep")
     if "grid" in sweep:
         if not isinstance(sweep["grid"], dict) or not sweep["grid"]:
-            raise ValueError(f"sweep: grid={sweep['grid']!r} is not allowed; give a mapping "
-                             "of parameter names to value lists")
+            raise not_allowed("grid", sweep["grid"], "give a mapping of parameter names to "
+                              "value lists", "sweep")
         sets = grid_points(sweep["grid"])
     else:
         sets = sweep["runs"]
         if not isinstance(sets, list) or not sets or \
                 not all(isinstance(s, dict) for s in sets):
-            raise ValueError(f"sweep: runs={sets!r} is not allowed; give a non-empty list "
-                             "of parameter mappings")
+            raise not_allowed("runs", sets, "give a non-empty list of parameter mappings",
+                              "sweep")
     limit = check_int("max_runs", max_runs if max_runs is not None
                       else sweep.get("max_runs", DEFAULT_MAX_RUNS), minimum=1, where="sweep")
     paths = [_find_notebook(n, Path(base_dir)) for n in notebooks]

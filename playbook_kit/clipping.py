@@ -91,8 +91,8 @@ def _norm_curves(source, trial_id):
     if isinstance(source, (str, Path)):
         source = load_study(source)
     if not isinstance(source, StudyResults):
-        raise ValueError(f"study={source!r} is not allowed; use a TrialResult, a StudyResults "
-                         "or a study directory")
+        raise not_allowed("study", source, "use a TrialResult, a StudyResults or a study "
+                          "directory")
     curves = source.curves
     has_norms = (not curves.empty) and (curves["metric"] == "grad_norm_mean").any()
     if not has_norms:

@@ -408,8 +408,8 @@ def make_synthetic(n_samples: int = 2000, n_features: int = 20, n_classes: int =
     from sklearn.datasets import make_classification
 
     if n_informative > n_features:
-        raise ValueError(f"n_informative={n_informative} is not allowed; "
-                         f"use at most n_features={n_features}")
+        raise not_allowed("n_informative", n_informative,
+                          f"use at most n_features={n_features}")
     x, y = make_classification(n_samples=n_samples, n_features=n_features,
                                n_informative=n_informative, n_redundant=0,
                                n_classes=n_classes, class_sep=class_sep, random_state=seed)

@@ -19,11 +19,12 @@ copy) see the same values on every device.
 from __future__ import annotations
 
 from .steps import run_steps
+from .validation import not_allowed
 
 
 def _config_error(name: str, value, allowed: str) -> ValueError:
     """The wording of :func:`~playbook_kit.workload.resolve_config`'s errors."""
-    return ValueError(f"config field {name!r}={value!r} is not allowed; {allowed}")
+    return not_allowed(f"config field {name!r}", value, allowed)
 
 
 def local_devices() -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 
 from .objectives import WorkloadError, importable_path, resolve_callable
+from .validation import not_allowed
 
 
 class HypermodelBuilder:
@@ -45,8 +46,9 @@ class HypermodelBuilder:
         elif callable(hypermodel):
             self.build_hp = hypermodel
         else:
-            raise WorkloadError(f"hypermodel={hypermodel!r} is not allowed; use a build(hp) "
-                                "function, a keras_tuner.HyperModel or its 'module:name' path")
+            raise not_allowed("hypermodel", hypermodel, "use a build(hp) function, a "
+                              "keras_tuner.HyperModel or its 'module:name' path",
+                              error=WorkloadError)
         if self.path is None:
             self.path = importable_path(hypermodel)
         self.hypermodel = hypermodel

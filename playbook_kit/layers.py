@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from .validation import not_allowed
+
 
 @keras.saving.register_keras_serializable(package="playbook_kit")
 class GhostBatchNormalization(keras.layers.Layer):
@@ -48,7 +50,7 @@ class GhostBatchNormalization(keras.layers.Layer):
                  epsilon: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
         if virtual_batch_size < 2:
-            raise ValueError(f"virtual_batch_size={virtual_batch_size!r} is not allowed; use >= 2")
+            raise not_allowed("virtual_batch_size", virtual_batch_size, "use >= 2")
         self.virtual_batch_size = int(virtual_batch_size)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)

@@ -4,6 +4,7 @@ a later session rebuild the same data)."""
 from __future__ import annotations
 
 from . import data, streams
+from .validation import not_allowed
 
 
 LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",
@@ -19,12 +20,11 @@ def load_data(spec: dict):
     import inspect
 
     if not isinstance(spec, dict):
-        raise ValueError(f"data={spec!r} is not allowed; use a mapping such as "
-                         "{'name': 'digits'}")
+        raise not_allowed("data", spec, "use a mapping such as {'name': 'digits'}")
     spec = dict(spec)
     name = spec.pop("name", None)
     if name not in LOADERS:
-        raise ValueError(f"data name={name!r} is not allowed; use one of {', '.join(LOADERS)}")
+        raise not_allowed("data name", name, f"use one of {', '.join(LOADERS)}")
     loader = getattr(streams if name in STREAMED else data, LOADERS[name])
     parameters = inspect.signature(loader).parameters
     takes_split = any(p.kind is p.VAR_KEYWORD for p in parameters.values())

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from .validation import not_allowed
+
 class WorkloadError(ValueError):
     """A workload that cannot work for any config (a builder that returns no Keras model,
     labels that do not fit the output): raised, never recorded as an infeasible trial.
@@ -38,7 +40,7 @@ def resolve_callable(value, field_name: str):
         return value
     module, _, attribute = value.partition(":")
     if not module or not attribute:
-        raise WorkloadError(f"{field_name}={value!r} is not allowed; use 'module:function'")
+        raise not_allowed(field_name, value, "use 'module:function'", error=WorkloadError)
     try:
         found = importlib.import_module(module)
         for part in attribute.split("."):
@@ -100,10 +102,10 @@ def keras_loss(name: str):
     except (ValueError, TypeError):
         found = None
     if found is None:
-        raise ValueError(f"loss={name!r} is not allowed; use a loss name Keras knows "
-                         f"({', '.join(list(LOSS_NAMES)[:4])}, log_cosh, kl_divergence, "
-                         "...), a keras.losses.Loss or a callable returning one loss per "
-                         "example")
+        raise not_allowed("loss", name, "use a loss name Keras knows "
+                          f"({', '.join(list(LOSS_NAMES)[:4])}, log_cosh, kl_divergence, "
+                          "...), a keras.losses.Loss or a callable returning one loss per "
+                          "example")
     if isinstance(found, keras.losses.Loss):
         return found
     return keras.losses.LossFunctionWrapper(found, name=name)
@@ -118,7 +120,7 @@ def objective_direction(objective: str, direction: str | None = None) -> str:
     auc, precision, recall: max); a name that says neither must come with a direction."""
     if direction is not None:
         if direction not in ("min", "max"):
-            raise ValueError(f"direction={direction!r} is not allowed; use 'min' or 'max'")
+            raise not_allowed("direction", direction, "use 'min' or 'max'")
         return direction
     words = set(re.split(r"[^a-z0-9]+", objective.lower().removeprefix("val_")))
     words |= {objective.lower().removeprefix("val_")}
@@ -143,8 +145,8 @@ class Loss:
             spec = getattr(keras.losses, LOSS_NAMES[spec])() if spec in LOSS_NAMES \
                 else keras_loss(spec)
         elif not callable(spec):
-            raise ValueError(f"loss={spec!r} is not allowed; use a loss name, a "
-                             "keras.losses.Loss or a callable")
+            raise not_allowed("loss", spec,
+                              "use a loss name, a keras.losses.Loss or a callable")
         self.function = spec
         self.kind = _LABELS.get(type(spec).__name__, "other")
         self.from_logits = bool(getattr(spec, "from_logits", False))

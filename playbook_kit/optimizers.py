@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from .validation import not_allowed
+
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "nadam", "adamw")
 """The toolkit's own names; any name ``keras.optimizers.get`` takes is allowed too."""
 SCHEDULES = ("constant", "linear", "cosine")
@@ -131,11 +133,11 @@ def _schedule_class():
             """Check new values and return them in the order of :attr:`variables` (for a
             caller that assigns them itself, all at once)."""
             if kind not in SCHEDULES:
-                raise ValueError(f"config field 'schedule'={kind!r} is not allowed; use one of "
-                                 f"{', '.join(SCHEDULES)}")
+                raise not_allowed("config field 'schedule'", kind,
+                                  f"use one of {', '.join(SCHEDULES)}")
             if warmup_steps >= max_train_steps and warmup_steps > 0:
-                raise ValueError(f"config field 'warmup_steps'={warmup_steps} is not allowed; use "
-                                 f"fewer than max_train_steps={max_train_steps}")
+                raise not_allowed("config field 'warmup_steps'", warmup_steps,
+                                  f"use fewer than max_train_steps={max_train_steps}")
             self.base, self.kind = float(base), kind
             self.max_train_steps, self.warmup_steps = int(max_train_steps), int(warmup_steps)
             self.decay_factor = float(decay_factor)

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import rules
 from .results import StudyResults, config_of, load_study
 from .store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
+from .validation import not_allowed
 
 
 def _study_spec(study: StudyResults):
@@ -71,8 +72,8 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
     from .search.study import StudySpec, run_spec
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
-        raise ValueError(f"seeds={seeds!r} is not allowed; use an integer >= 2 (one run "
-                         "shows no variance)")
+        raise not_allowed("seeds", seeds, "use an integer >= 2",
+                          why="one run shows no variance")
     if not isinstance(study, StudyResults):
         study = load_study(study)
     config = config_of(study, trial_id)

@@ -135,9 +135,7 @@ def set_reuse_programs(enabled: bool, where: str = "") -> None:
     """Turn compiled-program reuse (:mod:`playbook_kit.programs`) on or off for this
     process."""
     if not isinstance(enabled, bool):
-        prefix = f"{where}: " if where else ""
-        raise ValueError(f"{prefix}reuse_programs={enabled!r} is not allowed; use True or "
-                         "False")
+        raise not_allowed("reuse_programs", enabled, "use True or False", where)
     _STATE["reuse_programs"] = enabled
 
 

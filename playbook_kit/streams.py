@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
+from .validation import not_allowed
 
 
 class _TestStream:
@@ -88,12 +89,12 @@ class PipelineDataset:
         for field_name, value in (("shuffle_buffer", shuffle_buffer),
                                   ("train_sample_size", train_sample_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{field_name}={value!r} is not allowed; use an integer >= 1")
+                raise not_allowed(field_name, value, "use an integer >= 1")
         if eval_batches is not None and (not isinstance(eval_batches, int) or eval_batches < 1):
-            raise ValueError(f"eval_batches={eval_batches!r} is not allowed; use None (the "
-                             "whole validation split) or an integer >= 1")
+            raise not_allowed("eval_batches", eval_batches,
+                              "use None (the whole validation split) or an integer >= 1")
         if task not in TASKS:
-            raise ValueError(f"task={task!r} is not allowed; use one of {', '.join(TASKS)}")
+            raise not_allowed("task", task, f"use one of {', '.join(TASKS)}")
         is_batched = _is_batched(train) if batched is None else batched
         self.kept_batches = is_batched and not _rebatchable(train)
         unbatch = lambda d: d.unbatch() if is_batched and not self.kept_batches else d
@@ -274,7 +275,7 @@ class PyDatasetData:
                 raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
                                  "keras.utils.PyDataset")
         if task not in TASKS:
-            raise ValueError(f"task={task!r} is not allowed; use one of {', '.join(TASKS)}")
+            raise not_allowed("task", task, f"use one of {', '.join(TASKS)}")
         self.name, self.task, self.source = name, task, None
         self.keras_dataset, self.keras_validation = train, validation
         self._test_split = _TestStream(test)

@@ -36,6 +36,7 @@ from .trial_record import (  # noqa: F401 (the trainer's API)
 )
 from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
 from .workload import Workload, WorkloadError
+from .validation import not_allowed
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
                    batch_size: int | None = None, config: dict | None = None) -> dict:
@@ -70,7 +71,7 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
 
     data = workload.data_for(workload.config(config))
     if split not in ("validation", "train", "test"):
-        raise ValueError(f"split={split!r} is not allowed; use 'train', 'validation' or 'test'")
+        raise not_allowed("split", split, "use 'train', 'validation' or 'test'")
     batch_size = batch_size or data.eval_size(workload.settings(workload.config(config))
                                               ["batch_size"])
     if fit_reasons(workload, model, data) or workload.engine == FIT:
@@ -242,8 +243,8 @@ def _check_batch_size(workload: Workload, config: dict):
     data = workload.data_for(config)
     batch_size = workload.settings(config)["batch_size"]
     if data.n_train is not None and batch_size > data.n_train:
-        raise ValueError(f"config field 'batch_size'={batch_size} is not allowed; use at most "
-                         f"the {data.n_train} training examples")
+        raise not_allowed("config field 'batch_size'", batch_size,
+                          f"use at most the {data.n_train} training examples")
     return data
 
 
@@ -302,7 +303,7 @@ def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "be
             raise ValueError("this trial kept no 'last' checkpoint; train it with a checkpoint_dir")
         model.load_weights(result.checkpoints["last"])
     else:
-        raise ValueError(f"which={which!r} is not allowed; use 'best' or 'last'")
+        raise not_allowed("which", which, "use 'best' or 'last'")
     return model
 
 

@@ -11,12 +11,14 @@ import numbers
 
 
 def not_allowed(field: str, value, allowed: str, where: str | None = None,
-                why: str | None = None) -> ValueError:
+                why: str | None = None, error: type[Exception] = ValueError) -> Exception:
     """The error for ``field=value``: says the value, what is allowed and, optionally, why
-    (``why`` is appended in parentheses: a default, a unit, an example)."""
+    (``why`` is appended in parentheses: a default, a unit, an example). ``error`` is the
+    exception's class: a ValueError unless the caller's contract names another
+    (``WorkloadError``, a subclass; ``TypeError``)."""
     prefix = f"{where}: " if where else ""
     reason = f" ({why})" if why else ""
-    return ValueError(f"{prefix}{field}={value!r} is not allowed; {allowed}{reason}")
+    return error(f"{prefix}{field}={value!r} is not allowed; {allowed}{reason}")
 
 
 def _is_int(value) -> bool:

@@ -26,6 +26,7 @@ from .optimizers import (  # noqa: F401
     OPTIMIZERS, SCHEDULES, _schedule_class, build_optimizer, learning_rate_schedule,
     optimizer_fields,
 )
+from .validation import not_allowed
 
 
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
@@ -164,13 +165,13 @@ class Workload:
         self.defaults = dict(self.defaults)
         self.extra_keys = tuple(self.extra_keys)
         if self.engine not in ENGINES:
-            raise WorkloadError(f"engine={self.engine!r} is not allowed; use one of "
-                                f"{', '.join(ENGINES)}")
+            raise not_allowed("engine", self.engine, f"use one of {', '.join(ENGINES)}",
+                              error=WorkloadError)
         self.class_weight = _check_class_weight(self.class_weight)
         if self.model is not None and not (callable(self.model) or isinstance(self.model, str)):
-            raise WorkloadError(f"model={self.model!r} is not allowed; use None (a registered "
-                                "family), a builder build(config) -> keras.Model or its "
-                                "'module:function' path")
+            raise not_allowed("model", self.model, "use None (a registered family), a builder "
+                              "build(config) -> keras.Model or its 'module:function' path",
+                              error=WorkloadError)
         self.builder = resolve_callable(self.model, "model") if self.model is not None else None
         self.fields = tuple(CONFIG_FIELDS)
         hypermodel = isinstance(self.builder, HypermodelBuilder)
@@ -479,8 +480,9 @@ def _check_class_weight(class_weight):
             str(k).lstrip("-").isdigit() and isinstance(v, (int, float))
             and not isinstance(v, bool) and math.isfinite(v) and v >= 0
             for k, v in class_weight.items()):
-        raise WorkloadError(f"class_weight={class_weight!r} is not allowed; use a dict "
-                            "{class index: weight >= 0}, as model.fit takes")
+        raise not_allowed("class_weight", class_weight,
+                          "use a dict {class index: weight >= 0}, as model.fit takes",
+                          error=WorkloadError)
     return {int(k): float(v) for k, v in class_weight.items()}
 
 
@@ -526,10 +528,10 @@ def resolve_config(config: dict, extra_keys=(), fields=None) -> dict:
             if name in ("one_minus_momentum", "clip_norm"):
                 resolved[name] = None
                 continue
-            raise ValueError(f"config field {name!r}=None is not allowed; use {allowed}")
+            raise not_allowed(f"config field {name!r}", None, f"use {allowed}")
         value = _coerce(name, value, kind, allowed)
         if not check(value):
-            raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+            raise not_allowed(f"config field {name!r}", value, f"use {allowed}")
         resolved[name] = value
     if resolved.get("one_minus_momentum") is not None:
         implied = 1.0 - resolved["one_minus_momentum"]
@@ -561,7 +563,7 @@ def _coerce(name, value, kind, allowed):
             return float(value)
     elif isinstance(value, str):
         return value
-    raise ValueError(f"config field {name!r}={value!r} is not allowed; use {allowed}")
+    raise not_allowed(f"config field {name!r}", value, f"use {allowed}")
 
 
 def rebuild_parts(parts: dict | None, study: str = "") -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .rules import fmt
-from .validation import check_choice, is_number
+from .validation import check_choice, is_number, not_allowed
 
 LOG_SCALED = ("learning_rate", "epsilon", "one_minus_momentum", "weight_decay", "l2")
 """Hyperparameters the playbook samples on a log scale: their good values span orders of
@@ -75,7 +75,7 @@ def _space_entries(space) -> dict:
     from .search.space import SearchSpace
 
     if not isinstance(space, SearchSpace):
-        raise TypeError(f"answer={space!r} is not allowed; use a pk.SearchSpace")
+        raise not_allowed("answer", space, "use a pk.SearchSpace", error=TypeError)
     return {hp.name: hp for hp in space}
 
 

@@ -31,6 +31,7 @@ from ..store import (
 )
 from ..trial_state import TrialInterrupted, TrialState, keep_beating
 from ..retention import KEEP_CHECKPOINTS, apply_retention, check_keep
+from ..validation import not_allowed
 from ..workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
@@ -114,22 +115,21 @@ class StudySpec:
         from ..trainer import _check_steps
 
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ValueError(f"study name={self.name!r} is not allowed; use a non-empty "
-                             "name without '/'")
+            raise not_allowed("study name", self.name, "use a non-empty name without '/'")
         if not isinstance(self.space, SearchSpace):
             self.space = SearchSpace.from_dict(self.space)
         if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm={self.algorithm!r} is not allowed; use one of "
-                             f"{', '.join(ALGORITHMS)}")
+            raise not_allowed("algorithm", self.algorithm,
+                              f"use one of {', '.join(ALGORITHMS)}")
         for key in ("max_trials", "repeats"):
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key}={value!r} is not allowed; use an integer >= 1")
+                raise not_allowed(key, value, "use an integer >= 1")
         _check_steps(self.max_train_steps, self.eval_every, self.keep_best, 2.0)
         self.keep_checkpoints = check_keep(self.keep_checkpoints)
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} is not allowed; use an integer >= 0")
+            raise not_allowed("seed", self.seed, "use an integer >= 0")
         from ..trial_state import check_every
 
         check_every(self.checkpoint_every)
@@ -205,8 +205,7 @@ class StudySpec:
         for name, value in (ranges or {}).items():
             space = _with_range(space, name, value)
         if defaults is not None and not isinstance(defaults, dict):
-            raise ValueError(f"defaults={defaults!r} is not allowed; use a mapping such as "
-                             "{'width': 64}")
+            raise not_allowed("defaults", defaults, "use a mapping such as {'width': 64}")
         return replace(self, space=space, defaults={**self.defaults, **(defaults or {})},
                        **fields)
 
@@ -230,11 +229,11 @@ def _with_range(space: SearchSpace, name, value) -> SearchSpace:
         raise ValueError(f"ranges: hyperparameter {name!r} is not allowed; use one the "
                          f"study varies: {', '.join(space.varied)}")
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"ranges: {name}={value!r} is not allowed; use a list")
+        raise not_allowed(name, value, "use a list", "ranges")
     if space[name].values is not None:
         return space.with_range(name, values=value)
     if len(value) != 2:
-        raise ValueError(f"ranges: {name}={list(value)!r} is not allowed; use [low, high]")
+        raise not_allowed(name, list(value), "use [low, high]", "ranges")
     return space.with_range(name, *value)
 
 
@@ -320,8 +319,8 @@ def warm_start_path(source) -> str:
                              "loaded with load_study or its directory")
         source = source.path
     if not isinstance(source, (str, os.PathLike)):
-        raise ValueError(f"warm_start={source!r} is not allowed; use a study directory or "
-                         "the StudyResults of one")
+        raise not_allowed("warm_start", source, "use a study directory or the StudyResults of "
+                          "one")
     return os.path.abspath(os.fspath(source))
 
 

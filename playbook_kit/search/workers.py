@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..validation import not_allowed
+
 
 def free_port() -> int:
     """A free TCP port on loopback for the chief oracle."""
@@ -40,11 +42,11 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
     from ._keras_tuner import HOST_VARIABLE, WORKERS_VARIABLE
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ValueError(f"workers={workers!r} is not allowed; use an integer >= 1")
+        raise not_allowed("workers", workers, "use an integer >= 1")
     if threads_per_worker is not None and (not isinstance(threads_per_worker, int)
                                            or threads_per_worker < 1):
-        raise ValueError(f"threads_per_worker={threads_per_worker!r} is not allowed; use an "
-                         "integer >= 1 or None (an equal share of the CPU cores)")
+        raise not_allowed("threads_per_worker", threads_per_worker,
+                          "use an integer >= 1 or None (an equal share of the CPU cores)")
     threads = threads_per_worker or max(1, (cores or available_cores()) // workers)
     base = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
             "TF_CPP_MIN_LOG_LEVEL": "2", WORKERS_VARIABLE: str(workers),
