@@ -13,6 +13,7 @@ stored record was damaged is trained again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -23,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import rules
-from ..store import (
-    CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE, StoreError,
+from ..store import (  # noqa: F401 (read_trial_record: importable from here too)
+    CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, SCHEMA_VERSION, STUDY_FILE,
     check_keras_tuner_files, damaged_trial, plain_json, read_finished_run, read_json,
     read_study_spec, read_study_yaml, read_trial_record, trial_record, write_finished_run,
-    write_json, write_study_spec, write_trial, write_interrupted, clear_interrupted,
+    write_study_spec, write_trial,
 )
-from ..trial_state import TrialInterrupted, TrialState, keep_beating
+from ..trial_state import TrialState
 from ..retention import KEEP_CHECKPOINTS, apply_retention, check_keep
 from ..validation import not_allowed
 from ..workload import Workload
@@ -346,11 +347,10 @@ def _stored_priors(project: Path) -> bool:
 def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite: bool,
                 progress, load_priors=None, lock=None):
     import keras_tuner as kt
-    from keras_tuner.engine import base_tuner
 
-    from ..trainer import train_trial
-    from ._keras_tuner import is_chief, is_worker, reconnect_quickly, serve_chief
+    from ._keras_tuner import is_worker, reconnect_quickly
     from .oracles import make_oracle
+    from .tuner import PlaybookTuner
 
     objective = kt.Objective(spec.objective, rules.check_direction(workload.direction))
     extra = {}
@@ -363,110 +363,75 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
     oracle = make_oracle(spec.algorithm, spec.space, max_trials=spec.max_trials,
                          seed=spec.seed, objective=objective, configs=spec.configs, **extra)
 
-    class PlaybookTuner(base_tuner.BaseTuner):
-        """Runs each trial with the playbook trainer and stores its playbook data."""
-
-        def search(self, *args, **kwargs):
-            if is_chief():  # serve the oracle; ends as soon as the last worker is done
-                self.save()
-                serve_chief(self.oracle)
-                return
-            super().search(*args, **kwargs)
-
-        def run_trial(self, trial, *args, **kwargs):
-            trial_dir = Path(self.get_trial_dir(trial.trial_id))
-            try:
-                stored = read_trial_record(trial_dir)
-            except StoreError:  # a damaged record: train the trial again
-                stored = None
-            values = dict(trial.hyperparameters.values)
-            if stored is None or stored.get("values") != values:
-                try:
-                    with keep_beating(trial_dir):
-                        stored = self._train(trial.trial_id, values, trial_dir)
-                except TrialInterrupted as stop:
-                    write_interrupted(trial_dir, stop.step)
-                    raise
-                clear_interrupted(trial_dir)
-            if stored["status"] != rules.COMPLETED:
-                raise kt.errors.FailedTrialError(stored["reason"])
-            return {spec.objective: stored["objective"]}
-
-        def _train(self, trial_id, values, trial_dir):
-            """Train (or continue) the trial's runs, one per seed: a run finished before an
-            interruption is kept, one interrupted continues from its resumable state, one
-            that left no state starts again."""
-            config = _trial_config(workload, spec.space, values)
-            runs, frames, recorded = [], [], config
-            for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
-                run_dir = trial_dir / CHECKPOINT_DIR / f"seed-{seed}"
-                done = read_finished_run(run_dir)
-                if done is None:
-                    before = TrialState(run_dir, {})
-                    noted = before.noted_step() if not before.states() else None
-                    if noted is not None or not before.states():
-                        shutil.rmtree(run_dir, ignore_errors=True)  # an interrupted run's files
-                    result = train_trial(
-                        workload, config, seed, max_train_steps=spec.max_train_steps,
-                        eval_every=spec.eval_every, keep_best=spec.keep_best,
-                        checkpoint_dir=run_dir, checkpoint_every=spec.checkpoint_every)
-                    if noted:  # killed before its first state: the work up to it was lost
-                        result.lost_steps = noted
-                        result.resume_note = result.resume_note or (
-                            f"restarted from step 0: killed at about step {noted}, before "
-                            "its first resumable state")
-                    if result.resumed_from and progress is not None:
-                        progress.resumed(trial_id, result)
-                    run = result.to_dict()
-                    run["checkpoints"] = {  # relative: the study folder may move
-                        key: os.path.relpath(path, trial_dir)
-                        for key, path in run["checkpoints"].items()}
-                    done = (run, result.curves.assign(seed=seed))
-                    write_finished_run(run_dir, *done)
-                run, curve = done
-                recorded = run.pop("config", recorded)
-                runs.append(run)
-                frames.append(curve)
-                if run["status"] != rules.COMPLETED:
-                    break
-            record = trial_record(trial_id, values, recorded, runs, tuner_id=self.tuner_id)
-            curves = None
-            if frames:
-                import pandas as pd
-
-                curves = pd.concat(frames)
-            write_trial(trial_dir, record, curves)
-            for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
-                (trial_dir / CHECKPOINT_DIR / f"seed-{seed}" / FINISHED_RUN).unlink(
-                    missing_ok=True)
-            return record
-
-        def save(self):
-            if not self._is_worker():
-                self.oracle.save()
-            write_json(self._get_tuner_fname(), self.get_state())
-
-        def on_trial_end(self, trial):
-            super().on_trial_end(trial)
-            if progress is not None:
-                progress(self.oracle)
-            _after_trial(lock, directory, spec.keep_checkpoints, workload.direction)
-
-        def save_model(self, trial_id, model, step=0):
-            pass
-
-        def load_model(self, trial):
-            raise NotImplementedError("use playbook_kit.restore_checkpoint on a trial's "
-                                      "stored checkpoints")
+    def trial_ended(oracle):
+        if progress is not None:
+            progress(oracle)
+        _after_trial(lock, directory, spec.keep_checkpoints, workload.direction)
 
     oracle.verbose = 0
     with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner"
-        tuner = PlaybookTuner(oracle, directory=str(directory.parent),
-                              project_name=directory.name, overwrite=overwrite)
+        tuner = PlaybookTuner(
+            oracle, objective=spec.objective,
+            train=functools.partial(train_trial_runs, spec, workload, progress),
+            trial_ended=trial_ended, directory=str(directory.parent),
+            project_name=directory.name, overwrite=overwrite)
     tuner.oracle.verbose = 0
     if is_worker():
         reconnect_quickly(tuner.oracle)
     return tuner
+
+
+def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: str,
+                     trial_id: str, values: dict, trial_dir: Path) -> dict:
+    """Train (or continue) a trial's runs, one per seed, and write its record and curves
+    (what :class:`~playbook_kit.search.tuner.PlaybookTuner` runs for a trial): a run
+    finished before an interruption is kept, one interrupted continues from its resumable
+    state, one that left no state starts again. Returns the trial's record."""
+    from ..trainer import train_trial
+
+    config = _trial_config(workload, spec.space, values)
+    runs, frames, recorded = [], [], config
+    for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
+        run_dir = trial_dir / CHECKPOINT_DIR / f"seed-{seed}"
+        done = read_finished_run(run_dir)
+        if done is None:
+            before = TrialState(run_dir, {})
+            noted = before.noted_step() if not before.states() else None
+            if noted is not None or not before.states():
+                shutil.rmtree(run_dir, ignore_errors=True)  # an interrupted run's files
+            result = train_trial(
+                workload, config, seed, max_train_steps=spec.max_train_steps,
+                eval_every=spec.eval_every, keep_best=spec.keep_best,
+                checkpoint_dir=run_dir, checkpoint_every=spec.checkpoint_every)
+            if noted:  # killed before its first state: the work up to it was lost
+                result.lost_steps = noted
+                result.resume_note = result.resume_note or (
+                    f"restarted from step 0: killed at about step {noted}, before "
+                    "its first resumable state")
+            if result.resumed_from and progress is not None:
+                progress.resumed(trial_id, result)
+            run = result.to_dict()
+            run["checkpoints"] = {  # relative: the study folder may move
+                key: os.path.relpath(path, trial_dir)
+                for key, path in run["checkpoints"].items()}
+            done = (run, result.curves.assign(seed=seed))
+            write_finished_run(run_dir, *done)
+        run, curve = done
+        recorded = run.pop("config", recorded)
+        runs.append(run)
+        frames.append(curve)
+        if run["status"] != rules.COMPLETED:
+            break
+    record = trial_record(trial_id, values, recorded, runs, tuner_id=tuner_id)
+    curves = None
+    if frames:
+        import pandas as pd
+
+        curves = pd.concat(frames)
+    write_trial(trial_dir, record, curves)
+    for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
+        (trial_dir / CHECKPOINT_DIR / f"seed-{seed}" / FINISHED_RUN).unlink(missing_ok=True)
+    return record
 
 
 def _after_trial(lock, project: Path, keep_checkpoints, direction: str) -> None:
