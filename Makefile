@@ -98,6 +98,9 @@ MUTATION_SCOPE := \
 	'playbook_kit.insight._common.x_search_range__*' \
 	'playbook_kit.insight.boundaries.x_boundary_check__*' \
 	'playbook_kit.insight.boundaries.x__boundary_row__*' \
+	'playbook_kit.insight.boundaries.x__edge_rules__*' \
+	'playbook_kit.insight.boundaries.x__instability__*' \
+	'playbook_kit.insight.boundaries.x__verdict__*' \
 	'playbook_kit.insight.curves.x_resolve_thresholds__*' \
 	'playbook_kit.insight.curves.x__slope__*' \
 	'playbook_kit.insight.curves.x__curve_checks__*' \

@@ -162,6 +162,9 @@ def boundary_check(study: StudyResults, top_fraction: float = 0.1,
 
 
 def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
+    """One row of :func:`boundary_check`: the range and the best trials of ``hp``, then
+    the edge rules (:func:`_edge_rules`), the instability rule (:func:`_instability`) and
+    the verdict in words (:func:`_verdict`)."""
     active = trials[trials[hp.name].notna()]
     low, high, source = search_range(hp, active[hp.name])
     row = dict(name=hp.name, role=hp.role, scale=hp.scale, low=low, high=high,
@@ -184,19 +187,35 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
         return row
     n_best = best_set_size(len(feasible), top_fraction)
     best = feasible.head(n_best)
-    width = hi_s - lo_s
-    u = (own_scale(best[hp.name], hp) - lo_s) / width
+    row.update(n_best=n_best, best_value=float(best[hp.name].iloc[0]))
+    row.update(_edge_rules(active, feasible, best, hp, (lo_s, hi_s), edge_fraction,
+                           study.direction))
+    near_v = _instability(row, active, feasible, best, hp, hi_s - lo_s, edge_fraction)
+    row.update(_verdict(row, hp, near_v, edge_fraction))
+    return row
+
+
+def _edge_rules(active, feasible, best, hp, own_range, edge_fraction, direction) -> dict:
+    """The two rules for an edge: a majority of the best trials in the outer band, or a
+    steady trend toward the edge (:func:`_trend`); the row's edge, rule and counts."""
+    lo_s, hi_s = own_range
+    n_best = len(best)
+    u = (own_scale(best[hp.name], hp) - lo_s) / (hi_s - lo_s)
     near_low, near_high = int(np.sum(u <= edge_fraction)), int(np.sum(u >= 1 - edge_fraction))
-    row.update(n_best=n_best, n_best_near_low=near_low, n_best_near_high=near_high,
-               best_value=float(best[hp.name].iloc[0]))
     majority = "low" if near_low > n_best / 2 else "high" if near_high > n_best / 2 else "none"
-    n_trend, rho, p, trend = _trend(active, feasible, hp, study.direction)
+    n_trend, rho, p, trend = _trend(active, feasible, hp, direction)
     edge = majority if majority != "none" else trend
     fired = (("majority", majority != "none"), ("trend", trend != "none" and trend == edge))
     rule = " and ".join(name for name, yes in fired if yes) or "none"
-    row.update(edge=edge, rule=rule, n_trend=n_trend, trend_rho=rho, trend_p=p)
+    return dict(n_best_near_low=near_low, n_best_near_high=near_high, edge=edge, rule=rule,
+                n_trend=n_trend, trend_rho=rho, trend_p=p)
 
-    # instability: everything beyond the last feasible value is infeasible
+
+def _instability(row, active, feasible, best, hp, width, edge_fraction) -> int:
+    """The instability rule: everything beyond the last feasible value is infeasible and
+    most of the best trials sit near that value. Sets the row's instability fields when
+    it fires; returns how many of the best trials sit near that value (0 if none)."""
+    n_best = len(best)
     x_all = own_scale(active[hp.name], hp)
     x_feas = own_scale(feasible[hp.name], hp)
     x_best = own_scale(best[hp.name], hp)
@@ -213,7 +232,16 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
         near_v, n_beyond, side = max(candidates)
         v_raw = float((feasible[hp.name].max() if side == "high" else feasible[hp.name].min()))
         row.update(instability=side, unstable_beyond=v_raw, n_infeasible_beyond=n_beyond)
+    return near_v
 
+
+def _verdict(row, hp, near_v, edge_fraction) -> dict:
+    """What the rules found, in words: the row's status, reason and action, and the
+    suggested range when the edge rules ask to expand it."""
+    low, high, n_best, edge, rule = (row[k] for k in ("low", "high", "n_best", "edge", "rule"))
+    near_low, near_high = row["n_best_near_low"], row["n_best_near_high"]
+    n_trend, rho, p = row["n_trend"], row["trend_rho"], row["trend_p"]
+    out = {}
     scale_txt = f"{hp.scale} scale"
     reasons, actions = [], []
     if row["instability"] != "none":
@@ -247,9 +275,9 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
             bound = low if edge == "low" else high
             actions.append(f"the best trials sit at the natural bound {fmt(bound, 3)} of "
                            f"{hp.name}; there is nothing to extend")
-            row["status"] = "at bound"
+            out["status"] = "at bound"
         else:
-            row.update(suggested_low=new_low, suggested_high=new_high)
+            out.update(suggested_low=new_low, suggested_high=new_high)
             if hp.scale == "discrete":
                 added = new_low if edge == "low" else new_high
                 actions.append(f"add {fmt(added, 3)} to the values of {hp.name} and rerun "
@@ -258,9 +286,9 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
                 actions.append(f"expand {hp.name} to [{fmt(new_low, 3)}, {fmt(new_high, 3)}] "
                                f"({scale_txt}) and rerun until the best trials are not "
                                "near a boundary")
-            row["status"] = "expand"
+            out["status"] = "expand"
     if row["instability"] != "none":
-        row["status"] = "instability"
+        out["status"] = "instability"
     if not reasons:
         if n_trend < TREND_MIN_TRIALS:
             trend_txt = (f"not run ({n_trend} trials in the better half, needs "
@@ -275,10 +303,10 @@ def _boundary_row(study, trials, hp, top_fraction, edge_fraction) -> dict:
             f"{near_high} high of the {n_best} best trials near an edge (outer "
             f"{edge_fraction:.0%} of [{fmt(low, 3)}, {fmt(high, 3)}], {scale_txt}); trend "
             f"rule: {trend_txt}")
-        row["status"] = "ok"
-    row["reason"] = "; ".join(reasons)
-    row["action"] = "; ".join(actions)
-    return row
+        out["status"] = "ok"
+    out["reason"] = "; ".join(reasons)
+    out["action"] = "; ".join(actions)
+    return out
 
 
 def _p_value(p: float) -> str:
