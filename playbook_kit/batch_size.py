@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_powers_of_two,
-                            check_workload, is_power_of_two, with_progress)
-from .style import detach
+                            check_workload, is_power_of_two, panels, with_progress)
 from .validation import check_choice, check_int, check_number, not_allowed
 
 SCALING_THRESHOLD = 1.8
@@ -73,19 +72,12 @@ class BatchSizeScan(RecipeResult):
         return f"batch_size={self.recommended_batch_size}"
 
     def plot(self, ax=None):
-        """Throughput against batch size with the ideal doubling line (one panel, returns
-        the Axes), plus steps to target against batch size when the learning-rate sweep
-        ran (two panels, returns the Figure)."""
-        import matplotlib.pyplot as plt
-
+        """Throughput against batch size with the ideal doubling line, plus steps to
+        target against batch size in a second panel when the learning-rate sweep ran
+        (see :meth:`RecipeResult.plot`); returns the Axes of the throughput."""
         sweep = not self.time_to_result.empty
-        if sweep and ax is not None:
-            raise ValueError("ax is not allowed when the learning-rate sweep ran: the "
-                             "figure has two panels")
-        if ax is None:
-            fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10.5 if sweep else 5.4, 3.9),
-                                     layout="constrained", squeeze=False)
-            ax = axes[0, 0]
+        axes = panels(ax, 2 if sweep else 1, (10.5 if sweep else 5.4, 3.9))
+        ax = axes[0]
         measured = self.table[self.table["status"] == "measured"]
         ax.plot(measured["batch_size"], measured["throughput"], "o-", label="measured")
         if len(measured):
@@ -101,9 +93,9 @@ class BatchSizeScan(RecipeResult):
                ylabel="training throughput (examples/s)", title="Batch size scan")
         ax.set_xscale("log", base=2)
         ax.legend(fontsize="small")
-        if not sweep:
+        if len(axes) == 1:
             return ax
-        right = ax.figure.axes[1]
+        right = axes[1]
         steps = self.time_to_result.groupby("batch_size")["steps_to_target"].min()
         right.plot(steps.index, steps.to_numpy(), "o-")
         right.set(xscale="log", yscale="log", xlabel="batch size",
@@ -111,7 +103,7 @@ class BatchSizeScan(RecipeResult):
                          f"{self.numbers['target']:g}",
                   title="Time to result (best learning rate)")
         right.set_xscale("log", base=2)
-        return detach(ax.figure)
+        return ax
 
 
 def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .recipe_result import RecipeResult
-from .style import detach
+from .recipe_result import RecipeResult, panels
 from .validation import check_number, not_allowed
 
 PERCENTILE = 90.0
@@ -53,11 +52,11 @@ class ClippingThreshold(RecipeResult):
     def decision(self) -> str:
         return f"clip_norm={self.recommended_clip_norm:.4g}"
 
-    def plot(self):
-        """Gradient norm against step, and its histogram, with the threshold (a Figure)."""
-        import matplotlib.pyplot as plt
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9), layout="constrained")
+    def plot(self, ax=None):
+        """Gradient norm against step, and its histogram in a second panel, with the
+        threshold (see :meth:`RecipeResult.plot`); returns the Axes of the norms."""
+        axes = panels(ax, 2, (10.5, 3.9))
+        left = axes[0]
         threshold = self.recommended_clip_norm
         label = f"{self.numbers['percentile']:g}th percentile = {threshold:.3g}"
         for seed, run in self.table.groupby("seed"):
@@ -69,13 +68,16 @@ class ClippingThreshold(RecipeResult):
         left.set(xlabel="step", ylabel="global gradient norm (before clipping)",
                  title="Gradient norm during training")
         left.legend(fontsize="small")
+        if len(axes) == 1:
+            return left
+        right = axes[1]
         right.hist(self.table["grad_norm"], bins=min(40, max(10, len(self.table) // 5)),
                    color="C0")
         right.axvline(threshold, color="C3", linestyle="--", label=label)
         right.set(xlabel="global gradient norm", ylabel="evaluations",
                   title="Histogram of gradient norms")
         right.legend(fontsize="small")
-        return detach(fig)
+        return left
 
 
 def _norm_curves(source, trial_id):

@@ -3,8 +3,9 @@
 A recipe (docs/design.md, *Recipes*: batch size, training length, instability, warmup,
 clipping) runs a small, bounded amount of training to answer one question. Its result
 holds a table (``table``), the numbers behind the answer (``numbers``), the answer in
-words (``recommendation``), warnings, a figure (``plot()``), and can be saved as CSV + PNG
-(``save``) and recorded as a round of the tuning journal (``to_journal``).
+words (``recommendation``), warnings, a figure (``plot(ax=None)``, which returns the
+Axes it drew into, as every recipe does), and can be saved as CSV + PNG (``save``) and
+recorded as a round of the tuning journal (``to_journal``).
 """
 from __future__ import annotations
 
@@ -45,7 +46,11 @@ class RecipeResult:
     name = "recipe"
     """File stem for :meth:`save`."""
 
-    def plot(self):
+    def plot(self, ax=None):
+        """Draw the result into ``ax``, or into a new figure when None; returns the Axes
+        drawn into (``.figure`` is its figure). A result shown in two panels draws both
+        into a new figure and returns the first (``ax.figure.axes`` holds both); given
+        ``ax``, it draws its first panel there."""
         raise NotImplementedError
 
     def __str__(self) -> str:
@@ -60,8 +65,7 @@ class RecipeResult:
         folder.mkdir(parents=True, exist_ok=True)
         table_path, figure_path = folder / f"{self.name}.csv", folder / f"{self.name}.png"
         self.table.to_csv(table_path, index=False)
-        figure = self.plot()
-        figure = figure if hasattr(figure, "savefig") else figure.figure
+        figure = self.plot().figure
         figure.savefig(figure_path)
         plt.close(figure)
         return {"table": table_path, "figure": figure_path}
@@ -184,3 +188,15 @@ def with_progress(items, enabled: bool, description: str):
     from tqdm.auto import tqdm
 
     return tqdm(items, desc=description)
+
+
+def panels(ax, count: int, figsize: tuple) -> list:
+    """The Axes a recipe's :meth:`RecipeResult.plot` draws into: ``[ax]`` when the caller
+    gives one (the first panel only), else the ``count`` panels of a new figure of
+    ``figsize``, side by side."""
+    if ax is not None:
+        return [ax]
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(1, count, figsize=figsize, layout="constrained", squeeze=False)
+    return list(axes[0])

@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
-                            with_progress)
-from .style import detach
+                            panels, with_progress)
 from .validation import check_int, check_number, not_allowed
 
 RISE_TOLERANCE = 0.10
@@ -80,26 +79,27 @@ def _run_rows(runs, rise_tolerance, key, values):
     return table
 
 
-def plot_runs(runs, labels, unstable, title: str):
-    """Training loss and global gradient norm against step, one line per run (unstable
-    runs dashed); returns the Figure (two panels, closed in pyplot so that a notebook
-    shows it once)."""
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9), layout="constrained")
+def plot_runs(runs, labels, unstable, title: str, ax=None):
+    """Training loss and, in a second panel, global gradient norm against step, one line
+    per run (unstable runs dashed; see :meth:`RecipeResult.plot` for ``ax``); returns the
+    Axes of the loss."""
+    axes = panels(ax, 2, (10.5, 3.9))
+    left = axes[0]
     for i, (run, label, bad) in enumerate(zip(runs, labels, unstable)):
         style = dict(color=f"C{i % 10}", linestyle="--" if bad else "-",
                      label=label + (" (unstable)" if bad else ""))
         loss = run.curve("train", "loss")
         left.plot(loss.index, loss.to_numpy(), **style)
-        norm = run.curve("optimizer", "grad_norm_mean")
-        right.plot(norm.index, norm.to_numpy(), **style)
+        if len(axes) > 1:
+            norm = run.curve("optimizer", "grad_norm_mean")
+            axes[1].plot(norm.index, norm.to_numpy(), **style)
     left.set(xlabel="step", ylabel="training loss (fixed sample)", yscale="log",
              title=f"{title}: training loss")
-    right.set(xlabel="step", ylabel="global gradient norm (before clipping)", yscale="log",
-              title=f"{title}: gradient norm")
+    if len(axes) > 1:
+        axes[1].set(xlabel="step", ylabel="global gradient norm (before clipping)",
+                    yscale="log", title=f"{title}: gradient norm")
     left.legend(fontsize="small")
-    return detach(fig)
+    return left
 
 
 @dataclass
@@ -132,10 +132,11 @@ class InstabilityProbe(RecipeResult):
         rate = self.unstable_base_learning_rate
         return f"unstable_base_learning_rate={rate:.3g}" if rate else "no instability found"
 
-    def plot(self):
-        """Training loss and gradient norm against step for each rate (a Figure)."""
+    def plot(self, ax=None):
+        """Training loss and gradient norm against step for each rate (see
+        :meth:`RecipeResult.plot`); returns the Axes of the loss."""
         return plot_runs(self.runs, [f"lr={r:.3g}" for r in self.table["learning_rate"]],
-                         self.table["unstable"].tolist(), "Instability probe")
+                         self.table["unstable"].tolist(), "Instability probe", ax)
 
 
 def instability_probe(workload, config: dict | None = None, *, learning_rates=None,
@@ -272,11 +273,12 @@ class WarmupSweep(RecipeResult):
         return (f"warmup_steps={steps} at learning_rate="
                 f"{self.numbers['target_learning_rate']:.3g}")
 
-    def plot(self):
-        """Training loss and gradient norm against step for each warmup (a Figure)."""
+    def plot(self, ax=None):
+        """Training loss and gradient norm against step for each warmup (see
+        :meth:`RecipeResult.plot`); returns the Axes of the loss."""
         return plot_runs(self.runs, [f"warmup {w}" for w in self.table["warmup_steps"]],
                          self.table["unstable"].tolist(),
-                         f"Warmup at lr={self.numbers['target_learning_rate']:.3g}")
+                         f"Warmup at lr={self.numbers['target_learning_rate']:.3g}", ax)
 
 
 def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning_rate,

@@ -1,4 +1,5 @@
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -28,8 +29,12 @@ def test_threshold_is_the_90th_percentile_of_the_recorded_norms(pk, free_run, tm
     assert result.recommendation.startswith(
         f"Use clip_norm={np.percentile(norms, 90):.4g}: the 90th percentile of the 30 "
         "gradient norms recorded for trial")
-    figure = result.plot()
+    figure = result.plot().figure
     assert [ax.get_xlabel() for ax in figure.axes] == ["step", "global gradient norm"]
+    _, given = plt.subplots()
+    assert result.plot(ax=given) is given and len(given.figure.axes) == 1, \
+        "given an Axes, the first panel is drawn there"
+    plt.close("all")
     assert pk.clipping_threshold(free_run, percentile=50).recommended_clip_norm == \
         np.percentile(norms, 50)
     journal = pk.Journal(tmp_path)

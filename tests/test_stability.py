@@ -44,7 +44,9 @@ def test_probe_finds_the_lowest_unstable_rate(pk, digits_workload, tmp_path):
     assert probe.numbers["largest_stable_learning_rate"] == 0.1
     assert probe.table["unstable_step"].iloc[2] <= 3
     assert probe.recommendation.startswith("unstable_base_learning_rate=300:")
-    figure = probe.plot()
+    ax = probe.plot()   # every recipe's plot returns the Axes it drew (here the first panel)
+    figure = ax.figure
+    assert ax is figure.axes[0]
     assert [ax.get_ylabel() for ax in figure.axes] == [
         "training loss (fixed sample)", "global gradient norm (before clipping)"]
     assert len(figure.axes[0].lines) == 4
