@@ -26,7 +26,6 @@ _EXPORTS = {
     "plot_trial": "insight", "diagnose_curves": "insight", "best_of_n": "insight",
     "plot_best_of_n": "insight", "good_region_counts": "insight", "audit": "insight",
     "plot_best_so_far": "insight",
-    "axis_plot": "insight", "axis_plots": "insight", "isolation_plot": "insight",
     "expanded_space": "search.refine", "refined_space": "search.refine",
     "retrain_summary": "decisions", "adoption_decision": "decisions",
     "RetrainSummary": "decisions", "AdoptionDecision": "decisions", "AuditReport": "insight",

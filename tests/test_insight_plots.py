@@ -16,9 +16,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 
 import playbook_kit as pk  # noqa: E402
-from playbook_kit.insight import (axis_plot, axis_plots, isolation_plot,  # noqa: E402
-                                  isolation_table, plot_axes, plot_axis, plot_best_of_n,
-                                  plot_best_so_far, plot_curves, plot_isolation, plot_trial)
+from playbook_kit.insight import (isolation_table, plot_axes, plot_axis,  # noqa: E402
+                                  plot_best_of_n, plot_best_so_far, plot_curves,
+                                  plot_isolation, plot_trial)
 from playbook_kit.insight._plotting import JITTER  # noqa: E402
 from playbook_kit.results import RUN_COLUMNS  # noqa: E402
 from playbook_kit.style import apply_style, draw_best_so_far, study_colors  # noqa: E402
@@ -364,22 +364,15 @@ def test_multi_panel_plots_return_their_figure_with_constrained_layout():
         assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine), name
 
 
-@pytest.mark.parametrize("old, new, kind", [("axis_plot", "plot_axis", Axes),
-                                            ("axis_plots", "plot_axes", Figure),
-                                            ("isolation_plot", "plot_isolation", Axes)])
-def test_old_plot_names_warn_and_draw_the_same(old, new, kind):
-    alias = {"axis_plot": axis_plot, "axis_plots": axis_plots,
-             "isolation_plot": isolation_plot}[old]
-    args = {"axis_plot": (_study(), "learning_rate"), "axis_plots": (_study(),),
-            "isolation_plot": (_isolation_study(), "num_layers")}[old]
-    with pytest.warns(FutureWarning, match=f"^{old} is deprecated and will be removed; "
-                                           f"use {new} \\(same arguments\\)$"):
-        result = alias(*args)
-    assert isinstance(result, kind)
-    fresh = getattr(pk, new)(*args)
-    axes_of = (lambda r: r.axes) if kind is Figure else (lambda r: [r])
-    assert [a.get_title() for a in axes_of(result)] == [a.get_title() for a in axes_of(fresh)]
-    assert getattr(pk, old).__name__ == old and alias.__wrapped__ is getattr(pk, new)
+def test_the_old_plot_names_are_gone():
+    """0.1.0's deprecated aliases (axis_plot, axis_plots, isolation_plot) had no users:
+    one name per plot, plot_*."""
+    import playbook_kit.insight as insight
+
+    for old in ("axis_plot", "axis_plots", "isolation_plot"):
+        assert old not in pk._EXPORTS and not hasattr(insight, old), old
+        with pytest.raises(AttributeError):
+            getattr(pk, old)
 
 
 # ------------------------------------------------------------------------------ style

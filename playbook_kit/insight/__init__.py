@@ -12,19 +12,18 @@ per playbook question:
 * :mod:`.audit` the whole checklist: :func:`audit` -> :class:`AuditReport`.
 
 Shared helpers are in :mod:`._common` (studies, trials, hyperparameters) and
-:mod:`._plotting` (figures). Every plot is ``plot_*``; the old names ``axis_plot``,
-``axis_plots`` and ``isolation_plot`` still work and warn. The next search spaces
+:mod:`._plotting` (figures). Every plot is ``plot_*``. The next search spaces
 (:func:`expanded_space`, :func:`refined_space`) live in :mod:`playbook_kit.search.refine`
 and are re-exported here. Input is a :class:`playbook_kit.results.StudyResults`.
 """
 from ..search.refine import expanded_space, refined_space
 from ._common import best_set_size, varied_hyperparameters
 from .audit import AuditReport, audit
-from .axes import axis_plot, axis_plots, plot_axes, plot_axis
+from .axes import plot_axes, plot_axis
 from .boundaries import boundary_check
 from .curves import (CURVE_CHECKS, CURVE_THRESHOLDS, diagnose_curves, flagged_checks,
                      objective_curve, plot_curves, plot_trial)
-from .isolation import isolation_plot, isolation_table, plot_isolation, retrain_std
+from .isolation import isolation_table, plot_isolation, retrain_std
 from .sampling import (best_of_n, good_region_counts, good_threshold, plot_best_of_n,
                        plot_best_so_far)
 
@@ -34,5 +33,4 @@ __all__ = [
     "good_region_counts", "good_threshold", "objective_curve", "varied_hyperparameters",
     "plot_axis", "plot_axes", "plot_isolation", "isolation_table", "plot_best_of_n",
     "plot_best_so_far", "plot_curves", "plot_trial", "retrain_std",
-    "axis_plot", "axis_plots", "isolation_plot",
 ]

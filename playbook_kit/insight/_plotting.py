@@ -13,10 +13,6 @@ strips. Artists carry a ``gid`` ("feasible:<study>", "infeasible", "failed", "be
 """
 from __future__ import annotations
 
-import functools
-import inspect
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -93,19 +89,3 @@ def _positions(values: pd.Series, hp: Hyperparameter, categories, rng) -> np.nda
     index = {str(c): i for i, c in enumerate(categories)}
     base = np.array([index.get(str(v), np.nan) for v in values], dtype=float)
     return base + rng.uniform(-JITTER, JITTER, size=len(base))
-
-
-def deprecated_alias(plot, old_name: str):
-    """``plot`` under its old name: warns (FutureWarning, shown to notebook users too)
-    and calls ``plot`` with the same arguments, so existing code keeps working."""
-    @functools.wraps(plot)
-    def alias(*args, **kwargs):
-        warnings.warn(f"{old_name} is deprecated and will be removed; use "
-                      f"{plot.__name__} (same arguments)", FutureWarning, stacklevel=2)
-        return plot(*args, **kwargs)
-
-    alias.__name__ = alias.__qualname__ = old_name
-    alias.__doc__ = (f"Deprecated name of :func:`{plot.__name__}`: the same arguments; warns "
-                     "FutureWarning, then calls it. What follows is its documentation.\n\n"
-                     + inspect.cleandoc(plot.__doc__ or ""))
-    return alias

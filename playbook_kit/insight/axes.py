@@ -18,7 +18,7 @@ from ..style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
 from ._common import (_as_studies, feasible_mask, finished_mask, hyperparameter,
                       infeasible_mask, is_strip, search_range, varied_hyperparameters)
 from ._plotting import (_categories, _new_axes, _note, _objective_label, _positions,
-                        _scale_label, _y_limits, deprecated_alias, new_figure)
+                        _scale_label, _y_limits, new_figure)
 
 
 def plot_axis(study, name: str, ax=None):
@@ -165,7 +165,3 @@ def plot_axes(study_or_studies, names=None, ncols: int = 3):
     fig.suptitle(f"Axis plots: {label} ({studies[0].objective}, "
                  f"{studies[0].direction}imized)")
     return detach(fig)
-
-
-axis_plot = deprecated_alias(plot_axis, "axis_plot")
-axis_plots = deprecated_alias(plot_axes, "axis_plots")

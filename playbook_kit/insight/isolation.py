@@ -23,8 +23,7 @@ from ..results import StudyResults
 from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range)
-from ._plotting import (_categories, _new_axes, _objective_label, _scale_label, _y_limits,
-                        deprecated_alias)
+from ._plotting import _categories, _new_axes, _objective_label, _scale_label, _y_limits
 
 ISOLATION_COLUMNS = ["study", "bucket", "bucket_low", "bucket_high", "value", "objective",
                      "trial_id", "n_trials", "n_feasible", "n_runs", "std", "ci_low",
@@ -263,6 +262,3 @@ def plot_isolation(study_or_studies, scientific: str | None = None, buckets=5,
                  "hyperparameters")
     ax.legend(loc="best")
     return ax
-
-
-isolation_plot = deprecated_alias(plot_isolation, "isolation_plot")
