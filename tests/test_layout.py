@@ -1,32 +1,91 @@
-"""The package's structure: no two modules import each other (lazy imports included)."""
+"""The package's structure: no two modules import each other (lazy imports included), and
+no module imports from a layer below its own, the layers being docs/design.md's (*Layers*),
+read from that page: its sections name the modules and packages of each layer."""
 import ast
+import re
 from pathlib import Path
 
 import playbook_kit
 
 ROOT = Path(playbook_kit.__file__).parent
+DESIGN = ROOT.parent / "docs" / "design.md"
+
+FROM_BELOW = {
+    ("workload", "search"): "Workload.from_hypermodel builds the hypermodel's SearchSpace",
+    ("search", "results"): "run_spec reads a warm-start study's observations",
+}
+"""The imports of a layer below the importer's, each inside a function, as docs/design.md's
+*Which way imports go* names them: (the importing unit, the imported unit) and why."""
 
 
-def module_imports() -> dict[str, set[str]]:
-    """Every ``playbook_kit`` module and the package modules it imports anywhere."""
-    modules = {}
+def modules() -> dict[str, Path]:
+    """Every ``playbook_kit`` module by its dotted name (a package by its ``__init__``)."""
+    found = {}
     for path in ROOT.rglob("*.py"):
         parts = path.relative_to(ROOT.parent).with_suffix("").parts
-        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def module_imports(top_level_only: bool = False) -> dict[str, set[str]]:
+    """Every ``playbook_kit`` module and the package modules it imports anywhere (with
+    ``top_level_only``: in its module body, where an import runs when it is imported).
+    ``from . import rules`` imports the module ``rules``, not the package, and
+    ``from . import __version__`` reads the version the package's ``__init__`` holds
+    (the one place, which pyproject.toml reads too), not its exports."""
+    known = modules()
     graph = {}
-    for name, path in modules.items():
+    for name, path in known.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text())
+        nodes = tree.body if top_level_only else ast.walk(tree)
         found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in nodes:
             if isinstance(node, ast.ImportFrom):
                 base = package.split(".")[:len(package.split(".")) - node.level + 1] \
                     if node.level else []
                 target = ".".join(base + [node.module] if node.module else base)
-                found.update([target, *(f"{target}.{a.name}" for a in node.names)])
+                if node.module:
+                    found.add(target)
+                for alias in node.names:
+                    named = f"{target}.{alias.name}"
+                    found.add(named if node.module or named in known
+                              or alias.name == "__version__" else target)
             elif isinstance(node, ast.Import):
                 found.update(a.name for a in node.names)
-        graph[name] = {m for m in found if m in modules and m != name}
+        graph[name] = {m for m in found if m in known and m != name}
     return graph
+
+
+def unit(module: str) -> str:
+    """What a layer holds: a top-level module (``store``) or a subpackage (``search``);
+    the package's ``__init__`` is ``__init__``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def design_layers() -> list[tuple[str, set[str]]]:
+    """docs/design.md's layers in order, each with the units its section names: a
+    backticked ``name.py`` is a top-level module, ``name/`` a subpackage (whose modules the
+    section may also name)."""
+    text = DESIGN.read_text()
+    part = text.split("\n## Layers\n", 1)[1].split("\n### Which way imports go\n", 1)[0]
+    pieces = re.split(r"^### (.+)$", part, flags=re.M)[1:]
+    layers = []
+    for title, body in zip(pieces[::2], pieces[1::2]):
+        named = re.findall(r"`([A-Za-z_]\w*)(\.py|/)`", body)
+        packages = {n for n, kind in named if kind == "/" and (ROOT / n / "__init__.py").exists()}
+        units = set(packages)
+        for name, kind in named:
+            if kind == "/":
+                assert (ROOT / name).is_dir(), f"{title}: no folder playbook_kit/{name}/"
+            elif (ROOT / f"{name}.py").exists():
+                units.add(name)
+            else:
+                assert any((ROOT / p / f"{name}.py").exists() for p in packages), \
+                    f"{title}: no module {name}.py in playbook_kit/ or {sorted(packages)}"
+        layers.append((title, units))
+    return layers
 
 
 def test_no_two_modules_import_each_other():
@@ -38,7 +97,38 @@ def test_no_two_modules_import_each_other():
     assert mutual == []
 
 
-def test_layers_import_only_from_the_layers_above():
+def test_every_module_and_package_has_one_layer_in_the_design():
+    layers = design_layers()
+    assert [title for title, _ in layers] == [
+        "Core", "Workload parts", "Training", "Store", "Search", "Results",
+        "Insight and decisions", "Recipes", "Front ends"]
+    placed = [u for _, units in layers for u in units]
+    assert sorted(u for u in set(placed) if placed.count(u) > 1) == []
+    assert sorted({unit(m) for m in modules()} - set(placed)) == [], \
+        "name each module or subpackage in its layer's section of docs/design.md"
+
+
+def test_no_module_imports_from_a_layer_below_its_own():
+    """A layer uses the layers above it in docs/design.md's list, never one below; the
+    two imports that do are named in FROM_BELOW, run only inside a function, and still
+    exist."""
+    layer = {u: i for i, (_, units) in enumerate(design_layers()) for u in units}
+    graph, top_level = module_imports(), module_imports(top_level_only=True)
+    downward, seen = [], set()
+    for a in sorted(graph):
+        for b in sorted(graph[a]):
+            pair = (unit(a), unit(b))
+            if layer[pair[1]] <= layer[pair[0]]:
+                continue
+            if pair in FROM_BELOW and b not in top_level[a]:
+                seen.add(pair)
+                continue
+            downward.append(f"{a} imports {b}")
+    assert downward == []
+    assert seen == set(FROM_BELOW), "FROM_BELOW names an import that no longer exists"
+
+
+def test_training_and_the_core_keep_to_themselves():
     """docs/design.md, *Layers*: *Training* writes checkpoints without the *Store*, and
     both engines finish a trial through the one trial record; the one atomic write and
     the rules sit in *Core* modules that import nothing from the package but the error
