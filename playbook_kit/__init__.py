@@ -1,9 +1,12 @@
 """playbook-kit: the Deep Learning Tuning Playbook as Keras/TensorFlow software.
 
 Everything is importable from the top level (``import playbook_kit as pk``), but modules
-load lazily so that :func:`setup` can configure TensorFlow before it is imported.
+load lazily so that :func:`setup` can configure TensorFlow before it is imported: the
+names load on first use, from the module ``_EXPORTS`` names; editors read the same names
+from the imports under ``TYPE_CHECKING``.
 """
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it
 
@@ -54,6 +57,67 @@ _EXPORTS = {
     "coverage_table": "widgets", "isolation_explorer": "widgets",
     "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
 }
+
+
+if TYPE_CHECKING:
+    # What editors and type checkers follow pk.<name> to: the source of each exported name.
+    # At run time the names load lazily, through __getattr__ and _EXPORTS; test_layout.py
+    # checks that the two say the same.
+    from .batch import run_batch  # noqa: F401
+    from .batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
+    from .clipping import ClippingThreshold, clipping_threshold  # noqa: F401
+    from .data import (  # noqa: F401
+        Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
+    )
+    from .decisions import (  # noqa: F401
+        AdoptionDecision, RetrainSummary, adoption_decision, plot_retrain_variance,
+        retrain_summary, runs_from_study,
+    )
+    from .examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
+    from .families import build_model, register_model  # noqa: F401
+    from .input_pipeline import (  # noqa: F401
+        PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
+    )
+    from .insight import (  # noqa: F401
+        AuditReport, audit, best_of_n, boundary_check, diagnose_curves,
+        good_region_counts, isolation_table, plot_axes, plot_axis, plot_best_of_n,
+        plot_best_so_far, plot_curves, plot_isolation, plot_trial,
+    )
+    from .journal import Journal, study_record  # noqa: F401
+    from .layers import GhostBatchNormalization  # noqa: F401
+    from .notebooks import (  # noqa: F401
+        check, collect_runs, copy_notebooks, expect, save_metrics,
+    )
+    from .optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
+    from .recipe_result import RecipeResult  # noqa: F401
+    from .recipes import explore_and_expand, final_evaluation, retrain  # noqa: F401
+    from .results import (  # noqa: F401
+        StudyResults, as_study, best_of, config_of, config_table, load_study,
+    )
+    from .runtime import seed_everything, setup  # noqa: F401
+    from .search.presets import adam_space, momentum_space  # noqa: F401
+    from .search.refine import expanded_space, refined_space  # noqa: F401
+    from .search.space import SearchSpace  # noqa: F401
+    from .search.study import StudySpec, run_spec, run_study  # noqa: F401
+    from .stability import (  # noqa: F401
+        InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
+    )
+    from .store import StoreError  # noqa: F401
+    from .streams import (  # noqa: F401
+        PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
+        stream_images, stream_tfrecord,
+    )
+    from .tracking import export_tensorboard  # noqa: F401
+    from .trainer import (  # noqa: F401
+        TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
+    )
+    from .training_length import TrainingLength, initial_training_length  # noqa: F401
+    from .widgets import (  # noqa: F401
+        coverage_table, isolation_explorer, plot_search_space_samples,
+        search_space_explorer, trial_browser,
+    )
+    from .workload import Workload, WorkloadError, resolve_config  # noqa: F401
+    from .workshop import exercise, exercises, solution  # noqa: F401
 
 
 def __getattr__(name):

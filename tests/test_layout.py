@@ -144,3 +144,16 @@ def test_training_and_the_core_keep_to_themselves():
     assert graph["playbook_kit.files"] == set()
     assert graph["playbook_kit.rules"] == {"playbook_kit.validation"}
     assert graph["playbook_kit.validation"] == set()
+
+
+def test_the_imports_editors_follow_are_the_exports():
+    """The package's ``__init__`` imports every exported name under ``TYPE_CHECKING``
+    (editors follow ``pk.<name>`` to its source), from the module ``_EXPORTS`` loads it
+    from at run time, and nothing else."""
+    tree = ast.parse((ROOT / "__init__.py").read_text())
+    (block,) = [node for node in tree.body if isinstance(node, ast.If)
+                and getattr(node.test, "id", None) == "TYPE_CHECKING"]
+    imported = {alias.name: node.module for node in block.body
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert all(isinstance(node, ast.ImportFrom) and node.level == 1 for node in block.body)
+    assert imported == playbook_kit._EXPORTS
