@@ -22,7 +22,6 @@ failure. Running the same sweep again skips completed runs and retries failed on
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import time
@@ -70,12 +69,15 @@ def _slug(value) -> str:
 
 
 def grid_points(grid: dict) -> list[dict]:
-    """The product of the grid's value lists, in the file's key order (last key fastest)."""
+    """The product of the grid's value lists, in the file's key order (last key fastest;
+    :func:`~playbook_kit.search.points.product_configs`)."""
+    from .search.points import product_configs
+
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise not_allowed(f"grid {name}", values, "give a non-empty list of values "
                               "(a grid with an empty list expands to zero runs)", "sweep")
-    return [dict(zip(grid, point)) for point in itertools.product(*grid.values())]
+    return product_configs(grid)
 
 
 def load_sweep(path: str | Path) -> dict:

@@ -11,8 +11,8 @@ import numpy as np
 from ..validation import check_int, check_seed
 from .space import SearchSpace
 
-__all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "quasi_random_points",
-           "quasi_random_unit", "random_points"]
+__all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "product_configs",
+           "quasi_random_points", "quasi_random_unit", "random_points"]
 
 GRID_POINTS_PER_DIMENSION = 5
 """Toolkit default: grid points per continuous dimension (endpoints included)."""
@@ -74,7 +74,7 @@ def grid_configs(space, points_per_dimension: int = GRID_POINTS_PER_DIMENSION) -
     """
     space = _as_space(space)
     check_int("points_per_dimension", points_per_dimension, minimum=2)
-    configs = [{}]
+    axes = {}
     for hp in space:
         if hp.is_fixed:
             axis = [hp.value]
@@ -88,10 +88,22 @@ def grid_configs(space, points_per_dimension: int = GRID_POINTS_PER_DIMENSION) -
                 axis = [int(round(hp.low + u * (hp.high - hp.low)))
                         for u in np.linspace(0.0, 1.0, points_per_dimension)]
                 axis = list(dict.fromkeys(axis))
+        axes[hp.name] = axis
+    return product_configs(axes, space.is_active)
+
+
+def product_configs(axes: dict, active=None) -> list[dict]:
+    """Every combination of the axes' values, the first axis slowest: the one grid
+    builder, for a search space's grid (:func:`grid_configs`) and a notebook sweep's
+    (:func:`playbook_kit.batch.grid_points`). ``axes`` maps a name to its values;
+    ``active(name, config)`` (default: always) says whether the name applies to a config
+    built from the axes before it; where it does not, the config goes on without it."""
+    configs = [{}]
+    for name, values in axes.items():
         expanded = []
         for config in configs:
-            if space.is_active(hp.name, config):
-                expanded.extend({**config, hp.name: v} for v in axis)
+            if active is None or active(name, config):
+                expanded.extend({**config, name: v} for v in values)
             else:
                 expanded.append(config)
         configs = expanded
