@@ -74,7 +74,8 @@ def design_layers() -> list[tuple[str, set[str]]]:
     layers = []
     for title, body in zip(pieces[::2], pieces[1::2]):
         named = re.findall(r"`([A-Za-z_]\w*)(\.py|/)`", body)
-        packages = {n for n, kind in named if kind == "/" and (ROOT / n / "__init__.py").exists()}
+        packages = {n for n, kind in named
+                    if kind == "/" and (ROOT / n / "__init__.py").exists()}
         units = set(packages)
         for name, kind in named:
             if kind == "/":
@@ -126,6 +127,20 @@ def test_no_module_imports_from_a_layer_below_its_own():
             downward.append(f"{a} imports {b}")
     assert downward == []
     assert seen == set(FROM_BELOW), "FROM_BELOW names an import that no longer exists"
+
+
+def test_keras_tuners_private_names_are_reached_in_one_module():
+    """docs/design.md, *Decisions already taken*: keras-tuner's private modules
+    (``keras_tuner.src``) are imported in ``search/_keras_tuner.py`` only, so that a
+    keras-tuner release that moves them breaks one file."""
+    private = set()
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(t == "keras_tuner.src" or t.startswith("keras_tuner.src.") for t in targets):
+                private.add(name)
+    assert private == {"playbook_kit.search._keras_tuner"}
 
 
 def test_training_and_the_core_keep_to_themselves():
