@@ -19,6 +19,17 @@ def _close_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+@pytest.fixture(autouse=True)
+def _keep_working_directory():
+    """A test that leaves the process in another folder does not move the next one: a
+    relative name (``find_notebook("01_exploration.ipynb")``) then found the repository's
+    notebooks/ in one ``make test`` run."""
+    before = os.getcwd()
+    yield
+    if os.getcwd() != before:
+        os.chdir(before)
+
+
 @pytest.fixture(scope="session")
 def pk():
     import playbook_kit

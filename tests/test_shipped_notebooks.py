@@ -24,6 +24,7 @@ def installed(tmp_path, monkeypatch):
         shutil.copyfile(notebooks.NOTEBOOK_DIR / relative, shipped / relative)
     monkeypatch.setattr(notebooks, "SHIPPED_NOTEBOOK_DIR", shipped)
     monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", tmp_path / "site-packages" / "notebooks")
+    monkeypatch.chdir(tmp_path)  # a user's folder, outside the repository
     return shipped
 
 
