@@ -41,7 +41,7 @@ _EXPORTS = {
     "best_of": "results",
     "SearchSpace": "search.space", "adam_space": "search.presets",
     "momentum_space": "search.presets", "StoreError": "store",
-    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.study",
+    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.spec",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "copy_notebooks": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
@@ -98,7 +98,8 @@ if TYPE_CHECKING:
     from .search.presets import adam_space, momentum_space  # noqa: F401
     from .search.refine import expanded_space, refined_space  # noqa: F401
     from .search.space import SearchSpace  # noqa: F401
-    from .search.study import StudySpec, run_spec, run_study  # noqa: F401
+    from .search.spec import StudySpec  # noqa: F401
+    from .search.study import run_spec, run_study  # noqa: F401
     from .stability import (  # noqa: F401
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )

@@ -170,7 +170,7 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
 
 def explore_and_expand(spec, directory: str | Path = "studies", *, workload=None,
                        progress: bool = True) -> StudyResults:
-    """Run (or resume) the study ``spec`` (a :class:`~playbook_kit.search.study.StudySpec`),
+    """Run (or resume) the study ``spec`` (a :class:`~playbook_kit.search.spec.StudySpec`),
     run the boundary check on it, expand the flagged nuisance ranges
     (:func:`~playbook_kit.search.refine.expanded_space`) and run the same round again in
     that space as ``<name>_wider``; returns the expanded study.

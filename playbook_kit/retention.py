@@ -2,7 +2,7 @@
 
 Each run of a trial keeps its best ``keep_best`` checkpoints and the last (3 files by
 default), so a 200-trial study of a 100 MB model would write about 60 GB. A study's
-``keep_checkpoints`` (a :class:`~playbook_kit.search.study.StudySpec` field, the study
+``keep_checkpoints`` (a :class:`~playbook_kit.search.spec.StudySpec` field, the study
 file's key, ``playbook-kit study --keep-checkpoints``) keeps the ``checkpoints/`` folders
 of the best ``keep_checkpoints`` trials by the objective, plus those of every *pinned*
 trial, and drops the others' as trials fall out of the best (after each trial, in the
