@@ -12,7 +12,7 @@ a new model that Keras traces. Two sets of architectures:
 The process's resident memory is read after a garbage collection at trial 40 and at the
 last trial; the headline is the largest growth measured (engines and architectures).
 ``--before`` also runs each engine with the release of dropped programs turned off
-(``programs.release_dropped_graphs`` and ``release_stale_kernels`` made no-ops): what
+(``graph_release.release_dropped_graphs`` and ``release_stale_kernels`` made no-ops): what
 TensorFlow kept before the fix.
 
     python bench/memory.py            # cycle, 100 trials per engine: trial 40 vs 100
@@ -48,11 +48,12 @@ def run(engine: str, kind: str, trials: int, release: bool) -> dict:
     import tempfile
 
     import playbook_kit as pk
-    from playbook_kit import programs
+    from playbook_kit import graph_release
 
     pk.setup(seed=0, threads=1)
     if not release:
-        programs.release_dropped_graphs = programs.release_stale_kernels = lambda: None
+        graph_release.release_dropped_graphs = graph_release.release_stale_kernels = \
+            lambda: None
     workload = pk.Workload(pk.load_digits(seed=0), defaults={"width": 32},
                            **({"engine": "fit"} if engine == "fit" else {}))
     folder = Path(tempfile.mkdtemp(prefix="bench-memory-"))

@@ -25,7 +25,7 @@ import gc
 import time
 from pathlib import Path
 
-from . import programs
+from . import graph_release, programs
 from .distribute import strategy_for
 from .engines import FIT, choose_engine
 from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
@@ -257,17 +257,17 @@ def _collect_garbage(every: int = 10) -> None:
     about 0.2 s; the first trial freezes what exists then (modules, the data: objects
     that live as long as the process), so later collections walk only what trials made.
     First the graphs and kernels of dropped programs are let go
-    (:func:`~playbook_kit.programs.release_dropped_graphs`, then, after the collection,
-    :func:`~playbook_kit.programs.release_stale_kernels`), which TensorFlow would keep."""
+    (:func:`~playbook_kit.graph_release.release_dropped_graphs`, then, after the collection,
+    :func:`~playbook_kit.graph_release.release_stale_kernels`), which TensorFlow would keep."""
     if _TRIALS_SINCE_GC[0] < 0:
         gc.collect()
         gc.freeze()
     _TRIALS_SINCE_GC[0] += 1
-    programs.release_dropped_graphs()  # what TensorFlow keeps of dropped programs (issue 22)
+    graph_release.release_dropped_graphs()  # what TensorFlow keeps of dropped programs (issue 22)
     if _TRIALS_SINCE_GC[0] >= every:
         gc.collect()
         _TRIALS_SINCE_GC[0] = 0
-    programs.release_stale_kernels()
+    graph_release.release_stale_kernels()
 
 
 def restore_checkpoint(workload: Workload, result: TrialResult, which: str = "best"):

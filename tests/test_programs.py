@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from playbook_kit import graph_release
+
 STEPS = 40
 BASE = {"learning_rate": 3.0e-3, "beta1": 0.85, "dropout": 0.1, "l2": 1.0e-4, "width": 32}
 
@@ -261,9 +263,9 @@ def _settle(programs) -> None:
     import gc
 
     gc.collect()
-    programs.release_dropped_graphs()
+    graph_release.release_dropped_graphs()
     gc.collect()
-    programs.release_stale_kernels()
+    graph_release.release_stale_kernels()
 
 
 def test_a_reused_program_keeps_its_compiled_kernels(pk, digits_workload, programs,
