@@ -19,7 +19,7 @@ _EXPORTS = {
     "stream_images": "streams", "stream_tfrecord": "streams", "WorkloadError": "workload",
     "dry_run": "trainer", "write_shapes_folder": "examples",
     "write_example_files": "examples", "slow_decoder": "examples",
-    "Workload": "workload", "resolve_config": "workload", "register_model": "families",
+    "Workload": "workload", "resolve_config": "config_fields", "register_model": "families",
     "build_model": "families", "build_optimizer": "optimizers",
     "learning_rate_schedule": "optimizers", "GhostBatchNormalization": "layers",
     "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
@@ -117,7 +117,8 @@ if TYPE_CHECKING:
         coverage_table, isolation_explorer, plot_search_space_samples,
         search_space_explorer, trial_browser,
     )
-    from .workload import Workload, WorkloadError, resolve_config  # noqa: F401
+    from .config_fields import resolve_config  # noqa: F401
+    from .workload import Workload, WorkloadError  # noqa: F401
     from .workshop import exercise, exercises, solution  # noqa: F401
 
 
