@@ -11,7 +11,9 @@ Sharing (``make test`` runs on both cores with pytest-xdist, ``--dist loadgroup`
 notebooks executed by nbval and then in the browser form one group, run by one worker in
 that order, so that the browser test reuses the studies nbval trained
 (:data:`NBVAL_STUDIES`) instead of training them again; the Binder, wheel and docs tests
-form another, sharing one fresh environment and the tour the wheel runs there.
+form another, sharing one fresh environment and the tour the wheel runs there; the xdist
+controller creates that environment in the background while the workers test
+(``tests/fresh_environment.py``).
 """
 from pathlib import Path
 
@@ -63,6 +65,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     rank = {kind: i + 1 for i, kind in enumerate(ORDER)}
     items.sort(key=lambda item: rank.get(_kind(item), 0))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """As soon as a worker has collected, start the fresh environment that the Binder and
+    wheel tests share, when they are among its tests."""
+    from tests.fresh_environment import prepare_in_background
+
+    prepare_in_background(node.config._tmp_path_factory.getbasetemp(), ids)  # noqa: SLF001
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,13 +6,22 @@ there), so the session makes it once: Binder's runtime Python, ``binder/requirem
 (the core dependencies and the notebooks extra, with ``tensorflow-cpu``), outside the
 source tree, with a ``HOME`` of its own. Each test then installs playbook-kit into it the
 way it checks (Binder's editable ``postBuild``, or the wheel), replacing the other's.
+
+Most of that install is waiting on the package index, not computing (125 s, 57 CPU s,
+measured here), so under pytest-xdist the controller, idle while its workers test, creates
+the environment in the background from the moment a worker collects a test that needs it
+(:func:`prepare_in_background`, called by the root ``conftest.py``); the worker that runs
+those tests waits for it, and creates it itself if the background one failed.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import json
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,23 +81,77 @@ class FreshEnvironment:
         return self.prefix / "bin" / name
 
 
-def create(work: Path) -> FreshEnvironment:
+def environment(work: Path) -> FreshEnvironment:
+    """The environment that :func:`create` makes in ``work``, created or not."""
     prefix = work / "environment"
-    subprocess.run([binder_python(), "-m", "venv", str(prefix)], check=True, timeout=300)
     env = {k: v for k, v in os.environ.items()
            if k not in {"PYTHONPATH", "VIRTUAL_ENV", "MPLBACKEND", "PYTHONHOME"}}
     env["PATH"] = os.pathsep.join([str(prefix / "bin"), env.get("PATH", "")])
     env["HOME"] = str(work / "home")
-    (work / "home").mkdir()
     env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-    run([prefix / "bin" / "pip", "install", "--quiet", "-r", BINDER / "requirements.txt"],
-        work, env, INSTALL_S)
     return FreshEnvironment(prefix, env, work)
 
 
+def create(work: Path) -> FreshEnvironment:
+    fresh = environment(work)
+    subprocess.run([binder_python(), "-m", "venv", str(fresh.prefix)], check=True,
+                   timeout=300)
+    (work / "home").mkdir()
+    run([fresh.bin("pip"), "install", "--quiet", "-r", BINDER / "requirements.txt"],
+        work, fresh.env, INSTALL_S)
+    return fresh
+
+
+BACKGROUND = "fresh-environment"
+"""The folder, in the controller's base temporary folder (the parent of each worker's),
+where :func:`prepare_in_background` creates the environment."""
+NEEDS_IT = ("tests/test_wheel.py::", "tests/test_binder.py::test_a_fresh_")
+_started = threading.Lock()
+
+
+def prepare_in_background(basetemp: Path, collected: list[str]) -> None:
+    """Start creating the session's environment in a thread of the xdist controller, once,
+    when ``collected`` (a worker's test ids) holds a test that uses it. The thread writes
+    ``done.json`` (whether it worked, and the error if not) beside it."""
+    if not any(i.startswith(NEEDS_IT) for i in collected) or not _started.acquire(False):
+        return
+    work = basetemp / BACKGROUND
+
+    def make() -> None:
+        try:
+            create(work)
+            done = {"created": True}
+        except BaseException as error:  # noqa: BLE001 - pytest.skip included: the worker retries
+            done = {"created": False, "error": f"{type(error).__name__}: {error}"}
+        (work / "done.json").write_text(json.dumps(done))
+
+    work.mkdir()
+    threading.Thread(target=make, name="fresh-environment", daemon=True).start()
+
+
+def from_background(basetemp: Path) -> FreshEnvironment | None:
+    """The environment the controller created (waiting for it), or None when none was
+    started or its creation failed."""
+    work = basetemp / BACKGROUND
+    if not work.is_dir():
+        return None
+    deadline = time.monotonic() + INSTALL_S
+    while not (work / "done.json").exists():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(1)
+    return environment(work) if json.loads((work / "done.json").read_text())["created"] \
+        else None
+
+
 @pytest.fixture(scope="session")
-def fresh_environment(tmp_path_factory) -> FreshEnvironment:
-    """The session's fresh environment (see the module docstring)."""
+def fresh_environment(request, tmp_path_factory) -> FreshEnvironment:
+    """The session's fresh environment (see the module docstring): the one the xdist
+    controller created in the background, else one created now."""
+    if hasattr(request.config, "workerinput"):
+        fresh = from_background(tmp_path_factory.getbasetemp().parent)
+        if fresh is not None:
+            return fresh
     return create(tmp_path_factory.mktemp("fresh"))
 
 
