@@ -93,8 +93,8 @@ MUTATION_SCOPE := \
 	'playbook_kit.decisions.x__suggest_runs__*' \
 	'playbook_kit.decisions.x__power__*' \
 	'playbook_kit.decisions.x__detectable*' \
-	'playbook_kit.rules.x_*' \
-	'playbook_kit.validation.x_*' \
+	'playbook_kit.core.rules.x_*' \
+	'playbook_kit.core.validation.x_*' \
 	'playbook_kit.insight._common.x_search_range__*' \
 	'playbook_kit.insight.boundaries.x_boundary_check__*' \
 	'playbook_kit.insight.boundaries.x__boundary_row__*' \

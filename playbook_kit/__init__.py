@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it
 
 _EXPORTS = {
-    "setup": "runtime", "seed_everything": "runtime",
+    "setup": "core.runtime", "seed_everything": "core.runtime",
     "Dataset": "data", "load_digits": "data", "make_synthetic": "data",
     "load_npz": "data", "load_csv": "data", "split_arrays": "data",
     "PipelineDataset": "streams", "from_tf_data": "streams", "PyDatasetData": "streams",
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
     from .results import (  # noqa: F401
         StudyResults, as_study, best_of, config_of, config_table, load_study,
     )
-    from .runtime import seed_everything, setup  # noqa: F401
+    from .core.runtime import seed_everything, setup  # noqa: F401
     from .search.presets import adam_space, momentum_space  # noqa: F401
     from .search.refine import expanded_space, refined_space  # noqa: F401
     from .search.space import SearchSpace  # noqa: F401

@@ -34,7 +34,7 @@ from .notebooks import (
     notebook_parameters, run_notebook,
 )
 from .store import atomic_write
-from .validation import check_int, not_allowed
+from .core.validation import check_int, not_allowed
 
 DEFAULT_MAX_RUNS = 64
 SWEEP_KEYS = ("notebooks", "parameters", "grid", "runs", "max_runs")

@@ -67,7 +67,7 @@ def _checkpoint_every(value: str):
 
 
 def _study(args) -> int:
-    from .runtime import setup
+    from .core.runtime import setup
     from .search.study import StudySpec, run_spec
     from .search.workers import launch_workers
 
@@ -131,7 +131,7 @@ def _audit(args) -> int:
     from pathlib import Path
     from .insight import audit
     from .results import load_study
-    from .runtime import setup
+    from .core.runtime import setup
 
     setup(seed=0)
     study = load_study(args.study)
@@ -163,7 +163,7 @@ def _spec_and_folder(source: str):
 
 def _study_workload(args):
     """The spec, its folder and its workload, TensorFlow set up with the spec's seed."""
-    from .runtime import setup
+    from .core.runtime import setup
 
     spec, folder = _spec_and_folder(args.study)
     setup(seed=spec.seed, threads=args.threads)
@@ -236,7 +236,7 @@ def _clip_norm(args) -> int:
     from pathlib import Path
     from .clipping import clipping_threshold
     from .results import load_study
-    from .runtime import setup
+    from .core.runtime import setup
 
     setup(seed=0)
     study = load_study(args.study)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .recipe_result import RecipeResult, panels
-from .validation import check_number, not_allowed
+from .core.validation import check_number, not_allowed
 
 PERCENTILE = 90.0
 """The playbook's starting point: the 90th percentile of observed norms."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_choice, check_number, not_allowed
+from .core.validation import check_choice, check_number, not_allowed
 
 DEFAULT_TRAIN_SAMPLE = 512
 

@@ -56,9 +56,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import rules
-from .rules import DIRECTIONS, fmt
-from .validation import check_choice, check_int, check_number, check_seed, not_allowed
+from .core import rules
+from .core.rules import DIRECTIONS, fmt
+from .core.validation import check_choice, check_int, check_number, check_seed, not_allowed
 
 __all__ = ["DIRECTIONS"]
 RECOMMENDATIONS = ("adopt", "keep baseline", "inconclusive: run more seeds")
@@ -575,7 +575,7 @@ class AdoptionDecision:
     def to_markdown(self) -> str:
         """The decision as Markdown: the recommendation marked ("✓ adopt"), both configs'
         runs, the gain with its intervals, and the reason."""
-        from .statuses import mark
+        from .core.statuses import mark
 
         pct = f"{self.confidence:.0%}"
         better = _better_word(self.direction)

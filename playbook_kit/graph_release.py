@@ -16,7 +16,7 @@ them at each trial's start):
   tensors, hence the whole graph, its nested loop graphs and the variables (tensorflow
   issues 27492, 97697; ``keras.backend.clear_session`` does not empty it either);
 * the compiled kernels of its functions, in TensorFlow's kernel cache, which seeding
-  keeps for the programs still in use (:func:`~playbook_kit.runtime.seed_everything`).
+  keeps for the programs still in use (:func:`~playbook_kit.core.runtime.seed_everything`).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 
 from .objectives import WorkloadError, importable_path, resolve_callable
-from .validation import not_allowed
+from .core.validation import not_allowed
 
 
 class HypermodelBuilder:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import RecipeResult, check_workload
-from .validation import check_int, check_number, check_seed, not_allowed
+from .core.validation import check_int, check_number, check_seed, not_allowed
 
 SLOWDOWN_TOLERANCE = 0.10
 """Training is input-bound when its step takes more than 10% longer than the compute-only

@@ -4,7 +4,7 @@ a later session rebuild the same data)."""
 from __future__ import annotations
 
 from . import data, streams
-from .validation import not_allowed
+from .core.validation import not_allowed
 
 
 LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",

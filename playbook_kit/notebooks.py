@@ -20,8 +20,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .files import json_number
-from .validation import not_allowed
+from .core.files import json_number
+from .core.validation import not_allowed
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 """The repository's guided notebooks (a clone, or an editable install of one)."""

@@ -49,7 +49,7 @@ import json
 import weakref
 from collections import OrderedDict
 
-from . import runtime
+from .core import runtime
 from .steps import run_steps
 from .families import MODELS
 from .optimizers import build_optimizer, learning_rate_schedule

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .validation import check_int, check_number, is_number, not_allowed
+from .core.validation import check_int, check_number, is_number, not_allowed
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _nonfinite_as_none(values: dict) -> dict:
 
 
 # ------------------------------------------------------------------ argument checks
-# Single values go through :mod:`playbook_kit.validation`; these are the list checks
+# Single values go through :mod:`playbook_kit.core.validation`; these are the list checks
 # only the recipes need, in its error template.
 
 def check_increasing(name: str, values, kind=float, minimum: int = 1) -> list:

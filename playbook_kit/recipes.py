@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import rules
+from .core import rules
 from .results import StudyResults, config_of, load_study
 from .store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
-from .validation import not_allowed
+from .core.validation import not_allowed
 
 
 def _study_spec(study: StudyResults):

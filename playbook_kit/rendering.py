@@ -3,7 +3,7 @@
 Every HTML page or fragment the package writes (the journal's report, the audit, a
 DataFrame in a notebook: :mod:`playbook_kit.tables`) is a template rendered here. A status
 word goes through the ``status`` filter, which marks it ("✓ pass",
-:mod:`playbook_kit.statuses`), and ``status_color``. Autoescaping is on for every
+:mod:`playbook_kit.core.statuses`), and ``status_color``. Autoescaping is on for every
 template, so any text that comes from the user or a study (goals, notes, study names, reasons) is escaped unless it went
 through the ``markdown_inline`` filter, which renders Markdown with
 markdown-it-py with raw HTML turned off (a ``<script>`` in a note stays text) and unsafe
@@ -20,8 +20,8 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from .rules import fmt
-from .statuses import color, mark
+from .core.rules import fmt
+from .core.statuses import color, mark
 
 
 def _line_break(self, tokens, idx, options, env) -> str:
@@ -44,7 +44,7 @@ def markdown_inline(text) -> Markup:
 
 
 def number(value, digits: int = 6) -> str:
-    """A number as short text (:func:`~playbook_kit.rules.fmt`, ``digits`` significant);
+    """A number as short text (:func:`~playbook_kit.core.rules.fmt`, ``digits`` significant);
     nothing for None; other values as JSON or text."""
     if value is None:
         return ""
@@ -56,7 +56,7 @@ def number(value, digits: int = 6) -> str:
 
 
 def status_color(word) -> str:
-    """The CSS colour of a status word (:func:`playbook_kit.statuses.color`), else
+    """The CSS colour of a status word (:func:`playbook_kit.core.statuses.color`), else
     ``inherit``: a second cue after the mark, inline so that a notebook keeps it."""
     return color(word) or "inherit"
 

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import rules
-from .rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
+from .core import rules
+from .core.rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
 from .search.space import HYPERPARAMETER_COLUMNS
 from .store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_interrupted, read_json,
@@ -104,7 +104,7 @@ class StudyResults:
 
     @property
     def feasible(self) -> pd.DataFrame:
-        """Completed trials with a finite objective (:func:`~playbook_kit.rules.feasible_mask`)."""
+        """Completed trials with a finite objective (:func:`~playbook_kit.core.rules.feasible_mask`)."""
         return self.trials[rules.feasible_mask(self.trials)]
 
     @property
@@ -121,7 +121,7 @@ class StudyResults:
         return rules.best_value(values, self.direction)
 
     def best_so_far(self, values):
-        """Running best of ``values`` in trial order (:func:`~playbook_kit.rules.best_so_far`)."""
+        """Running best of ``values`` in trial order (:func:`~playbook_kit.core.rules.best_so_far`)."""
         return rules.best_so_far(values, self.direction)
 
     def sort_best_first(self, frame: pd.DataFrame, column: str = "objective") -> pd.DataFrame:

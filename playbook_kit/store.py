@@ -15,7 +15,7 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
   :mod:`playbook_kit.retention`;
 * ``playbook_runner.lock`` while a process runs the study: :mod:`playbook_kit.study_lock`.
 
-Every file is written through :func:`~playbook_kit.files.atomic_write` (re-exported
+Every file is written through :func:`~playbook_kit.core.files.atomic_write` (re-exported
 here for study files), so a kill at any moment leaves the
 old file or the new one, never a torn one. Every file is read through this module: a
 damaged or foreign file raises :class:`StoreError`, one line naming the file, what is
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write, json_number
-from .rules import COMPLETED, INFEASIBLE, is_feasible
+from .core.files import atomic_write, json_number
+from .core.rules import COMPLETED, INFEASIBLE, is_feasible
 
 __all__ = [
     "SCHEMA_VERSION", "STUDY_FILE", "TRIAL_FILE", "CURVES_FILE", "ORACLE_FILE",

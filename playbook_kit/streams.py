@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
-from .validation import not_allowed
+from .core.validation import not_allowed
 
 
 class _TestStream:

@@ -14,7 +14,7 @@ returns or a user builds; the DataFrames themselves stay plain and unchanged:
   pandas' own value outside a terminal, so a wide frame prints in blocks of columns;
 * where IPython displays values (Jupyter, papermill, nbval, the IPython terminal) a
   DataFrame is shown by :func:`to_html` (text/html) and :func:`to_text` (text/plain):
-  text left-aligned and wrapped, statuses marked (:mod:`playbook_kit.statuses`:
+  text left-aligned and wrapped, statuses marked (:mod:`playbook_kit.core.statuses`:
   "✓ pass", "⚠ warn", "✗ fail").
 
 :func:`to_html` writes every cell's style inline: a notebook opened from disk is
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from . import statuses
+from .core import statuses
 from .rendering import render
 
 WRAP_AT = 40

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rules
+from .core import rules
 from .results import StudyResults, load_study
 
 EVENT_GLOB = "events.out.tfevents.*"

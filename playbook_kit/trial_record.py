@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rules
-from .validation import check_int, not_allowed
+from .core import rules
+from .core.validation import check_int, not_allowed
 
 DIVERGENCE_FACTOR = 5.0
 
@@ -261,7 +261,7 @@ class CheckpointKeeper:
         model's weights as they were."""
         import shutil
 
-        from .files import atomic_write
+        from .core.files import atomic_write
 
         self.flush()
         written = set(self.flushed)
@@ -277,7 +277,7 @@ class CheckpointKeeper:
 
     def _save(self, path: Path):
         """Write through the one atomic write (:mod:`.files`): a kill never leaves a torn file."""
-        from .files import atomic_write
+        from .core.files import atomic_write
         from .programs import save_weights
 
         with atomic_write(path, suffix=".weights.h5") as tmp:

@@ -2,7 +2,7 @@
 
 A trial writes its state at intervals (``checkpoint_every``) into its checkpoint folder,
 as one folder ``state-<step>`` written whole or not at all
-(:func:`~playbook_kit.files.atomic_directory`): the model's and the optimizer's variables
+(:func:`~playbook_kit.core.files.atomic_directory`): the model's and the optimizer's variables
 (the dropout seeds included: Keras keeps them in variables), the data position (the
 train iterator's own checkpoint: its shuffle buffer, its random state and its place in
 the epoch; a pipeline that ``tf.data`` cannot checkpoint is replayed up to the step),
@@ -165,7 +165,7 @@ def check_every(value):
     :class:`Interval`), ``"off"``, a number of steps (an int >= 1), or seconds of training
     time as ``"<n>s"`` or ``"<n>min"``. Returns ``("steps", n)``, ``("seconds", s)``,
     ``("auto", None)`` or ``("off", None)``."""
-    from .validation import not_allowed
+    from .core.validation import not_allowed
 
     allowed = ("use None (the default), 'off', a number of steps >= 1, or training time "
                "as '<n>s' or '<n>min'")
@@ -290,7 +290,7 @@ class TrialState:
     def _write(self, step, handles, iterator, payload) -> None:
         import tensorflow as tf
 
-        from .files import atomic_directory, json_number
+        from .core.files import atomic_directory, json_number
 
         with atomic_directory(self.directory / f"state-{step:010d}") as tmp:
             data = "iterator" if iterator is not None else "replay"
@@ -308,7 +308,7 @@ class TrialState:
 
     def beat(self, step: int, force: bool = False) -> None:
         """Note the step reached, at most every :data:`HEARTBEAT_S` seconds."""
-        from .files import atomic_write
+        from .core.files import atomic_write
 
         now = time.time()
         if not force and now - self._last_beat < HEARTBEAT_S:

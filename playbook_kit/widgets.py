@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .results import StudyResults
-from .validation import check_choice, check_int, check_seed
+from .core.validation import check_choice, check_int, check_seed
 
 
 def _ipywidgets():

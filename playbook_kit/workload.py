@@ -29,7 +29,7 @@ from .optimizers import (  # noqa: F401
 from .config_fields import (  # noqa: F401 (the config's fields, importable from here too)
     CONFIG_FIELDS, FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS, resolve_config,
 )
-from .validation import not_allowed
+from .core.validation import not_allowed
 
 
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}

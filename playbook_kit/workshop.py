@@ -15,8 +15,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Callable
 
-from .rules import fmt
-from .validation import check_choice, is_number, not_allowed
+from .core.rules import fmt
+from .core.validation import check_choice, is_number, not_allowed
 
 LOG_SCALED = ("learning_rate", "epsilon", "one_minus_momentum", "weight_decay", "l2")
 """Hyperparameters the playbook samples on a log scale: their good values span orders of

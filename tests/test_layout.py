@@ -153,12 +153,12 @@ def test_training_and_the_core_keep_to_themselves():
                 "keras_steps")
     for module in training:
         assert "playbook_kit.store" not in graph[f"playbook_kit.{module}"], module
-    assert "playbook_kit.files" in graph["playbook_kit.trial_record"]
+    assert "playbook_kit.core.files" in graph["playbook_kit.trial_record"]
     assert "playbook_kit.trial_record" in graph["playbook_kit.trainer"]
     assert "playbook_kit.trial_record" in graph["playbook_kit.fit_engine"]
-    assert graph["playbook_kit.files"] == set()
-    assert graph["playbook_kit.rules"] == {"playbook_kit.validation"}
-    assert graph["playbook_kit.validation"] == set()
+    assert graph["playbook_kit.core.files"] == set()
+    assert graph["playbook_kit.core.rules"] == {"playbook_kit.core.validation"}
+    assert graph["playbook_kit.core.validation"] == set()
 
 
 def test_the_imports_editors_follow_are_the_exports():

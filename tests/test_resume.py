@@ -94,7 +94,7 @@ def test_a_kill_during_a_state_write_leaves_the_previous_state(pk, workloads, tm
                                                                  monkeypatch):
     """Killed inside the write of the state at step 14: the folder being written is never
     taken for a state, the one at step 7 is, and the run still ends bit for bit."""
-    from playbook_kit import files
+    from playbook_kit.core import files
 
     workload = workloads["compiled"]
     whole = train(pk, workload)

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit import rules
-from playbook_kit.validation import (check_choice, check_int, check_number, check_seed,
+from playbook_kit.core import rules
+from playbook_kit.core.validation import (check_choice, check_int, check_number, check_seed,
                                      not_allowed)
 
 
 def test_rules_import_no_tensorflow():
     import subprocess
-    code = ("import sys, playbook_kit.rules, playbook_kit.validation; "
+    code = ("import sys, playbook_kit.core.rules, playbook_kit.core.validation; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()

@@ -1,12 +1,12 @@
 """Status words carry a mark that survives black and white, a colour-blind reader and a
-renderer that strips styles (playbook_kit.statuses), in tables and in the HTML and Markdown
+renderer that strips styles (playbook_kit.core.statuses), in tables and in the HTML and Markdown
 reports."""
 import re
 from pathlib import Path
 
 import pytest
 
-from playbook_kit import statuses
+from playbook_kit.core import statuses
 from playbook_kit.rendering import environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_status_the_package_writes_has_a_mark():
     from playbook_kit.decisions import RECOMMENDATIONS
     from playbook_kit.insight.audit import CHECK_STATUSES
-    from playbook_kit.rules import FINISHED_STATUSES
+    from playbook_kit.core.rules import FINISHED_STATUSES
 
     source = "".join((ROOT / "playbook_kit" / name).read_text() for name in
                      ("insight/boundaries.py", "batch_size.py"))

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit import statuses, tables
+from playbook_kit.core import statuses
+
+from playbook_kit import tables
 
 REASON = ("majority rule: 2 of the 3 best trials lie in the outer 20% of the range at the "
           "high edge ([0.0001, 0.001], log scale) & p < 0.05")

@@ -146,7 +146,7 @@ def _scripted_train_loss(monkeypatch, digits, losses):
     themselves train for real: this controls only what the divergence rule sees. Programs
     are not reused meanwhile (each trial builds its own, with this evaluator)."""
     import playbook_kit.programs as programs
-    import playbook_kit.runtime as runtime
+    import playbook_kit.core.runtime as runtime
 
     script = iter(losses)
     n_sample = len(digits.train_sample_index)
@@ -199,7 +199,7 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
                                                    steps_completed, calls_made, curve_steps):
     import tensorflow as tf
     import playbook_kit.programs as programs
-    import playbook_kit.runtime as runtime
+    import playbook_kit.core.runtime as runtime
 
     message = "OOM when allocating tensor with shape[4096,4096] on /device:GPU:0"
     calls = {"train_steps": 0, "evaluate": 0}

@@ -32,12 +32,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .. import rules
+from ..core import rules
 from ..results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS,
                        StudyResults)
-from ..rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
+from ..core.rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
 from ..search.space import Hyperparameter
-from ..validation import check_fraction
+from ..core.validation import check_fraction
 
 __all__ = ["FINISHED_STATUSES", "check_fraction", "feasible_mask", "finished_mask", "fmt",
            "infeasible_mask"]

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import rules
+from ..core import rules
 from ..results import StudyResults
 from ._common import Hyperparameter, is_strip
 

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..rendering import render
-from ..statuses import mark
+from ..core.statuses import mark
 from ..results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import rules
+from ..core import rules
 from ..style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
                      INFEASIBLE_MARKER, detach, study_colors)
 from ._common import (_as_studies, feasible_mask, finished_mask, hyperparameter,

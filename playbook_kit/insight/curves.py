@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import rules
+from ..core import rules
 from ..results import StudyResults
 from ..style import BEST_MARKER, FAINT_ALPHA, FAINT_COLOR, detach, study_colors
 from ._common import _as_float, _check_study, fmt, check_fraction, _pct

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import rules
+from ..core import rules
 from ..decisions import mean_interval, runs_by_trial
 from ..results import StudyResults
 from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors

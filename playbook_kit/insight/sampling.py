@@ -18,7 +18,7 @@ from ._common import (_as_studies, _check_study, fmt, check_fraction, feasible_m
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range,
                       varied_hyperparameters)
 from ._plotting import _new_axes
-from ..validation import check_int, check_seed
+from ..core.validation import check_int, check_seed
 
 
 def default_budgets(n_trials: int) -> list[int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..rendering import number, render
-from ..statuses import mark
+from ..core.statuses import mark
 from .entries import decision_method, method_label, png_bytes
 
 TRACKING_COLUMNS = ["round", "study name", "config", "notes", "number of trials",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_int, check_seed
+from ..core.validation import check_int, check_seed
 from .space import SearchSpace
 
 __all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "product_configs",

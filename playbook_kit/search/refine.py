@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..validation import check_number
+from ..core import rules
+from ..core.validation import check_number
 from .space import SearchSpace
 
 

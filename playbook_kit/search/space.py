@@ -31,7 +31,7 @@ from .hyperparameter import (
 )
 from .keras_tuner_space import SpaceKerasTunerForm
 from .serialization import SCHEMA_VERSION, SpaceDictForm
-from ..validation import is_number
+from ..core.validation import is_number
 
 __all__ = [
     "Hyperparameter", "SearchSpace", "ROLES", "SCALES", "SCHEMA_VERSION",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
 from ..retention import KEEP_CHECKPOINTS, check_keep
-from ..validation import not_allowed
+from ..core.validation import not_allowed
 from ..workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import rules
+from ..core import rules
 from ..store import (  # noqa: F401 (read_trial_record: importable from here too)
     CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras_tuner as kt
 from keras_tuner.engine import base_tuner
 
-from .. import rules
+from ..core import rules
 from ..store import (
     StoreError, clear_interrupted, read_trial_record, write_interrupted, write_json,
 )

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..validation import not_allowed
+from ..core.validation import not_allowed
 
 
 def free_port() -> int:
@@ -38,7 +38,7 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
     with GPUs, worker ``i`` sees GPU ``i % gpus`` only. The oracle's thread in the first
     worker sleeps between the few calls it answers per trial, so it takes no core share.
     """
-    from ..runtime import available_cores
+    from ..core.runtime import available_cores
     from ._keras_tuner import HOST_VARIABLE, WORKERS_VARIABLE
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:

@@ -117,9 +117,9 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
         tf.config.experimental.enable_op_determinism()
         _STATE["deterministic"] = True
     if style:
-        from .style import apply_style
+        from ..style import apply_style
         apply_style()
-    from . import tables as table_display
+    from .. import tables as table_display
     if tables:
         table_display.install()
     else:
