@@ -260,7 +260,7 @@ def write_summary(folder: str | Path, table=None) -> tuple[Path, Path]:
     scalar entries of its ``metrics.json``); the page links each executed notebook and
     the PNG figures the run wrote.
     """
-    from .rendering import render
+    from .reporting.rendering import render
 
     folder = Path(folder).resolve()
     table = collect_runs(folder) if table is None else table.copy()

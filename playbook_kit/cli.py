@@ -193,9 +193,9 @@ def _int_list(text: str) -> list[int]:
 
 def _table_text(frame) -> str:
     """A table as the terminal shows it: text whole, wrapped to the terminal's width,
-    statuses marked (:func:`playbook_kit.tables.to_text`)."""
+    statuses marked (:func:`playbook_kit.reporting.tables.to_text`)."""
     import shutil
-    from .tables import to_text
+    from .reporting.tables import to_text
 
     return to_text(frame, index=False, width=shutil.get_terminal_size().columns)
 

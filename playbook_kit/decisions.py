@@ -449,7 +449,7 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     ax.set_xlabel("config (each point: one run with its own seed)")
     ax.set_title(f"Retrain variance of {objective_name}")
     if own_figure:
-        from .style import detach
+        from .reporting.style import detach
 
         detach(ax.figure)
     return ax

@@ -192,7 +192,7 @@ def plot_search_space_samples(space, n: int = 12, seed: int = 0):
     from matplotlib.ticker import NullFormatter
 
     from .insight._plotting import new_figure
-    from .style import BOUND_COLOR, detach, study_colors
+    from .reporting.style import BOUND_COLOR, detach, study_colors
 
     points = sample_points(space, n, seed)
     coverage = coverage_table(space, n, seed)
@@ -328,7 +328,7 @@ def isolation_explorer(study: StudyResults, scientific: str | None = None, bucke
     """
     from .insight import isolation_table, plot_isolation
     from .insight._plotting import new_figure
-    from .style import detach
+    from .reporting.style import detach
 
     choices = isolation_choices(study)
     if not choices:

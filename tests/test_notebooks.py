@@ -257,7 +257,8 @@ def test_nbval_fails_a_cell_whose_table_is_cut_naming_the_notebook_and_cell(pyte
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("A table pandas cuts, then the same table whole"),
         nbformat.v4.new_code_cell(f"import pandas as pd\n{frame}"),
-        nbformat.v4.new_code_cell(f"from playbook_kit import tables\ntables.install()\n{frame}"),
+        nbformat.v4.new_code_cell("from playbook_kit.reporting import tables\n"
+                                  f"tables.install()\n{frame}"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                 "language": "python"}})
     nbformat.write(notebook, pytester.path / "cut.ipynb")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from playbook_kit.core import statuses
-from playbook_kit.rendering import environment
+from playbook_kit.reporting.rendering import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 

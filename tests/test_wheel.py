@@ -54,7 +54,8 @@ def test_the_sdist_and_the_wheel_pass_twine_check_and_carry_the_notebooks(built)
     shipped = sorted(n.removeprefix("playbook_kit/_notebooks/") for n in names
                      if n.startswith("playbook_kit/_notebooks/"))
     assert shipped == GUIDED
-    assert {"playbook_kit/templates/audit.html", "playbook_kit/templates/audit.css"} <= set(names)
+    assert {"playbook_kit/reporting/templates/audit.html",
+            "playbook_kit/reporting/templates/audit.css"} <= set(names)
     assert not any(n.startswith(("tests/", "notebooks/", "docs/")) for n in names)
     requires = [Requirement(r) for r in metadata.get_all("Requires-Dist")]
     core = {r.name for r in requires if r.marker is None}

@@ -42,7 +42,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     Sets ``TF_CPP_MIN_LOG_LEVEL`` and thread counts (``threads`` defaults to the number of
     CPU cores this process may use, at most 4) before TensorFlow is imported, seeds Python, NumPy, TensorFlow
     and Keras with ``seed``, optionally turns on TensorFlow op determinism, and applies the
-    toolkit's plot style and its table display (:mod:`playbook_kit.tables`: every
+    toolkit's plot style and its table display (:mod:`playbook_kit.reporting.tables`: every
     DataFrame shows its text whole, wrapped, with statuses marked; ``tables=False`` gives
     pandas' display back). ``reuse_programs=False`` makes every trial build and trace a new
     compiled program instead of reusing one of the same shape (see
@@ -117,9 +117,9 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
         tf.config.experimental.enable_op_determinism()
         _STATE["deterministic"] = True
     if style:
-        from ..style import apply_style
+        from ..reporting.style import apply_style
         apply_style()
-    from .. import tables as table_display
+    from ..reporting import tables as table_display
     if tables:
         table_display.install()
     else:

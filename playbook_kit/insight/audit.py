@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..rendering import render
+from ..reporting.rendering import render
 from ..core.statuses import mark
 from ..results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,

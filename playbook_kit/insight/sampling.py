@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..results import StudyResults
 from ..search.refine import good_cutoff
-from ..style import draw_best_so_far, study_colors
+from ..reporting.style import draw_best_so_far, study_colors
 from ._common import (_as_studies, _check_study, fmt, check_fraction, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range,
                       varied_hyperparameters)

@@ -24,7 +24,7 @@ import reprlib
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..rendering import figure_png
+from ..reporting.rendering import figure_png
 
 STUDY_KEYS = ("name", "path", "n_trials", "best_objective", "objective", "config_path",
               "config", "command", "notes")

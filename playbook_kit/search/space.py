@@ -436,7 +436,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
 
     def _repr_html_(self):
         """The summary and table for a notebook, from a template (values escaped)."""
-        from ..rendering import render
+        from ..reporting.rendering import render
 
         table = self.table()
         return render("search_space.html", summary=self._summary(),

@@ -204,7 +204,7 @@ class _Progress:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from ..style import draw_best_so_far
+        from ..reporting.style import draw_best_so_far
         from .oracle_base import is_infeasible
 
         points = sorted((int(t.trial_id), None if is_infeasible(t) else t.score)

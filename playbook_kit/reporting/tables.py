@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from .core import statuses
+from ..core import statuses
 from .rendering import render
 
 WRAP_AT = 40

@@ -13,7 +13,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import seaborn as sns
 
-from .core.rules import best_so_far
+from ..core.rules import best_so_far
 
 PALETTE = "colorblind"
 """Seaborn palette for studies and highlighted trials (safe for colour-blind readers)."""

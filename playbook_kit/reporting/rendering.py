@@ -1,7 +1,7 @@
-"""HTML reports from Jinja2 templates (``playbook_kit/templates/``), escaped throughout.
+"""HTML reports from Jinja2 templates (``playbook_kit/reporting/templates/``), escaped throughout.
 
 Every HTML page or fragment the package writes (the journal's report, the audit, a
-DataFrame in a notebook: :mod:`playbook_kit.tables`) is a template rendered here. A status
+DataFrame in a notebook: :mod:`playbook_kit.reporting.tables`) is a template rendered here. A status
 word goes through the ``status`` filter, which marks it ("✓ pass",
 :mod:`playbook_kit.core.statuses`), and ``status_color``. Autoescaping is on for every
 template, so any text that comes from the user or a study (goals, notes, study names, reasons) is escaped unless it went
@@ -20,8 +20,8 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from .core.rules import fmt
-from .core.statuses import color, mark
+from ..core.rules import fmt
+from ..core.statuses import color, mark
 
 
 def _line_break(self, tokens, idx, options, env) -> str:
@@ -78,7 +78,7 @@ def png_base64(figure) -> str:
 def environment() -> jinja2.Environment:
     """The templates' environment: autoescaped, strict about undefined names."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("playbook_kit", "templates"),
+        loader=jinja2.PackageLoader("playbook_kit.reporting", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
                                             default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
