@@ -12,11 +12,11 @@ __version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it
 
 _EXPORTS = {
     "setup": "core.runtime", "seed_everything": "core.runtime",
-    "Dataset": "data", "load_digits": "data", "make_synthetic": "data",
-    "load_npz": "data", "load_csv": "data", "split_arrays": "data",
-    "PipelineDataset": "streams", "from_tf_data": "streams", "PyDatasetData": "streams",
-    "from_py_dataset": "streams", "stream_csv": "streams",
-    "stream_images": "streams", "stream_tfrecord": "streams", "WorkloadError": "workload",
+    "Dataset": "data.arrays", "load_digits": "data.arrays", "make_synthetic": "data.arrays",
+    "load_npz": "data.arrays", "load_csv": "data.arrays", "split_arrays": "data.arrays",
+    "PipelineDataset": "data.streams", "from_tf_data": "data.streams", "PyDatasetData": "data.streams",
+    "from_py_dataset": "data.streams", "stream_csv": "data.streams",
+    "stream_images": "data.streams", "stream_tfrecord": "data.streams", "WorkloadError": "workload",
     "dry_run": "trainer", "write_shapes_folder": "examples",
     "write_example_files": "examples", "slow_decoder": "examples",
     "Workload": "workload", "resolve_config": "config_fields", "register_model": "families",
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from .batch import run_batch  # noqa: F401
     from .batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
     from .clipping import ClippingThreshold, clipping_threshold  # noqa: F401
-    from .data import (  # noqa: F401
+    from .data.arrays import (  # noqa: F401
         Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
     )
     from .decisions import (  # noqa: F401
@@ -104,7 +104,7 @@ if TYPE_CHECKING:
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
     from .store import StoreError  # noqa: F401
-    from .streams import (  # noqa: F401
+    from .data.streams import (  # noqa: F401
         PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
         stream_images, stream_tfrecord,
     )

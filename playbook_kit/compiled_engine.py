@@ -56,8 +56,8 @@ def trial_program(workload, config: dict, seed: int, model, max_train_steps: int
 
 def train_stream(workload, data, batch_size: int, seed: int):
     """The data's training batches with the workload's class weights as sample weights
-    (:func:`~playbook_kit.data.with_class_weights`)."""
-    from .data import with_class_weights
+    (:func:`~playbook_kit.data.arrays.with_class_weights`)."""
+    from .data.arrays import with_class_weights
 
     return with_class_weights(data.train_stream(batch_size, seed), workload.class_weight)
 

@@ -76,7 +76,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
     """``(positional, keyword)`` arguments of the trial's ``fit`` call, without the
     epochs and callbacks: the training data (its first ``skip`` batches left out, for a
     resumed run), ``validation_data`` and the weights."""
-    from .data import Dataset
+    from .data.arrays import Dataset
 
     builder = workload.builder
     keyword = {}
@@ -85,7 +85,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
     if getattr(data, "keras_dataset", None) is not None:
         return (data.repeated(seed, skip),), {**keyword, "shuffle": False}
     if not getattr(builder, "overrides_fit", False):
-        from .data import with_class_weights
+        from .data.arrays import with_class_weights
 
         stream = data.train_stream(settings["batch_size"], seed).skip(skip)
         return (with_class_weights(stream, workload.class_weight),), {"shuffle": False}
@@ -105,7 +105,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
 def evaluate_split(model, data, split: str, eval_size: int) -> dict:
     """``model.evaluate`` on the validation split or the fixed training sample (or the
     test split): loss and metrics as Keras reports them."""
-    from .data import Dataset
+    from .data.arrays import Dataset
 
     if isinstance(data, Dataset):
         if split == "train":

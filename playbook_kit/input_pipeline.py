@@ -259,13 +259,13 @@ def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int =
                            tolerance: float = SLOWDOWN_TOLERANCE,
                            seed: int = 0) -> PipelineCheck:
     """:func:`input_pipeline_check` of the pipeline the trainer itself feeds a trial of
-    ``config`` (:func:`playbook_kit.data.train_pipeline`: cached, shuffled, prefetched),
+    ``config`` (:func:`playbook_kit.data.arrays.train_pipeline`: cached, shuffled, prefetched),
     so that a study's own training can be checked without writing a pipeline.
 
     That pipeline caches, so ``warmup_steps`` defaults to one epoch of batches plus one
     (the first epoch fills the cache and would count as input time otherwise).
     """
-    from .data import train_pipeline
+    from .data.arrays import train_pipeline
 
     check_workload(workload)
     config = workload.config(config)

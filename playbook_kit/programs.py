@@ -119,7 +119,7 @@ def make_evaluator(model, loss=None, metrics=None):
     ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
     logits); ``metrics``: metric objects by name (default: accuracy). The batches are
     stacked tensors ``(xs, ys, weights[, sample_weights])`` (see
-    :func:`~playbook_kit.data.eval_batches`) or a ``tf.data.Dataset`` of
+    :func:`~playbook_kit.data.arrays.eval_batches`) or a ``tf.data.Dataset`` of
     ``(x, y, weight)``; padding examples carry zero weight, so each real example counts
     exactly once in the loss and in every metric. Sample weights weight the loss (mean
     over the examples of weight times loss, as Keras reduces it), not the metrics (as

@@ -42,8 +42,8 @@ class Workload:
     """Data, model, loss, metrics, default config and objective shared by every trial.
 
     Args:
-        dataset: a :class:`~playbook_kit.data.Dataset` (arrays), a
-            :class:`~playbook_kit.streams.PipelineDataset` (``tf.data``, streamed files,
+        dataset: a :class:`~playbook_kit.data.arrays.Dataset` (arrays), a
+            :class:`~playbook_kit.data.streams.PipelineDataset` (``tf.data``, streamed files,
             a ``keras.utils.PyDataset``), or a data builder ``data(config) -> dataset``
             (or its ``"module:function"`` path) so that a study can tune a parameter of
             the input: each trial's data is built from its config.

@@ -281,7 +281,7 @@ def test_csv_files_stream_and_rebuild_from_their_spec(pk, tmp_path):
                            loss="binary_crossentropy", metrics=["accuracy"])
     result = pk.train_trial(workload, {}, max_train_steps=60, eval_every=30)
     assert result.status == "completed" and result.objective > 0.85
-    from playbook_kit.loaders import load_data
+    from playbook_kit.data.loaders import load_data
 
     again = load_data(data.source)
     model = pk.restore_checkpoint(workload, result)

@@ -194,7 +194,7 @@ class StudySpec:
 
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
-        from ..loaders import load_data
+        from ..data.loaders import load_data
         from ..workload import rebuild_parts
 
         parts = rebuild_parts(self.parts, self.name)

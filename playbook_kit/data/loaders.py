@@ -3,8 +3,8 @@
 a later session rebuild the same data)."""
 from __future__ import annotations
 
-from . import data, streams
-from .core.validation import not_allowed
+from . import arrays as data, streams
+from ..core.validation import not_allowed
 
 
 LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",
@@ -14,7 +14,7 @@ STREAMED = ("csv_stream", "image_folder", "tfrecord")  # loaders in :mod:`.strea
 
 
 def load_data(spec: dict):
-    """A dataset from its spec (a :attr:`~playbook_kit.data.Dataset.source`, or a study
+    """A dataset from its spec (a :attr:`~playbook_kit.data.arrays.Dataset.source`, or a study
     file's ``data``): ``{"name": "digits" | "synthetic" | "npz" | "csv" | "csv_stream" |
     "image_folder" | "tfrecord", <the loader's arguments>}``."""
     import inspect

@@ -4,7 +4,7 @@ A :class:`Dataset` holds train / validation / test arrays and a fixed sample of 
 training set on which "training" curves are evaluated (the playbook's train curve, at a
 known cost). The test split is only reachable through :meth:`Dataset.test`, which counts
 its reads, so that a study can prove it never looked at it. Data that streams from
-``tf.data`` pipelines or files on disk is :mod:`playbook_kit.streams`.
+``tf.data`` pipelines or files on disk is :mod:`playbook_kit.data.streams`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.validation import check_choice, check_number, not_allowed
+from ..core.validation import check_choice, check_number, not_allowed
 
 DEFAULT_TRAIN_SAMPLE = 512
 

@@ -4,7 +4,7 @@ A :class:`PipelineDataset` holds train / validation / test as ``tf.data`` pipeli
 loaded whole, for data that does not fit in memory or already comes as a pipeline: the
 user's own (:func:`from_tf_data`), CSV files (:func:`stream_csv`), an image folder
 (:func:`stream_images`) or TFRecord files (:func:`stream_tfrecord`). Like
-:class:`~playbook_kit.data.Dataset`, it reaches the test split only through a counted
+:class:`~playbook_kit.data.arrays.Dataset`, it reaches the test split only through a counted
 :meth:`PipelineDataset.test`.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
-from .core.validation import not_allowed
+from .arrays import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
+from ..core.validation import not_allowed
 
 
 class _TestStream:
