@@ -16,12 +16,12 @@ _EXPORTS = {
     "load_npz": "data.arrays", "load_csv": "data.arrays", "split_arrays": "data.arrays",
     "PipelineDataset": "data.streams", "from_tf_data": "data.streams", "PyDatasetData": "data.streams",
     "from_py_dataset": "data.streams", "stream_csv": "data.streams",
-    "stream_images": "data.streams", "stream_tfrecord": "data.streams", "WorkloadError": "workload",
+    "stream_images": "data.streams", "stream_tfrecord": "data.streams", "WorkloadError": "workload.workload",
     "dry_run": "trainer", "write_shapes_folder": "examples",
     "write_example_files": "examples", "slow_decoder": "examples",
-    "Workload": "workload", "resolve_config": "config_fields", "register_model": "families",
-    "build_model": "families", "build_optimizer": "optimizers",
-    "learning_rate_schedule": "optimizers", "GhostBatchNormalization": "layers",
+    "Workload": "workload.workload", "resolve_config": "workload.config_fields", "register_model": "workload.families",
+    "build_model": "workload.families", "build_optimizer": "workload.optimizers",
+    "learning_rate_schedule": "workload.optimizers", "GhostBatchNormalization": "workload.layers",
     "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
     "evaluate_model": "trainer",
     "plot_axis": "insight", "plot_axes": "insight", "boundary_check": "insight",
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
         retrain_summary, runs_from_study,
     )
     from .examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
-    from .families import build_model, register_model  # noqa: F401
+    from .workload.families import build_model, register_model  # noqa: F401
     from .input_pipeline import (  # noqa: F401
         PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
     )
@@ -84,11 +84,11 @@ if TYPE_CHECKING:
         plot_best_so_far, plot_curves, plot_isolation, plot_trial,
     )
     from .journal import Journal, study_record  # noqa: F401
-    from .layers import GhostBatchNormalization  # noqa: F401
+    from .workload.layers import GhostBatchNormalization  # noqa: F401
     from .notebooks import (  # noqa: F401
         check, collect_runs, copy_notebooks, expect, save_metrics,
     )
-    from .optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
+    from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
     from .recipe_result import RecipeResult  # noqa: F401
     from .recipes import explore_and_expand, final_evaluation, retrain  # noqa: F401
     from .results import (  # noqa: F401
@@ -117,8 +117,8 @@ if TYPE_CHECKING:
         coverage_table, isolation_explorer, plot_search_space_samples,
         search_space_explorer, trial_browser,
     )
-    from .config_fields import resolve_config  # noqa: F401
-    from .workload import Workload, WorkloadError  # noqa: F401
+    from .workload.config_fields import resolve_config  # noqa: F401
+    from .workload.workload import Workload, WorkloadError  # noqa: F401
     from .workshop import exercise, exercises, solution  # noqa: F401
 
 

@@ -36,7 +36,7 @@ def trial_program(workload, config: dict, seed: int, model, max_train_steps: int
     from . import programs
     from .distribute import distribute_stream
     from .engines import FIT, fit_reasons
-    from .objectives import WorkloadError
+    from .workload.objectives import WorkloadError
 
     data = workload.data_for(config)
     reasons = fit_reasons(workload, model, data)
@@ -70,7 +70,7 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
     ``interval``: where and when to write its resumable state (None: never)."""
     import tensorflow as tf
 
-    from .objectives import WorkloadError
+    from .workload.objectives import WorkloadError
     from .trial_record import divergence_reason, finish
     from .trial_state import StateError, TrialInterrupted, stop_requested
 

@@ -23,7 +23,7 @@ from .core.validation import not_allowed
 
 
 def _config_error(name: str, value, allowed: str) -> ValueError:
-    """The wording of :func:`~playbook_kit.config_fields.resolve_config`'s errors."""
+    """The wording of :func:`~playbook_kit.workload.config_fields.resolve_config`'s errors."""
     return not_allowed(f"config field {name!r}", value, allowed)
 
 

@@ -19,7 +19,7 @@ and why.
 """
 from __future__ import annotations
 
-from .objectives import WorkloadError
+from .workload.objectives import WorkloadError
 
 COMPILED, FIT = "compiled", "fit"
 

@@ -42,8 +42,8 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
     one the toolkit's schedule and clipping when set (its optimizer otherwise untouched)."""
     from .keras_steps import clone_optimizer, own_schedule
     from .programs import check_compiled_optimizer, compiled_rate
-    from .keras_models import build_on_sample, is_compiled
-    from .optimizers import build_optimizer, learning_rate_schedule
+    from .workload.keras_models import build_on_sample, is_compiled
+    from .workload.optimizers import build_optimizer, learning_rate_schedule
 
     if not is_compiled(model):
         optimizer = build_optimizer(settings, max_train_steps)
@@ -64,7 +64,7 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
     if settings["clip_norm"] is not None:
         inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         if inner.clipnorm or inner.global_clipnorm or inner.clipvalue:
-            from .objectives import WorkloadError
+            from .workload.objectives import WorkloadError
 
             raise WorkloadError(f"clip_norm={settings['clip_norm']!r} is not allowed: the "
                                 "model's optimizer already clips; give one of the two")
@@ -174,11 +174,11 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
         return finish(result, start, "infeasible", f"out of memory: {error.message[:200]}",
                        recorder.rows, recorder.step, keeper)
     except _MissingObjective as error:
-        from .objectives import WorkloadError
+        from .workload.objectives import WorkloadError
 
         raise WorkloadError(str(error)) from None
     except _EvaluationFailed as failed:
-        from .objectives import WorkloadError
+        from .workload.objectives import WorkloadError
 
         from .trial_record import error_line
 
@@ -194,7 +194,7 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
         return finish(result, start, "infeasible", recorder.reason, recorder.rows,
                        recorder.step, keeper)
     if recorder.step == 0:
-        from .objectives import WorkloadError
+        from .workload.objectives import WorkloadError
 
         raise WorkloadError("the model trained no step on the fit engine (does the "
                             "hypermodel's fit() call model.fit?)")

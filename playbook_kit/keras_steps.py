@@ -62,7 +62,7 @@ def keras_evaluator(model):
     are stacked tensors ``(xs, ys, weights[, sample_weights])`` with zero-weight padding
     (cut off before each step) or a ``tf.data.Dataset`` of ``(x, y, weight)``. The
     model's compiled metrics must be built before the first call
-    (:func:`~playbook_kit.workload.build_on_sample`): a metric built while the pass is
+    (:func:`~playbook_kit.workload.workload.build_on_sample`): a metric built while the pass is
     traced would never be reset by it."""
     import tensorflow as tf
 

@@ -13,7 +13,7 @@ Nesterov), clipping on or off, the training batches' and evaluation batches' sha
 Everything else is fed as VALUES, variables read inside the compiled functions:
 learning rate and the schedule (base, kind, warmup, ``max_train_steps``, decay factor),
 ``beta1``, ``beta2``, ``epsilon``, momentum, weight decay, the clipping threshold, and,
-in the toolkit's own :func:`~playbook_kit.workload.build_model`, dropout rate and L2
+in the toolkit's own :func:`~playbook_kit.workload.workload.build_model`, dropout rate and L2
 strength (zero and non-zero stay structural). The train iterator and the evaluation
 batches are arguments of the compiled functions: a new trial's iterator does not retrace.
 
@@ -51,8 +51,8 @@ from collections import OrderedDict
 
 from .core import runtime
 from .steps import run_steps
-from .families import MODELS
-from .optimizers import build_optimizer, learning_rate_schedule
+from .workload.families import MODELS
+from .workload.optimizers import build_optimizer, learning_rate_schedule
 
 CACHE_SIZE = 4
 """Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,
@@ -116,7 +116,7 @@ def clip_gradients(grads, clip_norm):
 def make_evaluator(model, loss=None, metrics=None):
     """A compiled pass over evaluation batches: ``(mean loss, {metric: value}, count)``.
 
-    ``loss``: a :class:`~playbook_kit.objectives.Loss` (default: cross-entropy on
+    ``loss``: a :class:`~playbook_kit.workload.objectives.Loss` (default: cross-entropy on
     logits); ``metrics``: metric objects by name (default: accuracy). The batches are
     stacked tensors ``(xs, ys, weights[, sample_weights])`` (see
     :func:`~playbook_kit.data.arrays.eval_batches`) or a ``tf.data.Dataset`` of
@@ -129,7 +129,7 @@ def make_evaluator(model, loss=None, metrics=None):
     """
     import tensorflow as tf
 
-    from .objectives import Loss, make_metrics
+    from .workload.objectives import Loss, make_metrics
 
     loss = loss or Loss()
     metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
@@ -165,7 +165,7 @@ def make_evaluator(model, loss=None, metrics=None):
 
 def toolkit_loss(model, loss):
     """``loss_of(x, y, y_pred, sample_weight)`` for a model trained with the workload's
-    :class:`~playbook_kit.objectives.Loss`: the batch mean of the per-example loss
+    :class:`~playbook_kit.workload.objectives.Loss`: the batch mean of the per-example loss
     (times the sample weights, as Keras reduces it) plus the regularization losses."""
     import tensorflow as tf
 
@@ -229,7 +229,7 @@ class Program:
     """One model, its optimizer and their compiled functions, fed a trial's values.
 
     ``settings``: the trainer's view of the trial's config
-    (:meth:`~playbook_kit.workload.Workload.settings`). A model that comes compiled
+    (:meth:`~playbook_kit.workload.workload.Workload.settings`). A model that comes compiled
     trains through its compile (:mod:`playbook_kit.keras_steps`): a clone of its optimizer
     with the toolkit's schedule around its learning rate, its compiled loss, its metrics.
     """
@@ -239,7 +239,7 @@ class Program:
         import tensorflow as tf
 
         from . import keras_steps
-        from .keras_models import is_compiled
+        from .workload.keras_models import is_compiled
 
         self.workload, self.model = workload, model
         self.keras = is_compiled(model)
@@ -322,7 +322,7 @@ class Program:
         cache serves (a few dozen trials per shape)."""
         for target, source in zip(self.model.variables, model.variables):
             _handle(target).assign(_handle(source))
-        from .layers import hyperparameter_values  # imports Keras: not at module import
+        from .workload.layers import hyperparameter_values  # imports Keras: not at module import
 
         for target, source in zip(hyperparameter_values(self.model),
                                   hyperparameter_values(model)):
@@ -359,7 +359,7 @@ def check_compiled_optimizer(optimizer, settings: dict, strategy) -> None:
     optimizer: the toolkit's schedule over the user's own schedule, the toolkit's
     clipping under loss scaling, several devices."""
     from .keras_steps import is_loss_scaled, own_schedule
-    from .objectives import WorkloadError
+    from .workload.objectives import WorkloadError
 
     if own_schedule(optimizer) and (settings["schedule"] != "constant"
                                     or settings["warmup_steps"] or settings["decay_factor"]):
@@ -433,7 +433,7 @@ def _momentum_sgd_class():
 
 
 def _value_optimizer(config: dict, schedule, values: dict):
-    """The config's optimizer (:func:`~playbook_kit.workload.build_optimizer`) reading its
+    """The config's optimizer (:func:`~playbook_kit.workload.workload.build_optimizer`) reading its
     hyperparameters from ``values``."""
     kind = config["optimizer"]
     if kind in ("momentum", "nesterov") and config["momentum"] != 0:
@@ -455,7 +455,7 @@ def signature(workload, config: dict, settings: dict, model, iterator,
     import tensorflow as tf
 
     from .keras_steps import compile_signature, optimizer_signature
-    from .keras_models import is_compiled
+    from .workload.keras_models import is_compiled
 
     kind = settings["optimizer"]
     shapes = {split: [(tuple(t.shape), str(t.dtype)) for t in tf.nest.flatten(batches)]

@@ -143,7 +143,7 @@ def check_powers_of_two(name: str, values) -> list[int]:
 
 
 def check_workload(workload):
-    from .workload import Workload
+    from .workload.workload import Workload
 
     if not isinstance(workload, Workload):
         raise not_allowed("workload", workload, "use a playbook_kit.Workload")

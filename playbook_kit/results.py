@@ -308,7 +308,7 @@ def load_study(path: str | Path) -> StudyResults:
 def _spec_and_space(spec: dict):
     """A stored spec and its search space, the objective checked (a hand-edited spec
     fails here, not halfway through loading)."""
-    from .objectives import objective_direction
+    from .workload.objectives import objective_direction
     from .search.space import SearchSpace
 
     objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))
@@ -322,7 +322,7 @@ def _damaged(error: StoreError) -> str:
 
 
 def _load_playbook_study(path: Path) -> StudyResults:
-    from .objectives import objective_direction
+    from .workload.objectives import objective_direction
 
     spec, space = read_study_spec(path, build=_spec_and_space)
     direction = objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))

@@ -35,7 +35,7 @@ from .trial_record import (  # noqa: F401 (the trainer's API)
     divergence_reason, error_line, finish,
 )
 from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
-from .workload import Workload, WorkloadError
+from .workload.workload import Workload, WorkloadError
 from .core.validation import not_allowed
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
@@ -67,7 +67,7 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
     """
     from .engines import fit_reasons
     from .keras_steps import keras_evaluator
-    from .keras_models import is_compiled
+    from .workload.keras_models import is_compiled
 
     data = workload.data_for(workload.config(config))
     if split not in ("validation", "train", "test"):
@@ -92,7 +92,7 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
 
 def seeded_model(workload: Workload, config: dict, seed: int):
     """The trial's model, built after seeding everything with ``seed``: ``(model, the
-    config fields that reached it)`` (:meth:`~playbook_kit.workload.Workload.build`).
+    config fields that reached it)`` (:meth:`~playbook_kit.workload.workload.Workload.build`).
 
     Seeding keeps TensorFlow's kernel cache (``seed_everything(seed,
     reset_kernels=False)``): clearing it makes a cached program's functions instantiate
@@ -313,7 +313,7 @@ def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -
     train one step on the engine the study will use (:mod:`.engines`), so that a model
     that cannot train fails at once, not after the budget is spent.
 
-    Raises :class:`~playbook_kit.workload.WorkloadError` naming the thing at fault and
+    Raises :class:`~playbook_kit.workload.workload.WorkloadError` naming the thing at fault and
     what is allowed: a builder that fails or returns no Keras model, NaN or Inf labels,
     labels whose shape or classes do not fit the model's output, a loss that does not
     give one value per example, a metric that cannot be computed on the batch, a model
@@ -337,7 +337,7 @@ def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -
     """
     import tensorflow as tf
 
-    from .keras_models import is_compiled
+    from .workload.keras_models import is_compiled
 
     config = workload.config(config)
     try:

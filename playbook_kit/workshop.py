@@ -81,7 +81,7 @@ def _space_entries(space) -> dict:
 
 # ------------------------------------------------------------------ the judges
 def _baseline(config, **_):
-    from .workload import resolve_config
+    from .workload.workload import resolve_config
 
     if not isinstance(config, dict):
         return [f"the answer is a {type(config).__name__}; write the baseline as a config "

@@ -155,7 +155,7 @@ def test_compile_overrides_are_stored_and_rebuilt(pk, digits, tmp_path):
     import keras
 
     from playbook_kit.store import read_study_spec
-    from playbook_kit.workload import rebuild_parts
+    from playbook_kit.workload.workload import rebuild_parts
 
     workload, space = pk.Workload.from_hypermodel(
         "own_workload_models:digits_hypermodel", digits,

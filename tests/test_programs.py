@@ -207,8 +207,9 @@ def test_the_package_trains_in_one_place():
                 found.setdefault(needle, []).append(path.relative_to(root).as_posix())
     loops = ["distribute.py", "programs.py"]
     assert found == {"GradientTape": loops, "apply_gradients": loops,
-                     ".fit(": ["fit_engine.py", "hypermodel.py",
-                               "search/bayesian.py"],  # scikit-learn's Gaussian processes
+                     ".fit(": ["fit_engine.py",
+                               "search/bayesian.py",  # scikit-learn's Gaussian processes
+                               "workload/hypermodel.py"],
                      "clear_session(": ["programs.py", "trainer.py"],
                      "@tf.function": ["distribute.py", "keras_steps.py", "programs.py"]}
 

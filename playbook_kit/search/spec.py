@@ -15,7 +15,7 @@ import numpy as np
 from ..store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
 from ..retention import KEEP_CHECKPOINTS, check_keep
 from ..core.validation import not_allowed
-from ..workload import Workload
+from ..workload.workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
 
@@ -195,7 +195,7 @@ class StudySpec:
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
         from ..data.loaders import load_data
-        from ..workload import rebuild_parts
+        from ..workload.workload import rebuild_parts
 
         parts = rebuild_parts(self.parts, self.name)
         if self.data is None and "dataset" not in parts:
@@ -255,9 +255,9 @@ def _check_reaches_model(workload: Workload, spec: StudySpec, name: str, values:
     ``build(config)`` that never reads it, and a toolkit optimizer field when the
     builder's model comes compiled with its own optimizer (a hypermodel's
     hyperparameters are found by building, so they reach it by construction)."""
-    from ..keras_models import is_compiled
-    from ..optimizers import optimizer_fields
-    from ..workload import FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS
+    from ..workload.keras_models import is_compiled
+    from ..workload.optimizers import optimizer_fields
+    from ..workload.workload import FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS
 
     if workload.builder is None or hasattr(workload.builder, "hyperparameters") \
             or name in TRAINING_FIELDS:
@@ -281,7 +281,7 @@ def _check_reaches_model(workload: Workload, spec: StudySpec, name: str, values:
 
 
 def _check_config(workload: Workload, spec: StudySpec, values: dict) -> None:
-    from ..optimizers import learning_rate_schedule
+    from ..workload.optimizers import learning_rate_schedule
 
     learning_rate_schedule(workload.settings(_trial_config(workload, spec.space, values)),
                            spec.max_train_steps)

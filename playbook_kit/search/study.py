@@ -30,7 +30,7 @@ from ..store import (  # noqa: F401 (read_trial_record: importable from here too
 )
 from ..trial_state import TrialState
 from ..retention import KEEP_CHECKPOINTS, apply_retention
-from ..workload import Workload
+from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
     StudySpec, _check_space_against_workload, _trial_config, run_seeds, warm_start_path,
 )

@@ -70,8 +70,8 @@ def _apply(x, *layers):
 def build_model(config: dict, input_shape: tuple, num_classes: int):
     """Build the config's model family; outputs logits for ``num_classes`` classes.
 
-    Dropout rate and L2 strength are values (:class:`~playbook_kit.layers.ValueDropout`,
-    :class:`~playbook_kit.layers.ValueL2`): configs that differ only in them (both > 0,
+    Dropout rate and L2 strength are values (:class:`~playbook_kit.workload.layers.ValueDropout`,
+    :class:`~playbook_kit.workload.layers.ValueL2`): configs that differ only in them (both > 0,
     or both 0) build the same structure and share one compiled program.
 
     Args:

@@ -8,7 +8,7 @@ trial's config, builds the model with those values, as keras-tuner would.
 
 The hypermodel's hyperparameters are its own: ``hp.Boolean("dropout")`` is a switch of
 the user's model, not the toolkit's dropout rate, and no toolkit rule validates it
-(:meth:`~playbook_kit.workload.Workload.from_hypermodel`). Two mappings reach the
+(:meth:`~playbook_kit.workload.workload.Workload.from_hypermodel`). Two mappings reach the
 trainer, both documented there: the Float hyperparameter that sets the compiled
 optimizer's learning rate under another name (``hp.Float("lr", ...)``) is found (by
 building once at another value) and called ``learning_rate``, and one named
@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 
 from .objectives import WorkloadError, importable_path, resolve_callable
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 
 class HypermodelBuilder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 
 @keras.saving.register_keras_serializable(package="playbook_kit")

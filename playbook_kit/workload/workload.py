@@ -1,9 +1,9 @@
 """The workload and its configs: data + model + loss + metrics + objective, and the
 fields a config may hold.
 
-A *workload* is data + model family (:mod:`~playbook_kit.families`, or the user's own
+A *workload* is data + model family (:mod:`~playbook_kit.workload.families`, or the user's own
 builder or keras-tuner hypermodel) + optimizer and schedule
-(:mod:`~playbook_kit.optimizers`) + objective; a *config* is one set of hyperparameter
+(:mod:`~playbook_kit.workload.optimizers`) + objective; a *config* is one set of hyperparameter
 values. :func:`resolve_config` fills a config from the workload's defaults and validates
 every value before any work starts, with errors that name the field, the value and what
 is allowed. A user's model has its own namespace: the config holds the toolkit's fields
@@ -29,7 +29,7 @@ from .optimizers import (  # noqa: F401
 from .config_fields import (  # noqa: F401 (the config's fields, importable from here too)
     CONFIG_FIELDS, FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS, resolve_config,
 )
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
@@ -181,7 +181,7 @@ class Workload:
             ``(Workload, SearchSpace)``.
         """
         from .hypermodel import HypermodelBuilder
-        from .search.space import SearchSpace
+        from ..search.space import SearchSpace
 
         builder = HypermodelBuilder(hypermodel, dataset=dataset, compile_overrides={
             "loss": loss, "metrics": metrics, "optimizer": optimizer})
@@ -284,7 +284,7 @@ class Workload:
         return self._static_metric_names()
 
     def make_loss(self):
-        """The workload's :class:`~playbook_kit.objectives.Loss` (for an uncompiled model
+        """The workload's :class:`~playbook_kit.workload.objectives.Loss` (for an uncompiled model
         of one output)."""
         return self._loss
 

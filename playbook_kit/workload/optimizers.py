@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "nadam", "adamw")
 """The toolkit's own names; any name ``keras.optimizers.get`` takes is allowed too."""

@@ -1,7 +1,7 @@
 """A trial's config: its fields (:data:`CONFIG_FIELDS`: type, check, default and what is
 allowed), which of them belong to the model families, the optimizer or the trainer, and
 :func:`resolve_config`, which fills the defaults and refuses a bad field before any work.
-The workload that trains a config is :mod:`playbook_kit.workload`.
+The workload that trains a config is :mod:`playbook_kit.workload.workload`.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 
 from .families import _CUSTOM_MODELS, ACTIVATIONS, MODELS, NORMALIZATIONS
 from .optimizers import OPTIMIZERS, SCHEDULES
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 # name: (type, check, default, allowed-text); check returns True for a valid value.
 _POSITIVE = (lambda v: v > 0, "a number > 0")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from .core.validation import not_allowed
+from ..core.validation import not_allowed
 
 class WorkloadError(ValueError):
     """A workload that cannot work for any config (a builder that returns no Keras model,
