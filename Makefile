@@ -116,8 +116,8 @@ MUTATION_SCOPE := \
 	'playbook_kit.search.space.x?SearchSpace?is_active__*' \
 	'playbook_kit.search.space.x?SearchSpace?config_from_unit__*' \
 	'playbook_kit.search.space.x?SearchSpace?unit_from_config__*' \
-	'playbook_kit.trial_record.x__check_steps__*' \
-	'playbook_kit.trial_record.x_divergence_reason__*' \
+	'playbook_kit.training.trial_record.x__check_steps__*' \
+	'playbook_kit.training.trial_record.x_divergence_reason__*' \
 	'playbook_kit.search.oracle_base.x_is_infeasible__*'
 
 mutation: $(STAMP)

@@ -17,13 +17,13 @@ _EXPORTS = {
     "PipelineDataset": "data.streams", "from_tf_data": "data.streams", "PyDatasetData": "data.streams",
     "from_py_dataset": "data.streams", "stream_csv": "data.streams",
     "stream_images": "data.streams", "stream_tfrecord": "data.streams", "WorkloadError": "workload.workload",
-    "dry_run": "trainer", "write_shapes_folder": "examples",
+    "dry_run": "training.trainer", "write_shapes_folder": "examples",
     "write_example_files": "examples", "slow_decoder": "examples",
     "Workload": "workload.workload", "resolve_config": "workload.config_fields", "register_model": "workload.families",
     "build_model": "workload.families", "build_optimizer": "workload.optimizers",
     "learning_rate_schedule": "workload.optimizers", "GhostBatchNormalization": "workload.layers",
-    "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
-    "evaluate_model": "trainer",
+    "train_trial": "training.trainer", "TrialResult": "training.trainer", "restore_checkpoint": "training.trainer",
+    "evaluate_model": "training.trainer",
     "plot_axis": "insight", "plot_axes": "insight", "boundary_check": "insight",
     "isolation_table": "insight", "plot_isolation": "insight", "plot_curves": "insight",
     "plot_trial": "insight", "diagnose_curves": "insight", "best_of_n": "insight",
@@ -109,7 +109,7 @@ if TYPE_CHECKING:
         stream_images, stream_tfrecord,
     )
     from .tracking import export_tensorboard  # noqa: F401
-    from .trainer import (  # noqa: F401
+    from .training.trainer import (  # noqa: F401
         TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )
     from .training_length import TrainingLength, initial_training_length  # noqa: F401

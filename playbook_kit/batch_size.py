@@ -118,7 +118,7 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     """
     import tensorflow as tf
 
-    from .trainer import seeded_model, trial_program
+    from .training.trainer import seeded_model, trial_program
 
     total = warmup_steps + steps * repeats
     program, iterator, _ = trial_program(workload, config, seed,

@@ -104,7 +104,7 @@ def _study(args) -> int:
         if lost:
             print(f"{lost} worker(s) lost; their trials were continued by the others")
     else:
-        from .trial_state import EXIT_INTERRUPTED, TrialInterrupted
+        from .training.trial_state import EXIT_INTERRUPTED, TrialInterrupted
 
         setup(seed=spec.seed, threads=args.threads)
         from .search.study import OracleLost

@@ -83,7 +83,7 @@ class ClippingThreshold(RecipeResult):
 def _norm_curves(source, trial_id):
     """(curves with trial's optimizer rows, label, clip_norm used or None)."""
     from .results import StudyResults, config_of, load_study
-    from .trainer import TrialResult
+    from .training.trainer import TrialResult
 
     if isinstance(source, TrialResult):
         if trial_id is not None:

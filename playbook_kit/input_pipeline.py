@@ -90,8 +90,8 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     """
     import tensorflow as tf
 
-    from . import programs
-    from .trainer import seeded_model
+    from .training import programs
+    from .training.trainer import seeded_model
 
     model = seeded_model(workload, config, seed)[0]
     datasets = {**interleaved, **last}

@@ -151,13 +151,13 @@ def check_workload(workload):
 
 
 def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_kwargs):
-    """One training run of a recipe (:func:`~playbook_kit.trainer.train_trial` with
+    """One training run of a recipe (:func:`~playbook_kit.training.trainer.train_trial` with
     ``train_kwargs``). With ``directory`` the run is kept in ``directory/name`` so that the
     recipe run again resumes at the run it was in: a finished run is read back (when it
     was made with the same config, seed and steps), the interrupted one continues from its
-    resumable state (:mod:`~playbook_kit.trial_state`), the others train."""
+    resumable state (:mod:`~playbook_kit.training.trial_state`), the others train."""
     from .store import read_finished_run, write_finished_run
-    from .trainer import TrialResult, train_trial
+    from .training.trainer import TrialResult, train_trial
 
     if directory is None:
         return train_trial(workload, config, seed, **train_kwargs)

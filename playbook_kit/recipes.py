@@ -128,7 +128,7 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
         result["metrics"]["test_accuracy"]
     """
     from .retention import dropped, dropped_message, pin_trial
-    from .trainer import evaluate_model
+    from .training.trainer import evaluate_model
 
     if not isinstance(study, StudyResults):
         study = load_study(study)

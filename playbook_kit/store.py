@@ -9,7 +9,7 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
 * per trial, ``trial_<id>/playbook.json`` (the *trial record*: config, status, reason,
   every run's result), ``trial_<id>/curves.csv`` (every evaluation of every run) and
   ``trial_<id>/checkpoints/`` (per run ``seed-<seed>/``: its best checkpoints and last,
-  and while it runs its resumable state, :mod:`~playbook_kit.trial_state`), or
+  and while it runs its resumable state, :mod:`~playbook_kit.training.trial_state`), or
   ``trial_<id>/checkpoints_dropped.json`` once the study's retention dropped them, and
   ``playbook_pins/`` (trials whose checkpoints are kept whatever the retention):
   :mod:`playbook_kit.retention`;

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.distribute import replica_count
+from playbook_kit.training.distribute import replica_count
 from playbook_kit.workload.workload import resolve_config
 
 HERE = Path(__file__).parent

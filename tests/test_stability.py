@@ -110,7 +110,7 @@ def test_warmup_budget_limits(warmup, budget, expected):
 ])
 def test_warmup_bad_arguments_fail_before_training(pk, digits_workload, monkeypatch, kwargs,
                                                    message):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=message):
@@ -118,7 +118,7 @@ def test_warmup_bad_arguments_fail_before_training(pk, digits_workload, monkeypa
 
 
 def test_probe_bad_arguments_fail_before_training(pk, digits_workload, monkeypatch):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match="factor=0.5 is not allowed; use a number > 1"):

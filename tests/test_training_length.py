@@ -64,7 +64,7 @@ def test_rules_grid_edge_and_best_checkpoint_position():
      "eval_every=20 is not allowed; use at most max_train_steps=10"),
 ])
 def test_bad_arguments_fail_before_training(pk, digits_workload, kwargs, message, monkeypatch):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=message):

@@ -46,7 +46,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
     DataFrame shows its text whole, wrapped, with statuses marked; ``tables=False`` gives
     pandas' display back). ``reuse_programs=False`` makes every trial build and trace a new
     compiled program instead of reusing one of the same shape (see
-    :mod:`playbook_kit.programs`).
+    :mod:`playbook_kit.training.programs`).
 
     ``logical_cpus``: split the CPU into that many logical devices, so that data-parallel
     training (config field ``devices``) runs and is tested without GPUs. TensorFlow fixes
@@ -132,7 +132,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = False
 
 
 def set_reuse_programs(enabled: bool, where: str = "") -> None:
-    """Turn compiled-program reuse (:mod:`playbook_kit.programs`) on or off for this
+    """Turn compiled-program reuse (:mod:`playbook_kit.training.programs`) on or off for this
     process."""
     if not isinstance(enabled, bool):
         raise not_allowed("reuse_programs", enabled, "use True or False", where)
@@ -189,7 +189,7 @@ def seed_everything(seed: int, *, reset_kernels: bool = True) -> None:
     ops (``tf.random.uniform`` and kin, not Keras' seeded ones) keep in their kernels; as
     a side effect every compiled function instantiates again at its next call, about
     0.12 s for a cached program's train loop and evaluator. The trainer keeps the cache
-    when the trial runs no stateful random op (:func:`playbook_kit.trainer.seeded_model`).
+    when the trial runs no stateful random op (:func:`playbook_kit.training.trainer.seeded_model`).
 
     Args:
         seed: the seed for Python's ``random``, NumPy, TensorFlow and Keras.

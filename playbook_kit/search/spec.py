@@ -84,7 +84,7 @@ class StudySpec:
     None for a registered family with the default loss."""
     checkpoint_every: object = None
     """When a running trial writes its resumable state, None for the default interval
-    (:func:`~playbook_kit.trial_state.check_every`); it may change between runs of a
+    (:func:`~playbook_kit.training.trial_state.check_every`); it may change between runs of a
     study."""
     keep_checkpoints: int | None = KEEP_CHECKPOINTS
     """How many of the best trials keep their checkpoints, pinned trials besides (those a
@@ -95,7 +95,7 @@ class StudySpec:
     applies it to the trials already run, also in a study stored before the option."""
 
     def __post_init__(self):
-        from ..trainer import _check_steps
+        from ..training.trainer import _check_steps
 
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
             raise not_allowed("study name", self.name, "use a non-empty name without '/'")
@@ -113,7 +113,7 @@ class StudySpec:
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or self.seed < 0:
             raise not_allowed("seed", self.seed, "use an integer >= 0")
-        from ..trial_state import check_every
+        from ..training.trial_state import check_every
 
         check_every(self.checkpoint_every)
         if self.warm_start is not None:

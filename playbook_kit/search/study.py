@@ -28,7 +28,7 @@ from ..store import (  # noqa: F401 (read_trial_record: importable from here too
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,
     read_trial_record, trial_record, write_finished_run, write_study_spec, write_trial,
 )
-from ..trial_state import TrialState
+from ..training.trial_state import TrialState
 from ..retention import KEEP_CHECKPOINTS, apply_retention
 from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
@@ -98,7 +98,7 @@ def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: st
     (what :class:`~playbook_kit.search.tuner.PlaybookTuner` runs for a trial): a run
     finished before an interruption is kept, one interrupted continues from its resumable
     state, one that left no state starts again. Returns the trial's record."""
-    from ..trainer import train_trial
+    from ..training.trainer import train_trial
 
     config = _trial_config(workload, spec.space, values)
     runs, frames, recorded = [], [], config
@@ -290,7 +290,7 @@ def _runner_lock(project: Path):
 
 
 def _execute(spec, project, workload, progress, overwrite, load_priors, live, lock):
-    from ..trainer import dry_run
+    from ..training.trainer import dry_run
 
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
@@ -323,7 +323,7 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
     bar(tuner.oracle)
     from ._keras_tuner import quiet_failed_trials
 
-    from ..trial_state import stop_on_sigterm
+    from ..training.trial_state import stop_on_sigterm
     from ._keras_tuner import is_lost_oracle, oracle_wait_seconds
 
     try:

@@ -20,7 +20,7 @@ from ..core import rules
 from ..store import (
     StoreError, clear_interrupted, read_trial_record, write_interrupted, write_json,
 )
-from ..trial_state import TrialInterrupted, keep_beating
+from ..training.trial_state import TrialInterrupted, keep_beating
 from ._keras_tuner import is_chief, serve_chief
 
 __all__ = ["PlaybookTuner"]

@@ -66,7 +66,7 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
     :func:`worker_environments` (an equal share of the cores each; the first serves the
     oracle on 127.0.0.1), waits for all of them and returns their exit codes. A worker
     that is lost does not stop the others: its trial is handed to another worker once its
-    heartbeat is older than the lease (:data:`~playbook_kit.trial_state.LEASE_S`), which
+    heartbeat is older than the lease (:data:`~playbook_kit.training.trial_state.LEASE_S`), which
     continues it from its resumable state, and the study ends with exactly its budget.
     If the first worker (the oracle's host) is lost, the others give up after
     :data:`~playbook_kit.search._keras_tuner.ORACLE_WAIT_S` and exit asking for a

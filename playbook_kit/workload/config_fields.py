@@ -54,7 +54,7 @@ FAMILY_FIELDS = ("model", "width", "depth", "activation", "normalization", "ghos
 OPTIMIZER_FIELDS = ("optimizer", "learning_rate", "momentum", "one_minus_momentum", "beta1",
                     "beta2", "epsilon", "weight_decay")
 """Fields of the toolkit's optimizer: they train a model that comes uncompiled; a model its
-builder compiled trains with its own optimizer (see :mod:`playbook_kit.keras_steps`)."""
+builder compiled trains with its own optimizer (see :mod:`playbook_kit.training.keras_steps`)."""
 TRAINING_FIELDS = ("schedule", "warmup_steps", "decay_factor", "batch_size", "clip_norm",
                    "devices")
 """Fields the trainer applies to any model (a compiled model's learning rate included)."""

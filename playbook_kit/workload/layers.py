@@ -22,7 +22,7 @@ class GhostBatchNormalization(keras.layers.Layer):
     device's batch is a multiple of ``virtual_batch_size``. Under
     ``tf.distribute.MirroredStrategy`` each device normalizes its own slice of the global
     batch: with ghost batch norm that keeps the statistics batch at the ghost size on any
-    number of devices (config field ``devices``, see :mod:`playbook_kit.distribute`, which
+    number of devices (config field ``devices``, see :mod:`playbook_kit.training.distribute`, which
     refuses a slice the ghost size does not divide); plain batch norm would use
     ``global batch / devices`` examples, so the model changes with the device count,
     unless it is ``keras.layers.BatchNormalization(synchronized=True)``

@@ -109,7 +109,7 @@ def _schedule_class():
         Every setting, the kind included, is held in a variable and read when the
         schedule runs, so that a compiled train loop serves any schedule of the same
         optimizer: :meth:`assign` changes them without retracing (see
-        :mod:`~playbook_kit.programs`).
+        :mod:`~playbook_kit.training.programs`).
         """
 
         def __init__(self, base: float, kind: str, max_train_steps: int, warmup_steps: int = 0,

@@ -70,7 +70,7 @@ class Workload:
             Keras' ``fit`` does with ``class_weight``.
         engine: ``"auto"`` (the compiled step loop where it trains the model exactly,
             Keras' ``model.fit`` otherwise), ``"compiled"`` or ``"fit"`` to force one
-            (see :mod:`playbook_kit.engines`).
+            (see :mod:`playbook_kit.training.engines`).
 
     Raises:
         WorkloadError: an unknown engine, a model that is neither None, a builder nor a

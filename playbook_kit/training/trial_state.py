@@ -8,7 +8,7 @@ train iterator's own checkpoint: its shuffle buffer, its random state and its pl
 the epoch; a pipeline that ``tf.data`` cannot checkpoint is replayed up to the step),
 and a JSON file with everything else: the step, the curves so far, the best-k
 checkpoints' state, the divergence rule's initial loss and the running sums of the chunk
-in progress (:func:`~playbook_kit.steps.run_steps`). The previous state is removed once
+in progress (:func:`~playbook_kit.training.steps.run_steps`). The previous state is removed once
 the next is on disk; a finished trial keeps none.
 
 A state is loaded only into the trial it was written for: its identity (the toolkit's
@@ -165,7 +165,7 @@ def check_every(value):
     :class:`Interval`), ``"off"``, a number of steps (an int >= 1), or seconds of training
     time as ``"<n>s"`` or ``"<n>min"``. Returns ``("steps", n)``, ``("seconds", s)``,
     ``("auto", None)`` or ``("off", None)``."""
-    from .core.validation import not_allowed
+    from ..core.validation import not_allowed
 
     allowed = ("use None (the default), 'off', a number of steps >= 1, or training time "
                "as '<n>s' or '<n>min'")
@@ -290,7 +290,7 @@ class TrialState:
     def _write(self, step, handles, iterator, payload) -> None:
         import tensorflow as tf
 
-        from .core.files import atomic_directory, json_number
+        from ..core.files import atomic_directory, json_number
 
         with atomic_directory(self.directory / f"state-{step:010d}") as tmp:
             data = "iterator" if iterator is not None else "replay"
@@ -308,7 +308,7 @@ class TrialState:
 
     def beat(self, step: int, force: bool = False) -> None:
         """Note the step reached, at most every :data:`HEARTBEAT_S` seconds."""
-        from .core.files import atomic_write
+        from ..core.files import atomic_write
 
         now = time.time()
         if not force and now - self._last_beat < HEARTBEAT_S:

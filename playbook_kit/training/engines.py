@@ -1,13 +1,13 @@
 """Two engines, one trial record: which one trains a trial, and why.
 
-* ``compiled``: the toolkit's compiled step loop (:mod:`playbook_kit.programs`), fast:
+* ``compiled``: the toolkit's compiled step loop (:mod:`playbook_kit.training.programs`), fast:
   chunks of steps inside one ``tf.function``, programs reused across same-shaped trials.
   It trains exactly what it accepts: a model of the toolkit's families, a user's model
   with the workload's loss, or a model trained through its Keras compile
-  (:mod:`playbook_kit.keras_steps`), built lazily or not, with sample and class weights,
+  (:mod:`playbook_kit.training.keras_steps`), built lazily or not, with sample and class weights,
   several outputs, mixed precision, integer and string features, batched pipelines.
 * ``fit``: Keras' own ``model.fit`` in chunks of ``eval_every`` steps
-  (:mod:`playbook_kit.fit_engine`), for user code the compiled loop does not run as
+  (:mod:`playbook_kit.training.fit_engine`), for user code the compiled loop does not run as
   written: an overridden ``train_step`` or ``test_step``, a ``HyperModel.fit``, a
   ``keras.utils.PyDataset``, a model compiled with ``run_eagerly=True``.
 
@@ -19,7 +19,7 @@ and why.
 """
 from __future__ import annotations
 
-from .workload.objectives import WorkloadError
+from ..workload.objectives import WorkloadError
 
 COMPILED, FIT = "compiled", "fit"
 

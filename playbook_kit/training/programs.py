@@ -34,13 +34,13 @@ bakes in, so a user's dropout rate, for one, is structural.
 ``playbook_kit.setup(reuse_programs=False)`` (or :func:`set_reuse`) turns reuse off:
 every trial then builds a new program after ``keras.backend.clear_session()``.
 
-A trial over several devices (config field ``devices``, :mod:`playbook_kit.distribute`)
+A trial over several devices (config field ``devices``, :mod:`playbook_kit.training.distribute`)
 builds its own program, with its variables mirrored on the replicas: such trials run
 for long enough that tracing is a small share of their time.
 
 Memory: a dropped program (pushed out of the cache, built with reuse off or for several
 devices) and a fit-engine trial's model are freed whole, by what
-:mod:`playbook_kit.graph_release` lets go of TensorFlow's hold on them.
+:mod:`playbook_kit.training.graph_release` lets go of TensorFlow's hold on them.
 """
 from __future__ import annotations
 
@@ -49,10 +49,10 @@ import json
 import weakref
 from collections import OrderedDict
 
-from .core import runtime
+from ..core import runtime
 from .steps import run_steps
-from .workload.families import MODELS
-from .workload.optimizers import build_optimizer, learning_rate_schedule
+from ..workload.families import MODELS
+from ..workload.optimizers import build_optimizer, learning_rate_schedule
 
 CACHE_SIZE = 4
 """Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,
@@ -129,7 +129,7 @@ def make_evaluator(model, loss=None, metrics=None):
     """
     import tensorflow as tf
 
-    from .workload.objectives import Loss, make_metrics
+    from ..workload.objectives import Loss, make_metrics
 
     loss = loss or Loss()
     metrics = metrics if metrics is not None else make_metrics(["accuracy"], loss)
@@ -185,10 +185,10 @@ def make_train_loop(model, optimizer, clip_norm, loss_of):
     """The compiled loop ``train_steps(iterator, n, carry)``: up to ``n`` steps from
     ``iterator`` (batches ``(x, y)`` or ``(x, y, sample_weight)``), stopping early at a
     non-finite loss or gradient norm, its sums going on from ``carry``
-    (:func:`~playbook_kit.steps.run_steps`). Returns ``(steps done, loss sum, gradient
+    (:func:`~playbook_kit.training.steps.run_steps`). Returns ``(steps done, loss sum, gradient
     norm sum, gradient norm max, steps clipped, finite)``. ``clip_norm``: None, a number or a variable (read at
     each step); ``loss_of(x, y, y_pred, sample_weight)``: the loss to minimize
-    (:func:`toolkit_loss`, or :func:`~playbook_kit.keras_steps.compiled_loss`).
+    (:func:`toolkit_loss`, or :func:`~playbook_kit.training.keras_steps.compiled_loss`).
 
     Under loss scaling (a ``LossScaleOptimizer``, which ``compile`` gives a
     ``mixed_float16`` model) the gradients of the scaled loss are unscaled for the norm,
@@ -230,7 +230,7 @@ class Program:
 
     ``settings``: the trainer's view of the trial's config
     (:meth:`~playbook_kit.workload.workload.Workload.settings`). A model that comes compiled
-    trains through its compile (:mod:`playbook_kit.keras_steps`): a clone of its optimizer
+    trains through its compile (:mod:`playbook_kit.training.keras_steps`): a clone of its optimizer
     with the toolkit's schedule around its learning rate, its compiled loss, its metrics.
     """
 
@@ -239,7 +239,7 @@ class Program:
         import tensorflow as tf
 
         from . import keras_steps
-        from .workload.keras_models import is_compiled
+        from ..workload.keras_models import is_compiled
 
         self.workload, self.model = workload, model
         self.keras = is_compiled(model)
@@ -322,7 +322,7 @@ class Program:
         cache serves (a few dozen trials per shape)."""
         for target, source in zip(self.model.variables, model.variables):
             _handle(target).assign(_handle(source))
-        from .workload.layers import hyperparameter_values  # imports Keras: not at module import
+        from ..workload.layers import hyperparameter_values  # imports Keras: not at module import
 
         for target, source in zip(hyperparameter_values(self.model),
                                   hyperparameter_values(model)):
@@ -359,7 +359,7 @@ def check_compiled_optimizer(optimizer, settings: dict, strategy) -> None:
     optimizer: the toolkit's schedule over the user's own schedule, the toolkit's
     clipping under loss scaling, several devices."""
     from .keras_steps import is_loss_scaled, own_schedule
-    from .workload.objectives import WorkloadError
+    from ..workload.objectives import WorkloadError
 
     if own_schedule(optimizer) and (settings["schedule"] != "constant"
                                     or settings["warmup_steps"] or settings["decay_factor"]):
@@ -455,7 +455,7 @@ def signature(workload, config: dict, settings: dict, model, iterator,
     import tensorflow as tf
 
     from .keras_steps import compile_signature, optimizer_signature
-    from .workload.keras_models import is_compiled
+    from ..workload.keras_models import is_compiled
 
     kind = settings["optimizer"]
     shapes = {split: [(tuple(t.shape), str(t.dtype)) for t in tf.nest.flatten(batches)]

@@ -1,6 +1,6 @@
 """The ``fit`` engine: a trial trained by Keras' own ``model.fit``, in chunks of steps.
 
-For what the compiled loop does not run as written (:mod:`playbook_kit.engines`): an
+For what the compiled loop does not run as written (:mod:`playbook_kit.training.engines`): an
 overridden ``train_step`` or ``test_step``, a keras-tuner ``HyperModel.fit``, a
 ``keras.utils.PyDataset``, ``run_eagerly=True``. Keras trains with the model's compile
 (the toolkit compiles a model that comes uncompiled: the config's optimizer, the
@@ -16,7 +16,7 @@ What differs, and is said in the record:
   toolkit's ``clip_norm`` becomes the optimizer's ``global_clipnorm``.
 * Evaluation runs the model's ``test_step`` at each chunk's end on the validation split
   and on the fixed training sample: in a compiled pass over the same batches as the
-  compiled engine (:func:`~playbook_kit.keras_steps.keras_evaluator`) when the model keeps
+  compiled engine (:func:`~playbook_kit.training.keras_steps.keras_evaluator`) when the model keeps
   Keras' ``test_step``, through ``model.evaluate`` when it overrides it or the data is a
   ``PyDataset``. Under a ``HyperModel.fit``, which may transform the data it is given,
   the validation metrics are Keras' (the ``validation_data`` its ``fit`` passes on) and
@@ -42,8 +42,8 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
     one the toolkit's schedule and clipping when set (its optimizer otherwise untouched)."""
     from .keras_steps import clone_optimizer, own_schedule
     from .programs import check_compiled_optimizer, compiled_rate
-    from .workload.keras_models import build_on_sample, is_compiled
-    from .workload.optimizers import build_optimizer, learning_rate_schedule
+    from ..workload.keras_models import build_on_sample, is_compiled
+    from ..workload.optimizers import build_optimizer, learning_rate_schedule
 
     if not is_compiled(model):
         optimizer = build_optimizer(settings, max_train_steps)
@@ -64,7 +64,7 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
     if settings["clip_norm"] is not None:
         inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         if inner.clipnorm or inner.global_clipnorm or inner.clipvalue:
-            from .workload.objectives import WorkloadError
+            from ..workload.objectives import WorkloadError
 
             raise WorkloadError(f"clip_norm={settings['clip_norm']!r} is not allowed: the "
                                 "model's optimizer already clips; give one of the two")
@@ -76,7 +76,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
     """``(positional, keyword)`` arguments of the trial's ``fit`` call, without the
     epochs and callbacks: the training data (its first ``skip`` batches left out, for a
     resumed run), ``validation_data`` and the weights."""
-    from .data.arrays import Dataset
+    from ..data.arrays import Dataset
 
     builder = workload.builder
     keyword = {}
@@ -85,7 +85,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
     if getattr(data, "keras_dataset", None) is not None:
         return (data.repeated(seed, skip),), {**keyword, "shuffle": False}
     if not getattr(builder, "overrides_fit", False):
-        from .data.arrays import with_class_weights
+        from ..data.arrays import with_class_weights
 
         stream = data.train_stream(settings["batch_size"], seed).skip(skip)
         return (with_class_weights(stream, workload.class_weight),), {"shuffle": False}
@@ -105,7 +105,7 @@ def fit_arguments(workload, data, settings: dict, seed: int, eval_size: int,
 def evaluate_split(model, data, split: str, eval_size: int) -> dict:
     """``model.evaluate`` on the validation split or the fixed training sample (or the
     test split): loss and metrics as Keras reports them."""
-    from .data.arrays import Dataset
+    from ..data.arrays import Dataset
 
     if isinstance(data, Dataset):
         if split == "train":
@@ -133,7 +133,7 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
           max_train_steps: int, eval_every: int, keeper, divergence_factor: float,
           progress=None, state=None, interval=None):
     """Train one trial with ``model.fit`` (see the module); returns the finished
-    :class:`~playbook_kit.trial_record.TrialResult`. ``state`` and ``interval``: where
+    :class:`~playbook_kit.training.trial_record.TrialResult`. ``state`` and ``interval``: where
     and when to write its resumable state, at the end of a chunk (None: never)."""
     import tensorflow as tf
 
@@ -174,11 +174,11 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
         return finish(result, start, "infeasible", f"out of memory: {error.message[:200]}",
                        recorder.rows, recorder.step, keeper)
     except _MissingObjective as error:
-        from .workload.objectives import WorkloadError
+        from ..workload.objectives import WorkloadError
 
         raise WorkloadError(str(error)) from None
     except _EvaluationFailed as failed:
-        from .workload.objectives import WorkloadError
+        from ..workload.objectives import WorkloadError
 
         from .trial_record import error_line
 
@@ -194,7 +194,7 @@ def train(workload, config: dict, settings: dict, seed: int, model, result, star
         return finish(result, start, "infeasible", recorder.reason, recorder.rows,
                        recorder.step, keeper)
     if recorder.step == 0:
-        from .workload.objectives import WorkloadError
+        from ..workload.objectives import WorkloadError
 
         raise WorkloadError("the model trained no step on the fit engine (does the "
                             "hypermodel's fit() call model.fit?)")

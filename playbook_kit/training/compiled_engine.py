@@ -4,10 +4,10 @@ evaluations between them, and a resumable state written at intervals.
 Each chunk of ``eval_every`` steps runs as one or more calls of the program's compiled
 loop, each call bounded to about :data:`CALL_SECONDS` of training so that a stop asked
 for by SIGTERM is honoured at the next step boundary within a bounded time; the calls
-carry the chunk's running sums (:func:`~playbook_kit.steps.run_steps`), so a chunk split
+carry the chunk's running sums (:func:`~playbook_kit.training.steps.run_steps`), so a chunk split
 anywhere records the same bits as one call. Between calls, when a state is due
-(:class:`~playbook_kit.trial_state.Interval`) or a stop was asked for, the best-k
-checkpoints are flushed and the state written (:class:`~playbook_kit.trial_state.TrialState`);
+(:class:`~playbook_kit.training.trial_state.Interval`) or a stop was asked for, the best-k
+checkpoints are flushed and the state written (:class:`~playbook_kit.training.trial_state.TrialState`);
 a run resumed from it continues bit for bit as if it had never stopped.
 """
 from __future__ import annotations
@@ -27,16 +27,16 @@ FIRST_CALL_STEPS = 16
 def trial_program(workload, config: dict, seed: int, model, max_train_steps: int,
                   strategy=None):
     """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
-    for ``model``, freshly built by :func:`~playbook_kit.trainer.seeded_model`. The
+    for ``model``, freshly built by :func:`~playbook_kit.training.trainer.seeded_model`. The
     program is a cached
-    one of the same shape when there is one (:func:`~playbook_kit.programs.program_for`);
+    one of the same shape when there is one (:func:`~playbook_kit.training.programs.program_for`);
     recipes that time steps use this too, so that they time what a trial runs. With a
-    ``strategy`` (:func:`~playbook_kit.distribute.strategy_for`; ``model`` built in its
+    ``strategy`` (:func:`~playbook_kit.training.distribute.strategy_for`; ``model`` built in its
     scope) the iterator splits each global batch across the replicas."""
     from . import programs
     from .distribute import distribute_stream
     from .engines import FIT, fit_reasons
-    from .workload.objectives import WorkloadError
+    from ..workload.objectives import WorkloadError
 
     data = workload.data_for(config)
     reasons = fit_reasons(workload, model, data)
@@ -57,7 +57,7 @@ def trial_program(workload, config: dict, seed: int, model, max_train_steps: int
 def train_stream(workload, data, batch_size: int, seed: int):
     """The data's training batches with the workload's class weights as sample weights
     (:func:`~playbook_kit.data.arrays.with_class_weights`)."""
-    from .data.arrays import with_class_weights
+    from ..data.arrays import with_class_weights
 
     return with_class_weights(data.train_stream(batch_size, seed), workload.class_weight)
 
@@ -66,11 +66,11 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
           max_train_steps: int, eval_every: int, divergence_factor: float, progress=None,
           state=None, interval=None):
     """Train one trial on the compiled engine; returns the finished
-    :class:`~playbook_kit.trial_record.TrialResult` (see the module). ``state`` and
+    :class:`~playbook_kit.training.trial_record.TrialResult` (see the module). ``state`` and
     ``interval``: where and when to write its resumable state (None: never)."""
     import tensorflow as tf
 
-    from .workload.objectives import WorkloadError
+    from ..workload.objectives import WorkloadError
     from .trial_record import divergence_reason, finish
     from .trial_state import StateError, TrialInterrupted, stop_requested
 

@@ -11,11 +11,11 @@ over a cached, prefetched ``tf.data`` pipeline, so there is no per-batch Python 
 each evaluation is one compiled pass over zero-weight-padded batches. Same-shaped
 trials reuse one compiled program (model, optimizer, loop, evaluator) with their
 hyperparameters fed as values, so that a trial costs its steps, not their tracing; see
-:mod:`playbook_kit.programs` (``setup(reuse_programs=False)`` turns it off).
+:mod:`playbook_kit.training.programs` (``setup(reuse_programs=False)`` turns it off).
 
 User code the compiled loop does not run as written trains on Keras' ``model.fit``
-instead (:mod:`playbook_kit.engines`, :mod:`playbook_kit.fit_engine`); both engines give
-the same trial record (:mod:`playbook_kit.trial_record`: the divergence rule, best-k
+instead (:mod:`playbook_kit.training.engines`, :mod:`playbook_kit.training.fit_engine`); both engines give
+the same trial record (:mod:`playbook_kit.training.trial_record`: the divergence rule, best-k
 checkpoints, the curves).
 """
 from __future__ import annotations
@@ -29,14 +29,14 @@ from . import graph_release, programs
 from .distribute import strategy_for
 from .engines import FIT, choose_engine
 from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
-from .core.runtime import seed_everything
+from ..core.runtime import seed_everything
 from .trial_record import (  # noqa: F401 (the trainer's API)
     DIVERGENCE_FACTOR, CheckpointKeeper, TrialResult, _check_steps, completed,
     divergence_reason, error_line, finish,
 )
 from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
-from .workload.workload import Workload, WorkloadError
-from .core.validation import not_allowed
+from ..workload.workload import Workload, WorkloadError
+from ..core.validation import not_allowed
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
                    batch_size: int | None = None, config: dict | None = None) -> dict:
@@ -67,7 +67,7 @@ def evaluate_model(workload: Workload, model, split: str = "validation",
     """
     from .engines import fit_reasons
     from .keras_steps import keras_evaluator
-    from .workload.keras_models import is_compiled
+    from ..workload.keras_models import is_compiled
 
     data = workload.data_for(workload.config(config))
     if split not in ("validation", "train", "test"):
@@ -99,7 +99,7 @@ def seeded_model(workload: Workload, config: dict, seed: int):
     again at their next call, about 0.12 s a trial. The cache matters only to stateful
     random ops, whose kernels keep a counter: a builder seen running one eagerly is
     built again after the full reset; a program whose functions run one is not reused
-    (:meth:`~playbook_kit.programs.Program.holds_random_state`). With program reuse
+    (:meth:`~playbook_kit.training.programs.Program.holds_random_state`). With program reuse
     off every trial gets the full reset.
     """
     if programs.reuse_enabled():
@@ -134,8 +134,8 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
     ``"<n>s"``/``"<n>min"`` of training; :mod:`.trial_state`), and a run started again in
     the same folder continues from it: on the compiled engine bit for bit as if it had
     never stopped (``result.resumed_from`` lists the steps it resumed at). A stop asked
-    for by SIGTERM (:func:`~playbook_kit.trial_state.stop_on_sigterm`) writes the state
-    and raises :class:`~playbook_kit.trial_state.TrialInterrupted`.
+    for by SIGTERM (:func:`~playbook_kit.training.trial_state.stop_on_sigterm`) writes the state
+    and raises :class:`~playbook_kit.training.trial_state.TrialInterrupted`.
 
     Args:
         workload: data, model and objective (a :class:`Workload`).
@@ -222,10 +222,10 @@ def train_trial(workload: Workload, config: dict | None = None, seed: int = 0, *
 
 def _resumable(checkpoint_dir, checkpoint_every, result, model, max_train_steps,
                divergence_factor, keep_best):
-    """The run's :class:`~playbook_kit.trial_state.TrialState` and write interval (both
+    """The run's :class:`~playbook_kit.training.trial_state.TrialState` and write interval (both
     None without a checkpoint folder or with ``checkpoint_every="off"``). A state's
     identity is what must match for it to be loaded into this run."""
-    from . import __version__
+    from .. import __version__
     from .trial_state import Interval, TrialState, check_every
 
     if checkpoint_dir is None or check_every(checkpoint_every)[0] == "off":
@@ -257,8 +257,8 @@ def _collect_garbage(every: int = 10) -> None:
     about 0.2 s; the first trial freezes what exists then (modules, the data: objects
     that live as long as the process), so later collections walk only what trials made.
     First the graphs and kernels of dropped programs are let go
-    (:func:`~playbook_kit.graph_release.release_dropped_graphs`, then, after the collection,
-    :func:`~playbook_kit.graph_release.release_stale_kernels`), which TensorFlow would keep."""
+    (:func:`~playbook_kit.training.graph_release.release_dropped_graphs`, then, after the collection,
+    :func:`~playbook_kit.training.graph_release.release_stale_kernels`), which TensorFlow would keep."""
     if _TRIALS_SINCE_GC[0] < 0:
         gc.collect()
         gc.freeze()
@@ -337,7 +337,7 @@ def dry_run(workload: Workload, config: dict | None = None, examples: int = 8) -
     """
     import tensorflow as tf
 
-    from .workload.keras_models import is_compiled
+    from ..workload.keras_models import is_compiled
 
     config = workload.config(config)
     try:

@@ -1,8 +1,8 @@
 """The record of one trial, the same on every engine: :class:`TrialResult`, the
 divergence rule, best-k checkpoint retention and how a run's rows become its curves.
 
-Both engines (:mod:`playbook_kit.trainer`'s compiled loop and
-:mod:`playbook_kit.fit_engine`) finish a trial through :func:`finish`, so a trial record
+Both engines (:mod:`playbook_kit.training.trainer`'s compiled loop and
+:mod:`playbook_kit.training.fit_engine`) finish a trial through :func:`finish`, so a trial record
 does not depend on which one trained it beyond its ``engine`` field.
 
 Divergence rule (the toolkit's choice; the playbook gives no number): a trial is
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core import rules
-from .core.validation import check_int, not_allowed
+from ..core import rules
+from ..core.validation import check_int, not_allowed
 
 DIVERGENCE_FACTOR = 5.0
 
@@ -75,10 +75,10 @@ class TrialResult:
     checkpoints: dict = field(default_factory=dict)
     best_weights: list | None = field(default=None, repr=False)
     engine: str = "compiled"
-    """``"compiled"`` or ``"fit"`` (:mod:`playbook_kit.engines`)."""
+    """``"compiled"`` or ``"fit"`` (:mod:`playbook_kit.training.engines`)."""
     engine_reason: str = ""
     resumed_from: list = field(default_factory=list)
-    """The steps this run resumed at from its state (:mod:`playbook_kit.trial_state`)."""
+    """The steps this run resumed at from its state (:mod:`playbook_kit.training.trial_state`)."""
     lost_steps: int = 0
     """Steps a kill lost, trained after the last state up to the last step noted."""
     resume_note: str = ""
@@ -184,7 +184,7 @@ class CheckpointKeeper:
     writing on entry would write most evaluations and delete them again. A file whose step
     has left the best k is removed at the next flush or at the end. When the last step is
     among the best k, "last" is a copy of its file rather than a second save. Saves
-    replay the model's first save (:func:`~playbook_kit.programs.save_weights`: the same
+    replay the model's first save (:func:`~playbook_kit.training.programs.save_weights`: the same
     file, a third of the time).
     """
 
@@ -261,7 +261,7 @@ class CheckpointKeeper:
         model's weights as they were."""
         import shutil
 
-        from .core.files import atomic_write
+        from ..core.files import atomic_write
 
         self.flush()
         written = set(self.flushed)
@@ -277,7 +277,7 @@ class CheckpointKeeper:
 
     def _save(self, path: Path):
         """Write through the one atomic write (:mod:`.files`): a kill never leaves a torn file."""
-        from .core.files import atomic_write
+        from ..core.files import atomic_write
         from .programs import save_weights
 
         with atomic_write(path, suffix=".weights.h5") as tmp:
