@@ -40,7 +40,7 @@ _EXPORTS = {
     "StudyResults": "results", "load_study": "results", "as_study": "results",
     "best_of": "results",
     "SearchSpace": "search.space", "adam_space": "search.presets",
-    "momentum_space": "search.presets", "StoreError": "store",
+    "momentum_space": "search.presets", "StoreError": "studies.store",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.spec",
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "copy_notebooks": "notebooks",
@@ -103,7 +103,7 @@ if TYPE_CHECKING:
     from .stability import (  # noqa: F401
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
-    from .store import StoreError  # noqa: F401
+    from .studies.store import StoreError  # noqa: F401
     from .data.streams import (  # noqa: F401
         PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
         stream_images, stream_tfrecord,

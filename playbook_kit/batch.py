@@ -33,7 +33,7 @@ from .notebooks import (
     BATCH_FILE, ERROR_FILE, NOTEBOOK_DIR, RUN_FILE, check_parameters, collect_runs,
     notebook_parameters, run_notebook,
 )
-from .store import atomic_write
+from .studies.store import atomic_write
 from .core.validation import check_int, not_allowed
 
 DEFAULT_MAX_RUNS = 64

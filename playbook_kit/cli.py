@@ -79,8 +79,8 @@ def _study(args) -> int:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
     if args.workers:
         from pathlib import Path
-        from .store import write_study_yaml
-        from .study_lock import check_free
+        from .studies.store import write_study_yaml
+        from .studies.study_lock import check_free
 
         check_free(Path(args.directory) / spec.name)  # before starting any worker
         effective = Path(args.directory) / f"{spec.name}.study.yaml"
@@ -88,7 +88,7 @@ def _study(args) -> int:
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         print(f"{args.workers} workers finished; exit codes {codes}")
         from .results import load_study
-        from .store import StoreError
+        from .studies.store import StoreError
 
         try:
             study = load_study(f"{args.directory}/{spec.name}")
@@ -148,7 +148,7 @@ def _spec_and_folder(source: str):
     stored study directory (the directory itself)."""
     from pathlib import Path
     from .search.study import StudySpec
-    from .store import STUDY_FILE, read_study_spec
+    from .studies.store import STUDY_FILE, read_study_spec
 
     path = Path(source)
     if path.is_dir():
@@ -382,7 +382,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         print("playbook-kit: error: nothing to do: name a command", file=sys.stderr)
         return 2
-    from .study_lock import StudyLocked
+    from .studies.study_lock import StudyLocked
 
     try:
         return args.handler(args)

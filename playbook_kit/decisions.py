@@ -310,7 +310,7 @@ def runs_from_study(study, trial_id) -> np.ndarray:
     dropped runs (infeasible, failed, still running) raise a warning, because a config
     that diverges on some seeds has a retrain problem that the numbers alone hide. In a
     stored study the trial is pinned: a decision refers to it, so the study's retention
-    keeps its checkpoints (:mod:`playbook_kit.retention`).
+    keeps its checkpoints (:mod:`playbook_kit.studies.retention`).
 
     Args:
         study: a study's results with one row per run (:func:`retrain` gives one).
@@ -378,8 +378,8 @@ def _pin(path, trial_id) -> None:
     """Pin a stored playbook-kit study's trial that a decision reads."""
     from pathlib import Path
 
-    from .retention import pin_trial
-    from .store import STUDY_FILE
+    from .studies.retention import pin_trial
+    from .studies.store import STUDY_FILE
 
     if path is not None and (Path(path) / STUDY_FILE).exists():
         pin_trial(path, trial_id, "decision")

@@ -156,7 +156,7 @@ def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_
     recipe run again resumes at the run it was in: a finished run is read back (when it
     was made with the same config, seed and steps), the interrupted one continues from its
     resumable state (:mod:`~playbook_kit.training.trial_state`), the others train."""
-    from .store import read_finished_run, write_finished_run
+    from .studies.store import read_finished_run, write_finished_run
     from .training.trainer import TrialResult, train_trial
 
     if directory is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .core import rules
 from .results import StudyResults, config_of, load_study
-from .store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
+from .studies.store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
 from .core.validation import not_allowed
 
 
@@ -40,7 +40,7 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
     The workload (rebuilt from the stored data spec, or ``workload`` for data given in
     memory), ``max_train_steps`` and ``eval_every`` come from the stored study, so the
     runs are comparable with the original trial. Re-running resumes. The trial is
-    pinned in its study (its checkpoints are kept, :mod:`playbook_kit.retention`); a
+    pinned in its study (its checkpoints are kept, :mod:`playbook_kit.studies.retention`); a
     retrain needs only its config, so one whose checkpoints the study's
     ``keep_checkpoints`` already dropped runs all the same, saying so in a warning.
 
@@ -68,7 +68,7 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
     """
     import warnings
 
-    from .retention import dropped, dropped_message, pin_trial
+    from .studies.retention import dropped, dropped_message, pin_trial
     from .search.study import StudySpec, run_spec
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
@@ -103,7 +103,7 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
     study's stored data spec (``workload`` for data given in memory). With ``journal``
     (a :class:`~playbook_kit.journal.Journal`) the result is appended to it. The trial
     is pinned first, so that the study's retention keeps its checkpoints
-    (:mod:`playbook_kit.retention`); a trial whose checkpoints it already dropped is
+    (:mod:`playbook_kit.studies.retention`); a trial whose checkpoints it already dropped is
     refused in one line naming ``keep_checkpoints``.
 
     Args:
@@ -127,7 +127,7 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
         result = pk.final_evaluation(study, "07", journal=journal)
         result["metrics"]["test_accuracy"]
     """
-    from .retention import dropped, dropped_message, pin_trial
+    from .studies.retention import dropped, dropped_message, pin_trial
     from .training.trainer import evaluate_model
 
     if not isinstance(study, StudyResults):

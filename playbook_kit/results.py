@@ -40,7 +40,7 @@ import pandas as pd
 from .core import rules
 from .core.rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
 from .search.space import HYPERPARAMETER_COLUMNS
-from .store import (
+from .studies.store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_interrupted, read_json,
     read_keras_tuner_trial, read_study_spec, read_trial, read_trial_record, trial_dirs,
 )
@@ -282,7 +282,7 @@ def load_study(path: str | Path) -> StudyResults:
     A trial whose stored files are damaged is a ``"failed"`` row whose ``reason`` names
     the file, what is wrong and what to do (also given as a warning); the other trials
     load as usual. A damaged study spec, or a path that is not a study, raises
-    :class:`~playbook_kit.store.StoreError`.
+    :class:`~playbook_kit.studies.store.StoreError`.
 
     Args:
         path: the study's folder (the one holding ``oracle.json``).

@@ -190,7 +190,7 @@ def _layer_loop(pk, tmp_path, monkeypatch):
     result = study(pk, workload, space, tmp_path, "loop", algorithm="list", configs=configs)
     assert engines_of(result) == {"compiled"}
     assert list(result.trials["status"]) == ["completed"] * 2
-    from playbook_kit.store import read_trial_record
+    from playbook_kit.studies.store import read_trial_record
 
     records = [read_trial_record(tmp_path / "loop" / f"trial_{t}")
                for t in result.trials["trial_id"]]

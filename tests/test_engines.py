@@ -154,7 +154,7 @@ def test_compile_overrides_are_stored_and_rebuilt(pk, digits, tmp_path):
     the study, and the rebuilt workload compiles the same."""
     import keras
 
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
     from playbook_kit.workload.workload import rebuild_parts
 
     workload, space = pk.Workload.from_hypermodel(

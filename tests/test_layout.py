@@ -152,7 +152,7 @@ def test_training_and_the_core_keep_to_themselves():
     training = ("trainer", "trial_record", "fit_engine", "engines", "programs",
                 "keras_steps")
     for module in training:
-        assert "playbook_kit.store" not in graph[f"playbook_kit.training.{module}"], module
+        assert "playbook_kit.studies.store" not in graph[f"playbook_kit.training.{module}"], module
     assert "playbook_kit.core.files" in graph["playbook_kit.training.trial_record"]
     assert "playbook_kit.training.trial_record" in graph["playbook_kit.training.trainer"]
     assert "playbook_kit.training.trial_record" in graph["playbook_kit.training.fit_engine"]

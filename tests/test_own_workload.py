@@ -352,7 +352,7 @@ def test_a_regression_study_minimizes_and_resumes_from_the_stored_parts(pk, diab
     lowest = study.curves.query("split == 'validation' and metric == 'loss'")["value"].min()
     assert best["objective"] == pytest.approx(lowest, rel=1e-6)
     assert trials["objective"].nunique() == 4
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
 
     assert read_study_spec(tmp_path / "reg")["parts"] == {
         "model": "own_workload_models:regression_mlp", "model_importable": True,
@@ -419,7 +419,7 @@ def test_a_hypermodels_hyperparameters_appear_with_ranges_scales_and_roles(pk, c
 
 
 def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, cancer, tmp_path):
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
     from playbook_kit.workload.workload import rebuild_parts
 
     workload, space = pk.Workload.from_hypermodel("own_workload_models:cancer_hyper_instance",
@@ -440,7 +440,7 @@ def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, can
 
 
 def test_a_data_builder_tunes_a_data_hyperparameter(pk, tmp_path):
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
 
     workload = pk.Workload("own_workload_models:noisy_diabetes",
                            defaults={"width": 16, "dropout": 0.0, "label_noise": 0.0,

@@ -438,9 +438,9 @@ def _size(n: float) -> str:
 
 def _check_disk(study: StudyResults, tables: dict) -> dict:
     """The study's disk use, and the checkpoints its retention kept and dropped
-    (:mod:`playbook_kit.retention`); informational, never a failure."""
-    from ..retention import KEEP_CHECKPOINTS, disk_use
-    from ..store import STUDY_FILE, read_study_spec
+    (:mod:`playbook_kit.studies.retention`); informational, never a failure."""
+    from ..studies.retention import KEEP_CHECKPOINTS, disk_use
+    from ..studies.store import STUDY_FILE, read_study_spec
 
     if study.path is None or not Path(study.path).is_dir():
         return _row("disk use", "skip", "no study directory (results built in memory)")

@@ -228,7 +228,7 @@ def study_record(study, command: str, config_path: str | None = None,
     The config is ``config_path`` if given, else the best feasible trial's
     hyperparameter values (inactive conditional ones left out). That trial is pinned in
     a stored study, so that its checkpoints stay whatever the study's
-    ``keep_checkpoints`` (:mod:`playbook_kit.retention`).
+    ``keep_checkpoints`` (:mod:`playbook_kit.studies.retention`).
 
     Args:
         study: a study's results.
@@ -268,8 +268,8 @@ def study_record(study, command: str, config_path: str | None = None,
 
 
 def _pin(path, trial_id) -> None:
-    from ..retention import pin_trial
-    from ..store import STUDY_FILE
+    from ..studies.retention import pin_trial
+    from ..studies.store import STUDY_FILE
 
     if (Path(path) / STUDY_FILE).exists():
         pin_trial(path, trial_id, "journal")

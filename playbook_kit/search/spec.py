@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
-from ..retention import KEEP_CHECKPOINTS, check_keep
+from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
+from ..studies.retention import KEEP_CHECKPOINTS, check_keep
 from ..core.validation import not_allowed
 from ..workload.workload import Workload
 from .points import quasi_random_points
@@ -90,8 +90,8 @@ class StudySpec:
     """How many of the best trials keep their checkpoints, pinned trials besides (those a
     final evaluation, a retrain, a decision or the journal refers to); the others' are
     dropped as they fall out of the best. None (or "all") keeps every trial's. Default
-    5: see :data:`~playbook_kit.retention.KEEP_CHECKPOINTS` and
-    :mod:`playbook_kit.retention`. It may change when a study is resumed, and a resume
+    5: see :data:`~playbook_kit.studies.retention.KEEP_CHECKPOINTS` and
+    :mod:`playbook_kit.studies.retention`. It may change when a study is resumed, and a resume
     applies it to the trials already run, also in a study stored before the option."""
 
     def __post_init__(self):
@@ -153,7 +153,7 @@ class StudySpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "StudySpec":
         """A study file (YAML); a syntax error or a field not allowed raises
-        :class:`~playbook_kit.store.StoreError` naming the file."""
+        :class:`~playbook_kit.studies.store.StoreError` naming the file."""
         return read_study_yaml(path, build=cls.from_dict)
 
     @classmethod

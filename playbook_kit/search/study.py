@@ -2,7 +2,7 @@
 
 :func:`run_study` (or :func:`run_spec` for a :class:`StudySpec`) runs or resumes a study
 into ``directory/<name>``, keras-tuner's project directory, and returns its results;
-the files it writes there are described in :mod:`playbook_kit.store`.
+the files it writes there are described in :mod:`playbook_kit.studies.store`.
 
 Infeasible trials (any run NaN/Inf, diverged, out of memory, or a model that fails to
 build) are recorded with their reason and ended as keras-tuner ``FAILED`` trials, which
@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from ..core import rules
-from ..store import (  # noqa: F401 (read_trial_record: importable from here too)
+from ..studies.store import (  # noqa: F401 (read_trial_record: importable from here too)
     CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,
     read_trial_record, trial_record, write_finished_run, write_study_spec, write_trial,
 )
 from ..training.trial_state import TrialState
-from ..retention import KEEP_CHECKPOINTS, apply_retention
+from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
 from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
     StudySpec, _check_space_against_workload, _trial_config, run_seeds, warm_start_path,
@@ -149,9 +149,9 @@ def _after_trial(lock, project: Path, keep_checkpoints, direction: str) -> None:
     """Between trials (in the process that ran the trial) and at the study's end: stop
     when another process took the study's lock over (this one was paused beyond the
     lock's timeout), then drop the checkpoints of the trials that fell out of the best
-    ``keep_checkpoints`` (:mod:`playbook_kit.retention`)."""
+    ``keep_checkpoints`` (:mod:`playbook_kit.studies.retention`)."""
     if lock is not None and lock.stolen:
-        from ..study_lock import StudyLocked
+        from ..studies.study_lock import StudyLocked
 
         raise StudyLocked(lock.stolen)
     apply_retention(project, keep_checkpoints, direction)
@@ -253,8 +253,8 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                  overwrite: bool = False, load_priors=None, live: bool = False) -> Path:
     """Run (or resume) a :class:`StudySpec` into ``directory/<name>``; returns that folder.
 
-    First takes the study's lock (:mod:`playbook_kit.study_lock`): a study that another
-    live process runs is refused with :class:`~playbook_kit.study_lock.StudyLocked`
+    First takes the study's lock (:mod:`playbook_kit.studies.study_lock`): a study that another
+    live process runs is refused with :class:`~playbook_kit.studies.study_lock.StudyLocked`
     before any work (workers joining a chief take none; their chief holds it). Then
     checks the space against the workload, the stored files and a stored study's
     settings before any work; a finished trial whose record is damaged is queued to
@@ -277,7 +277,7 @@ def _runner_lock(project: Path):
     worker that joins a chief: the chief, or the launcher's first worker, which serves
     the oracle, holds it. A worker is refused only by a single process's lock (one
     running the study on its own, which no worker can join)."""
-    from ..study_lock import StudyLock, StudyLocked, holder, refusal, stale_reason
+    from ..studies.study_lock import StudyLock, StudyLocked, holder, refusal, stale_reason
     from ._keras_tuner import hosts_oracle, is_chief, is_worker
 
     if is_worker() and not hosts_oracle():

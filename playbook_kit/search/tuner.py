@@ -17,7 +17,7 @@ import keras_tuner as kt
 from keras_tuner.engine import base_tuner
 
 from ..core import rules
-from ..store import (
+from ..studies.store import (
     StoreError, clear_interrupted, read_trial_record, write_interrupted, write_json,
 )
 from ..training.trial_state import TrialInterrupted, keep_beating

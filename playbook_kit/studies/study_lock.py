@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from .core.files import atomic_write
+from ..core.files import atomic_write
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LOCK_SCHEMA_VERSION", "StudyLock",
            "StudyLocked", "holder", "check_free", "stale_reason"]

@@ -12,8 +12,8 @@ keras-tuner's project directory is the store: its ``oracle.json`` and
   and while it runs its resumable state, :mod:`~playbook_kit.training.trial_state`), or
   ``trial_<id>/checkpoints_dropped.json`` once the study's retention dropped them, and
   ``playbook_pins/`` (trials whose checkpoints are kept whatever the retention):
-  :mod:`playbook_kit.retention`;
-* ``playbook_runner.lock`` while a process runs the study: :mod:`playbook_kit.study_lock`.
+  :mod:`playbook_kit.studies.retention`;
+* ``playbook_runner.lock`` while a process runs the study: :mod:`playbook_kit.studies.study_lock`.
 
 Every file is written through :func:`~playbook_kit.core.files.atomic_write` (re-exported
 here for study files), so a kill at any moment leaves the
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.files import atomic_write, json_number
-from .core.rules import COMPLETED, INFEASIBLE, is_feasible
+from ..core.files import atomic_write, json_number
+from ..core.rules import COMPLETED, INFEASIBLE, is_feasible
 
 __all__ = [
     "SCHEMA_VERSION", "STUDY_FILE", "TRIAL_FILE", "CURVES_FILE", "ORACLE_FILE",
