@@ -36,9 +36,9 @@ _EXPORTS = {
     "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
     "Journal": "journal", "study_record": "journal",
     "retrain": "recipes", "final_evaluation": "recipes", "explore_and_expand": "recipes",
-    "config_of": "results", "config_table": "results",
-    "StudyResults": "results", "load_study": "results", "as_study": "results",
-    "best_of": "results",
+    "config_of": "results.study_results", "config_table": "results.study_results",
+    "StudyResults": "results.study_results", "load_study": "results.study_results", "as_study": "results.study_results",
+    "best_of": "results.study_results",
     "SearchSpace": "search.space", "adam_space": "search.presets",
     "momentum_space": "search.presets", "StoreError": "studies.store",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.spec",
@@ -52,7 +52,7 @@ _EXPORTS = {
     "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
     "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
     "file_pipeline": "input_pipeline", "batches_in_memory": "input_pipeline",
-    "run_batch": "batch", "export_tensorboard": "tracking",
+    "run_batch": "batch", "export_tensorboard": "results.tracking",
     "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
     "coverage_table": "widgets", "isolation_explorer": "widgets",
     "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
@@ -91,7 +91,7 @@ if TYPE_CHECKING:
     from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
     from .recipe_result import RecipeResult  # noqa: F401
     from .recipes import explore_and_expand, final_evaluation, retrain  # noqa: F401
-    from .results import (  # noqa: F401
+    from .results.study_results import (  # noqa: F401
         StudyResults, as_study, best_of, config_of, config_table, load_study,
     )
     from .core.runtime import seed_everything, setup  # noqa: F401
@@ -108,7 +108,7 @@ if TYPE_CHECKING:
         PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
         stream_images, stream_tfrecord,
     )
-    from .tracking import export_tensorboard  # noqa: F401
+    from .results.tracking import export_tensorboard  # noqa: F401
     from .training.trainer import (  # noqa: F401
         TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )

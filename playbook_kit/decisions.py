@@ -43,7 +43,7 @@ toolkit's, and each is documented where it is made:
   to reproduce decisions recorded before (a stored decision without a method used it,
   :data:`LEGACY_METHOD`).
 
-Functions here read numbers (or a :class:`~playbook_kit.results.StudyResults`); they
+Functions here read numbers (or a :class:`~playbook_kit.results.study_results.StudyResults`); they
 never train. Rerunning a config with N seeds is the training layer's job.
 """
 from __future__ import annotations

@@ -121,7 +121,7 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
         length.recommended_max_train_steps
     """
     from .insight.curves import diagnose_curves
-    from .results import as_study
+    from .results.study_results import as_study
 
     check_workload(workload)
     learning_rates = check_increasing("learning_rates", learning_rates)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .results import StudyResults
+from .results.study_results import StudyResults
 from .core.validation import check_choice, check_int, check_seed
 
 

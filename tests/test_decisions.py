@@ -13,7 +13,7 @@ from scipy.stats import bootstrap, t, ttest_ind  # noqa: E402
 from playbook_kit.decisions import (  # noqa: E402
     ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, RetrainSummary, adoption_decision,
     plot_retrain_variance, retrain_summary, runs_from_study)
-from playbook_kit.results import RUN_COLUMNS, StudyResults  # noqa: E402
+from playbook_kit.results.study_results import RUN_COLUMNS, StudyResults  # noqa: E402
 
 N_BOOT = 2000  # enough for these clear-cut cases, small enough to keep tests fast
 

@@ -126,7 +126,7 @@ def test_check_choice_and_seed():
 
 def test_study_results_owns_the_rules():
     """StudyResults answers feasibility, direction and the best trial through rules.py."""
-    from playbook_kit.results import StudyResults
+    from playbook_kit.results.study_results import StudyResults
 
     trials = pd.DataFrame({
         "trial_id": ["0", "1", "2", "3", "4", "5"],

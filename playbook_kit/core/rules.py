@@ -3,7 +3,7 @@ how numbers are shown.
 
 Every layer (trainer, search, results, insight, decisions, recipes) asks these
 functions instead of writing ``direction == "max"`` or ``status == "completed"`` again,
-so that a rule changes in one place. :class:`~playbook_kit.results.StudyResults`
+so that a rule changes in one place. :class:`~playbook_kit.results.study_results.StudyResults`
 exposes them for a study. Pure NumPy/pandas: importing this starts no TensorFlow.
 """
 from __future__ import annotations

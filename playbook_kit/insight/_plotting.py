@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import rules
-from ..results import StudyResults
+from ..results.study_results import StudyResults
 from ._common import Hyperparameter, is_strip
 
 LAYOUT = "constrained"

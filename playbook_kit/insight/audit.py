@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..reporting.rendering import render
 from ..core.statuses import mark
-from ..results import StudyResults
+from ..results.study_results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)
 from .axes import plot_axes

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ..core import rules
-from ..results import StudyResults
+from ..results.study_results import StudyResults
 from ..core.validation import not_allowed
 from ._common import (Hyperparameter, _check_study, fmt, check_fraction, _sorted_best,
                       best_set_size, finished_mask, hyperparameter, infeasible_mask,

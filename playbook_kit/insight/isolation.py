@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core import rules
 from ..decisions import mean_interval, runs_by_trial
-from ..results import StudyResults
+from ..results.study_results import StudyResults
 from ..reporting.style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range)

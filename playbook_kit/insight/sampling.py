@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results import StudyResults
+from ..results.study_results import StudyResults
 from ..search.refine import good_cutoff
 from ..reporting.style import draw_best_so_far, study_colors
 from ._common import (_as_studies, _check_study, fmt, check_fraction, feasible_mask,

@@ -260,7 +260,7 @@ def study_record(study, command: str, config_path: str | None = None,
             f"study {study.name!r} has no feasible trial, so there is no best config; "
             "pass config_path")
     else:
-        from ..results import config_of
+        from ..results.study_results import config_of
 
         record["config"] = {name: _journal_data(value, f"config[{name!r}]")
                             for name, value in config_of(study, best["trial_id"].iloc[0]).items()}

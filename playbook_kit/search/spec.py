@@ -159,7 +159,7 @@ class StudySpec:
     @classmethod
     def from_study(cls, study) -> "StudySpec":
         """The spec a playbook-kit study was run with, from its directory or its
-        :class:`~playbook_kit.results.StudyResults`: what a later stage reads instead
+        :class:`~playbook_kit.results.study_results.StudyResults`: what a later stage reads instead
         of declaring the round's settings again."""
         path = getattr(study, "path", study)
         if path is None or not (Path(path) / STUDY_FILE).exists():
@@ -294,7 +294,7 @@ def _shown(source) -> str:
 
 def warm_start_path(source) -> str:
     """The absolute directory of a warm-start source: a study directory or a
-    :class:`~playbook_kit.results.StudyResults` loaded from one."""
+    :class:`~playbook_kit.results.study_results.StudyResults` loaded from one."""
     if hasattr(source, "trials"):
         if getattr(source, "path", None) is None:
             raise ValueError(f"warm_start={_shown(source)} is not allowed: these results "

@@ -389,7 +389,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               progress: bool = True, overwrite: bool = False, warm_start=None,
               live: bool = False, checkpoint_every=None,
               keep_checkpoints: int | None = KEEP_CHECKPOINTS):
-    """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+    """Run (or resume) a study and return its :class:`~playbook_kit.results.study_results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
     interrupted one (or one whose stored record was damaged) is rerun, and the budget
@@ -499,7 +499,7 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
     """
     import dataclasses
 
-    from ..results import load_study, warm_start_observations
+    from ..results.study_results import load_study, warm_start_observations
 
     if warm_start is not None:
         path = warm_start_path(warm_start)

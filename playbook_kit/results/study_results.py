@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import rules
-from .core.rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
-from .search.space import HYPERPARAMETER_COLUMNS
-from .studies.store import (
+from ..core import rules
+from ..core.rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
+from ..search.space import HYPERPARAMETER_COLUMNS
+from ..studies.store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_interrupted, read_json,
     read_keras_tuner_trial, read_study_spec, read_trial, read_trial_record, trial_dirs,
 )
@@ -308,8 +308,8 @@ def load_study(path: str | Path) -> StudyResults:
 def _spec_and_space(spec: dict):
     """A stored spec and its search space, the objective checked (a hand-edited spec
     fails here, not halfway through loading)."""
-    from .workload.objectives import objective_direction
-    from .search.space import SearchSpace
+    from ..workload.objectives import objective_direction
+    from ..search.space import SearchSpace
 
     objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))
     return spec, SearchSpace.from_dict(spec["space"])
@@ -322,7 +322,7 @@ def _damaged(error: StoreError) -> str:
 
 
 def _load_playbook_study(path: Path) -> StudyResults:
-    from .workload.objectives import objective_direction
+    from ..workload.objectives import objective_direction
 
     spec, space = read_study_spec(path, build=_spec_and_space)
     direction = objective_direction(spec["objective"], (spec.get("parts") or {}).get("direction"))
