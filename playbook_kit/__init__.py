@@ -30,12 +30,12 @@ _EXPORTS = {
     "plot_best_of_n": "insight", "good_region_counts": "insight", "audit": "insight",
     "plot_best_so_far": "insight",
     "expanded_space": "search.refine", "refined_space": "search.refine",
-    "retrain_summary": "decisions", "adoption_decision": "decisions",
-    "RetrainSummary": "decisions", "AdoptionDecision": "decisions", "AuditReport": "insight",
+    "retrain_summary": "decisions.adoption", "adoption_decision": "decisions.adoption",
+    "RetrainSummary": "decisions.adoption", "AdoptionDecision": "decisions.adoption", "AuditReport": "insight",
     "RecipeResult": "recipe_result",
-    "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
+    "plot_retrain_variance": "decisions.adoption", "runs_from_study": "decisions.adoption",
     "Journal": "journal", "study_record": "journal",
-    "retrain": "recipes", "final_evaluation": "recipes", "explore_and_expand": "recipes",
+    "retrain": "decisions.rounds", "final_evaluation": "decisions.rounds", "explore_and_expand": "decisions.rounds",
     "config_of": "results.study_results", "config_table": "results.study_results",
     "StudyResults": "results.study_results", "load_study": "results.study_results", "as_study": "results.study_results",
     "best_of": "results.study_results",
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from .data.arrays import (  # noqa: F401
         Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
     )
-    from .decisions import (  # noqa: F401
+    from .decisions.adoption import (  # noqa: F401
         AdoptionDecision, RetrainSummary, adoption_decision, plot_retrain_variance,
         retrain_summary, runs_from_study,
     )
@@ -90,7 +90,7 @@ if TYPE_CHECKING:
     )
     from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
     from .recipe_result import RecipeResult  # noqa: F401
-    from .recipes import explore_and_expand, final_evaluation, retrain  # noqa: F401
+    from .decisions.rounds import explore_and_expand, final_evaluation, retrain  # noqa: F401
     from .results.study_results import (  # noqa: F401
         StudyResults, as_study, best_of, config_of, config_table, load_study,
     )

@@ -224,7 +224,7 @@ def _wider_range(answer, study=None, name="learning_rate", **_):
 
 def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
               direction="max", **_):
-    from .decisions import ADOPTION_METHODS, RECOMMENDATIONS, adoption_decision
+    from .decisions.adoption import ADOPTION_METHODS, RECOMMENDATIONS, adoption_decision
 
     aliases = {"run more seeds": RECOMMENDATIONS[2], "inconclusive": RECOMMENDATIONS[2]}
     choices = (*RECOMMENDATIONS, *aliases)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy.stats import nct, t
 
-from playbook_kit.decisions import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
+from playbook_kit.decisions.adoption import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
                                     adoption_decision, mean_interval, retrain_summary,
                                     runs_from_study)
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_status_the_package_writes_has_a_mark():
-    from playbook_kit.decisions import RECOMMENDATIONS
+    from playbook_kit.decisions.adoption import RECOMMENDATIONS
     from playbook_kit.insight.audit import CHECK_STATUSES
     from playbook_kit.core.rules import FINISHED_STATUSES
 

@@ -194,11 +194,11 @@ def _decision(decision) -> dict | None:
 
 def decision_method(decision: Mapping | None) -> str | None:
     """The method a recorded decision was made with: ``details.method`` (e.g.
-    ``"welch_t"``), or :data:`~playbook_kit.decisions.LEGACY_METHOD` (the percentile
-    bootstrap) for an :class:`~playbook_kit.decisions.AdoptionDecision` recorded before
+    ``"welch_t"``), or :data:`~playbook_kit.decisions.adoption.LEGACY_METHOD` (the percentile
+    bootstrap) for an :class:`~playbook_kit.decisions.adoption.AdoptionDecision` recorded before
     the method was stored; None for a decision without the toolkit's details (a string,
     a hand-written dict)."""
-    from ..decisions import LEGACY_METHOD
+    from ..decisions.adoption import LEGACY_METHOD
 
     details = decision.get("details") if isinstance(decision, Mapping) else None
     if not isinstance(details, Mapping):
@@ -211,7 +211,7 @@ def decision_method(decision: Mapping | None) -> str | None:
 def method_label(method: str | None) -> str:
     """A decision method as words for the reports ("Welch t interval"); an unknown name
     (from a newer playbook-kit) as it is stored; "" for none."""
-    from ..decisions import ADOPTION_METHODS
+    from ..decisions.adoption import ADOPTION_METHODS
 
     return "" if method is None else ADOPTION_METHODS.get(method, method)
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .core import rules
-from .results.study_results import StudyResults, config_of, load_study
-from .studies.store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
-from .core.validation import not_allowed
+from ..core import rules
+from ..results.study_results import StudyResults, config_of, load_study
+from ..studies.store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
+from ..core.validation import not_allowed
 
 
 def _study_spec(study: StudyResults):
-    from .search.study import StudySpec
+    from ..search.study import StudySpec
 
     if study.path is None or not (Path(study.path) / STUDY_FILE).exists():
         raise ValueError(f"study {study.name!r} was not written by playbook-kit (no "
@@ -68,8 +68,8 @@ def retrain(study: StudyResults | str | Path, trial_id, seeds: int = 5, *,
     """
     import warnings
 
-    from .studies.retention import dropped, dropped_message, pin_trial
-    from .search.study import StudySpec, run_spec
+    from ..studies.retention import dropped, dropped_message, pin_trial
+    from ..search.study import StudySpec, run_spec
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 2:
         raise not_allowed("seeds", seeds, "use an integer >= 2",
@@ -127,8 +127,8 @@ def final_evaluation(study: StudyResults | str | Path, trial_id, journal=None,
         result = pk.final_evaluation(study, "07", journal=journal)
         result["metrics"]["test_accuracy"]
     """
-    from .studies.retention import dropped, dropped_message, pin_trial
-    from .training.trainer import evaluate_model
+    from ..studies.retention import dropped, dropped_message, pin_trial
+    from ..training.trainer import evaluate_model
 
     if not isinstance(study, StudyResults):
         study = load_study(study)
@@ -196,9 +196,9 @@ def explore_and_expand(spec, directory: str | Path = "studies", *, workload=None
         spec = pk.StudySpec.from_yaml("studies/depth.yaml")
         wider = pk.explore_and_expand(spec, "runs/studies")
     """
-    from .insight.boundaries import boundary_check
-    from .search.refine import expanded_space
-    from .search.study import run_spec
+    from ..insight.boundaries import boundary_check
+    from ..search.refine import expanded_space
+    from ..search.study import run_spec
 
     study = run_spec(spec, directory, workload=workload, progress=progress)
     wider = expanded_space(spec.space, boundary_check(study))

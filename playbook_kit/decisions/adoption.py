@@ -56,9 +56,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .core import rules
-from .core.rules import DIRECTIONS, fmt
-from .core.validation import check_choice, check_int, check_number, check_seed, not_allowed
+from ..core import rules
+from ..core.rules import DIRECTIONS, fmt
+from ..core.validation import check_choice, check_int, check_number, check_seed, not_allowed
 
 __all__ = ["DIRECTIONS"]
 RECOMMENDATIONS = ("adopt", "keep baseline", "inconclusive: run more seeds")
@@ -378,8 +378,8 @@ def _pin(path, trial_id) -> None:
     """Pin a stored playbook-kit study's trial that a decision reads."""
     from pathlib import Path
 
-    from .studies.retention import pin_trial
-    from .studies.store import STUDY_FILE
+    from ..studies.retention import pin_trial
+    from ..studies.store import STUDY_FILE
 
     if path is not None and (Path(path) / STUDY_FILE).exists():
         pin_trial(path, trial_id, "decision")
@@ -449,7 +449,7 @@ def plot_retrain_variance(groups: Mapping[str, Sequence[float]], objective_name:
     ax.set_xlabel("config (each point: one run with its own seed)")
     ax.set_title(f"Retrain variance of {objective_name}")
     if own_figure:
-        from .reporting.style import detach
+        from ..reporting.style import detach
 
         detach(ax.figure)
     return ax
@@ -575,7 +575,7 @@ class AdoptionDecision:
     def to_markdown(self) -> str:
         """The decision as Markdown: the recommendation marked ("✓ adopt"), both configs'
         runs, the gain with its intervals, and the reason."""
-        from .core.statuses import mark
+        from ..core.statuses import mark
 
         pct = f"{self.confidence:.0%}"
         better = _better_word(self.direction)
@@ -624,7 +624,7 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     ``baseline_values`` / ``candidate_values``: objective values of the reruns (one per
     seed) of the baseline's and the candidate's best config. ``complexity_cost``: the
     smallest gain, in objective units, that would justify the added complexity (0 for
-    a change that adds none). The rule is the toolkit's, in ``playbook_kit.decisions.ADOPTION_RULE``.
+    a change that adds none). The rule is the toolkit's, in ``playbook_kit.decisions.adoption.ADOPTION_RULE``.
     ``min_runs`` (toolkit default 3, at least 2: one run shows no retrain variance).
     ``method``: the interval of the gain, ``"welch_t"`` (default, calibrated) or
     ``"percentile_bootstrap"``, the rule of decisions made before playbook-kit measured
