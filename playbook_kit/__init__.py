@@ -32,7 +32,7 @@ _EXPORTS = {
     "expanded_space": "search.refine", "refined_space": "search.refine",
     "retrain_summary": "decisions.adoption", "adoption_decision": "decisions.adoption",
     "RetrainSummary": "decisions.adoption", "AdoptionDecision": "decisions.adoption", "AuditReport": "insight",
-    "RecipeResult": "recipe_result",
+    "RecipeResult": "recipes.recipe_result",
     "plot_retrain_variance": "decisions.adoption", "runs_from_study": "decisions.adoption",
     "Journal": "journal", "study_record": "journal",
     "retrain": "decisions.rounds", "final_evaluation": "decisions.rounds", "explore_and_expand": "decisions.rounds",
@@ -45,13 +45,13 @@ _EXPORTS = {
     "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
     "copy_notebooks": "notebooks",
     "expect": "notebooks", "trial_browser": "widgets",
-    "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
-    "initial_training_length": "training_length", "TrainingLength": "training_length",
-    "instability_probe": "stability", "InstabilityProbe": "stability",
-    "warmup_sweep": "stability", "WarmupSweep": "stability",
-    "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
-    "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
-    "file_pipeline": "input_pipeline", "batches_in_memory": "input_pipeline",
+    "batch_size_scan": "recipes.batch_size", "BatchSizeScan": "recipes.batch_size",
+    "initial_training_length": "recipes.training_length", "TrainingLength": "recipes.training_length",
+    "instability_probe": "recipes.stability", "InstabilityProbe": "recipes.stability",
+    "warmup_sweep": "recipes.stability", "WarmupSweep": "recipes.stability",
+    "clipping_threshold": "recipes.clipping", "ClippingThreshold": "recipes.clipping",
+    "input_pipeline_check": "recipes.input_pipeline", "PipelineCheck": "recipes.input_pipeline",
+    "file_pipeline": "recipes.input_pipeline", "batches_in_memory": "recipes.input_pipeline",
     "run_batch": "batch", "export_tensorboard": "results.tracking",
     "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
     "coverage_table": "widgets", "isolation_explorer": "widgets",
@@ -64,8 +64,8 @@ if TYPE_CHECKING:
     # At run time the names load lazily, through __getattr__ and _EXPORTS; test_layout.py
     # checks that the two say the same.
     from .batch import run_batch  # noqa: F401
-    from .batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
-    from .clipping import ClippingThreshold, clipping_threshold  # noqa: F401
+    from .recipes.batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
+    from .recipes.clipping import ClippingThreshold, clipping_threshold  # noqa: F401
     from .data.arrays import (  # noqa: F401
         Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
     )
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     )
     from .examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
     from .workload.families import build_model, register_model  # noqa: F401
-    from .input_pipeline import (  # noqa: F401
+    from .recipes.input_pipeline import (  # noqa: F401
         PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
     )
     from .insight import (  # noqa: F401
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
         check, collect_runs, copy_notebooks, expect, save_metrics,
     )
     from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
-    from .recipe_result import RecipeResult  # noqa: F401
+    from .recipes.recipe_result import RecipeResult  # noqa: F401
     from .decisions.rounds import explore_and_expand, final_evaluation, retrain  # noqa: F401
     from .results.study_results import (  # noqa: F401
         StudyResults, as_study, best_of, config_of, config_table, load_study,
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
     from .search.space import SearchSpace  # noqa: F401
     from .search.spec import StudySpec  # noqa: F401
     from .search.study import run_spec, run_study  # noqa: F401
-    from .stability import (  # noqa: F401
+    from .recipes.stability import (  # noqa: F401
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
     from .studies.store import StoreError  # noqa: F401
@@ -112,7 +112,7 @@ if TYPE_CHECKING:
     from .training.trainer import (  # noqa: F401
         TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )
-    from .training_length import TrainingLength, initial_training_length  # noqa: F401
+    from .recipes.training_length import TrainingLength, initial_training_length  # noqa: F401
     from .widgets import (  # noqa: F401
         coverage_table, isolation_explorer, plot_search_space_samples,
         search_space_explorer, trial_browser,

@@ -209,7 +209,7 @@ def _report(result, folder) -> None:
 
 def _batch_size(args) -> int:
     from pathlib import Path
-    from .batch_size import batch_size_scan
+    from .recipes.batch_size import batch_size_scan
 
     spec, folder, workload = _study_workload(args)
     scan = batch_size_scan(workload, dict(args.set or []), batch_sizes=args.batch_sizes,
@@ -222,7 +222,7 @@ def _batch_size(args) -> int:
 
 def _pipeline_check(args) -> int:
     from pathlib import Path
-    from .input_pipeline import trainer_pipeline_check
+    from .recipes.input_pipeline import trainer_pipeline_check
 
     spec, folder, workload = _study_workload(args)
     result = trainer_pipeline_check(workload, dict(args.set or []), steps=args.steps,
@@ -234,7 +234,7 @@ def _pipeline_check(args) -> int:
 
 def _clip_norm(args) -> int:
     from pathlib import Path
-    from .clipping import clipping_threshold
+    from .recipes.clipping import clipping_threshold
     from .results.study_results import load_study
     from .core.runtime import setup
 

@@ -284,7 +284,7 @@ def _refined_range(answer, study=None, name="learning_rate", **_):
 
 
 def _batch_size(answer, scan=None, **_):
-    from .batch_size import SCALING_THRESHOLD
+    from .recipes.batch_size import SCALING_THRESHOLD
 
     table = scan.table[scan.table["status"] == "measured"]
     sizes = [int(b) for b in table["batch_size"]]

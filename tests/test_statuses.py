@@ -18,7 +18,7 @@ def test_every_status_the_package_writes_has_a_mark():
     from playbook_kit.core.rules import FINISHED_STATUSES
 
     source = "".join((ROOT / "playbook_kit" / name).read_text() for name in
-                     ("insight/boundaries.py", "batch_size.py"))
+                     ("insight/boundaries.py", "recipes/batch_size.py"))
     written = set(re.findall(r'status"?\]?\s*[=:]\s*"([a-z ]+)"', source))
     assert {"expand", "ok", "at bound", "instability", "not checked", "measured",
             "out of memory"} <= written

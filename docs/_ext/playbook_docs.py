@@ -307,7 +307,7 @@ def _is_external(target: str) -> bool:
 
 def _defining_module(node) -> str:
     """The module whose docstring holds a reference: autodoc names it in the node's source
-    (``.../training_length.py:docstring of playbook_kit.training_length.f``)."""
+    (``.../training_length.py:docstring of playbook_kit.recipes.training_length.f``)."""
     source = str(getattr(node, "source", None) or "")
     if "docstring of " in source:
         path = source.rsplit("docstring of ", 1)[1].split(":")[0].split(".")

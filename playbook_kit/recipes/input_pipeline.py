@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .recipe_result import RecipeResult, check_workload
-from .core.validation import check_int, check_number, check_seed, not_allowed
+from ..core.validation import check_int, check_number, check_seed, not_allowed
 
 SLOWDOWN_TOLERANCE = 0.10
 """Training is input-bound when its step takes more than 10% longer than the compute-only
@@ -60,7 +60,7 @@ class PipelineCheck(RecipeResult):
 
     def plot(self, ax=None):
         """Throughput of each measurement, compute only first; returns the Axes."""
-        from .insight._plotting import _new_axes
+        from ..insight._plotting import _new_axes
 
         ax = _new_axes(ax)
         colors = ["C2", "C0", "C3" if self.input_bound else "C0", "C1"]
@@ -90,8 +90,8 @@ def _time_training(workload, config, interleaved: dict, last: dict, steps, warmu
     """
     import tensorflow as tf
 
-    from .training import programs
-    from .training.trainer import seeded_model
+    from ..training import programs
+    from ..training.trainer import seeded_model
 
     model = seeded_model(workload, config, seed)[0]
     datasets = {**interleaved, **last}
@@ -265,7 +265,7 @@ def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int =
     That pipeline caches, so ``warmup_steps`` defaults to one epoch of batches plus one
     (the first epoch fills the cache and would count as input time otherwise).
     """
-    from .data.arrays import train_pipeline
+    from ..data.arrays import train_pipeline
 
     check_workload(workload)
     config = workload.config(config)

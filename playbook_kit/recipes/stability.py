@@ -26,7 +26,7 @@ import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
                             panels, with_progress)
-from .core.validation import check_int, check_number, not_allowed
+from ..core.validation import check_int, check_number, not_allowed
 
 RISE_TOLERANCE = 0.10
 """A run whose training loss rises more than 10% above its initial value is unstable
@@ -154,7 +154,7 @@ def instability_probe(workload, config: dict | None = None, *, learning_rates=No
     classified by :func:`classify_run`; the sweep stops after ``stop_after`` unstable
     rates in a row. ``unstable_base_learning_rate`` is the lowest unstable rate. With
     ``directory`` each run is kept there, and the probe run again resumes at the run it
-    was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+    was in (:func:`~playbook_kit.recipes.recipe_result.recipe_run`).
 
     Args:
         workload: the workload to train.
@@ -300,7 +300,7 @@ def warmup_sweep(workload, config: dict | None = None, *, unstable_base_learning
     With ``max_train_steps`` (the budget of the studies to come) the result warns when
     the warmup exceeds 10% of it (too long) and suggests more steps above 5% (playbook).
     With ``directory`` each run is kept there, and the sweep run again resumes at the run
-    it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+    it was in (:func:`~playbook_kit.recipes.recipe_result.recipe_run`).
 
     Args:
         workload: the workload to train.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core.validation import check_int, check_number, is_number, not_allowed
+from ..core.validation import check_int, check_number, is_number, not_allowed
 
 
 @dataclass
@@ -143,7 +143,7 @@ def check_powers_of_two(name: str, values) -> list[int]:
 
 
 def check_workload(workload):
-    from .workload.workload import Workload
+    from ..workload.workload import Workload
 
     if not isinstance(workload, Workload):
         raise not_allowed("workload", workload, "use a playbook_kit.Workload")
@@ -156,8 +156,8 @@ def recipe_run(directory, name: str, workload, config: dict, seed: int, **train_
     recipe run again resumes at the run it was in: a finished run is read back (when it
     was made with the same config, seed and steps), the interrupted one continues from its
     resumable state (:mod:`~playbook_kit.training.trial_state`), the others train."""
-    from .studies.store import read_finished_run, write_finished_run
-    from .training.trainer import TrialResult, train_trial
+    from ..studies.store import read_finished_run, write_finished_run
+    from ..training.trainer import TrialResult, train_trial
 
     if directory is None:
         return train_trial(workload, config, seed, **train_kwargs)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
                             with_progress)
-from .core.validation import check_int, check_number, not_allowed
+from ..core.validation import check_int, check_number, not_allowed
 
 TARGET_ACCURACY = 0.99
 """"Nearly perfect training performance": accuracy on the fixed training sample of at
@@ -61,7 +61,7 @@ class TrainingLength(RecipeResult):
     def plot(self, ax=None):
         """Training accuracy against step for each learning rate, with the target and the
         recommended ``max_train_steps``; returns the Axes."""
-        from .insight._plotting import _new_axes
+        from ..insight._plotting import _new_axes
 
         ax = _new_axes(ax)
         for run, (_, row) in zip(self.runs, self.table.iterrows()):
@@ -93,7 +93,7 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
     the best-checkpoint position rule on the fastest run (best step in the last 25% of
     the generous budget: more steps still help, so the problem may be compute-bound).
     With ``directory`` each run is kept there, and the sweep run again resumes at the run
-    it was in (:func:`~playbook_kit.recipe_result.recipe_run`).
+    it was in (:func:`~playbook_kit.recipes.recipe_result.recipe_run`).
 
     Args:
         workload: the workload to train.
@@ -120,8 +120,8 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
                                             max_train_steps=600, eval_every=20)
         length.recommended_max_train_steps
     """
-    from .insight.curves import diagnose_curves
-    from .results.study_results import as_study
+    from ..insight.curves import diagnose_curves
+    from ..results.study_results import as_study
 
     check_workload(workload)
     learning_rates = check_increasing("learning_rates", learning_rates)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .recipe_result import (RecipeResult, check_increasing, check_powers_of_two,
                             check_workload, is_power_of_two, panels, with_progress)
-from .core.validation import check_choice, check_int, check_number, not_allowed
+from ..core.validation import check_choice, check_int, check_number, not_allowed
 
 SCALING_THRESHOLD = 1.8
 """A doubling "nearly doubles" throughput when throughput grows at least 1.8x (the
@@ -118,7 +118,7 @@ def measure_throughput(workload, config: dict, steps: int, warmup_steps: int,
     """
     import tensorflow as tf
 
-    from .training.trainer import seeded_model, trial_program
+    from ..training.trainer import seeded_model, trial_program
 
     total = warmup_steps + steps * repeats
     program, iterator, _ = trial_program(workload, config, seed,
@@ -173,7 +173,7 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     training sample; or ``"train_loss"``, which must fall to ``target``) reaches
     ``target`` is recorded. Only training performance is used, never validation. With
     ``directory`` those runs are kept there, and the scan run again resumes at the run it
-    was in (:func:`~playbook_kit.recipe_result.recipe_run`; the throughput measurements,
+    was in (:func:`~playbook_kit.recipes.recipe_result.recipe_run`; the throughput measurements,
     seconds each, are taken again).
 
     Args:

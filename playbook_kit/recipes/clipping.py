@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .recipe_result import RecipeResult, panels
-from .core.validation import check_number, not_allowed
+from ..core.validation import check_number, not_allowed
 
 PERCENTILE = 90.0
 """The playbook's starting point: the 90th percentile of observed norms."""
@@ -82,8 +82,8 @@ class ClippingThreshold(RecipeResult):
 
 def _norm_curves(source, trial_id):
     """(curves with trial's optimizer rows, label, clip_norm used or None)."""
-    from .results.study_results import StudyResults, config_of, load_study
-    from .training.trainer import TrialResult
+    from ..results.study_results import StudyResults, config_of, load_study
+    from ..training.trainer import TrialResult
 
     if isinstance(source, TrialResult):
         if trial_id is not None:
