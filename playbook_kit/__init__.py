@@ -17,8 +17,8 @@ _EXPORTS = {
     "PipelineDataset": "data.streams", "from_tf_data": "data.streams", "PyDatasetData": "data.streams",
     "from_py_dataset": "data.streams", "stream_csv": "data.streams",
     "stream_images": "data.streams", "stream_tfrecord": "data.streams", "WorkloadError": "workload.workload",
-    "dry_run": "training.trainer", "write_shapes_folder": "examples",
-    "write_example_files": "examples", "slow_decoder": "examples",
+    "dry_run": "training.trainer", "write_shapes_folder": "teaching.examples",
+    "write_example_files": "teaching.examples", "slow_decoder": "teaching.examples",
     "Workload": "workload.workload", "resolve_config": "workload.config_fields", "register_model": "workload.families",
     "build_model": "workload.families", "build_optimizer": "workload.optimizers",
     "learning_rate_schedule": "workload.optimizers", "GhostBatchNormalization": "workload.layers",
@@ -42,9 +42,9 @@ _EXPORTS = {
     "SearchSpace": "search.space", "adam_space": "search.presets",
     "momentum_space": "search.presets", "StoreError": "studies.store",
     "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.spec",
-    "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
-    "copy_notebooks": "notebooks",
-    "expect": "notebooks", "trial_browser": "widgets",
+    "save_metrics": "teaching.notebooks", "collect_runs": "teaching.notebooks", "check": "teaching.notebooks",
+    "copy_notebooks": "teaching.notebooks",
+    "expect": "teaching.notebooks", "trial_browser": "teaching.widgets",
     "batch_size_scan": "recipes.batch_size", "BatchSizeScan": "recipes.batch_size",
     "initial_training_length": "recipes.training_length", "TrainingLength": "recipes.training_length",
     "instability_probe": "recipes.stability", "InstabilityProbe": "recipes.stability",
@@ -52,10 +52,10 @@ _EXPORTS = {
     "clipping_threshold": "recipes.clipping", "ClippingThreshold": "recipes.clipping",
     "input_pipeline_check": "recipes.input_pipeline", "PipelineCheck": "recipes.input_pipeline",
     "file_pipeline": "recipes.input_pipeline", "batches_in_memory": "recipes.input_pipeline",
-    "run_batch": "batch", "export_tensorboard": "results.tracking",
-    "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
-    "coverage_table": "widgets", "isolation_explorer": "widgets",
-    "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
+    "run_batch": "teaching.sweeps", "export_tensorboard": "results.tracking",
+    "search_space_explorer": "teaching.widgets", "plot_search_space_samples": "teaching.widgets",
+    "coverage_table": "teaching.widgets", "isolation_explorer": "teaching.widgets",
+    "exercise": "teaching.workshop", "solution": "teaching.workshop", "exercises": "teaching.workshop",
 }
 
 
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     # What editors and type checkers follow pk.<name> to: the source of each exported name.
     # At run time the names load lazily, through __getattr__ and _EXPORTS; test_layout.py
     # checks that the two say the same.
-    from .batch import run_batch  # noqa: F401
+    from .teaching.sweeps import run_batch  # noqa: F401
     from .recipes.batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
     from .recipes.clipping import ClippingThreshold, clipping_threshold  # noqa: F401
     from .data.arrays import (  # noqa: F401
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
         AdoptionDecision, RetrainSummary, adoption_decision, plot_retrain_variance,
         retrain_summary, runs_from_study,
     )
-    from .examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
+    from .teaching.examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
     from .workload.families import build_model, register_model  # noqa: F401
     from .recipes.input_pipeline import (  # noqa: F401
         PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
@@ -85,7 +85,7 @@ if TYPE_CHECKING:
     )
     from .journal import Journal, study_record  # noqa: F401
     from .workload.layers import GhostBatchNormalization  # noqa: F401
-    from .notebooks import (  # noqa: F401
+    from .teaching.notebooks import (  # noqa: F401
         check, collect_runs, copy_notebooks, expect, save_metrics,
     )
     from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
@@ -113,13 +113,13 @@ if TYPE_CHECKING:
         TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )
     from .recipes.training_length import TrainingLength, initial_training_length  # noqa: F401
-    from .widgets import (  # noqa: F401
+    from .teaching.widgets import (  # noqa: F401
         coverage_table, isolation_explorer, plot_search_space_samples,
         search_space_explorer, trial_browser,
     )
     from .workload.config_fields import resolve_config  # noqa: F401
     from .workload.workload import Workload, WorkloadError  # noqa: F401
-    from .workshop import exercise, exercises, solution  # noqa: F401
+    from .teaching.workshop import exercise, exercises, solution  # noqa: F401
 
 
 def __getattr__(name):

@@ -17,7 +17,7 @@ def _parse_parameter(text: str) -> tuple[str, object]:
 
 
 def _tour(args) -> int:
-    from .notebooks import run_tour
+    from .teaching.notebooks import run_tour
 
     folder = run_tour(args.output, parameters=dict(args.parameter or []))
     print(f"executed notebooks are in {folder}")
@@ -26,7 +26,7 @@ def _tour(args) -> int:
 
 def _run(args) -> int:
     from pathlib import Path
-    from .notebooks import check_parameters, find_notebook, run_notebook
+    from .teaching.notebooks import check_parameters, find_notebook, run_notebook
 
     notebooks = [find_notebook(name) for name in args.notebooks]  # a path, or a guided name
     for notebook in notebooks:  # every notebook's parameters before the first kernel
@@ -40,7 +40,7 @@ def _run(args) -> int:
 
 def _notebooks(args) -> int:
     from pathlib import Path
-    from .notebooks import copy_notebooks
+    from .teaching.notebooks import copy_notebooks
 
     copied = copy_notebooks(args.destination, force=args.force)
     folder = Path(args.destination) / "notebooks"
@@ -52,7 +52,7 @@ def _notebooks(args) -> int:
 
 def _batch(args) -> int:
     from pathlib import Path
-    from .batch import run_batch
+    from .teaching.sweeps import run_batch
 
     table = run_batch(args.sweep, args.output, jobs=args.jobs, max_runs=args.max_runs)
     counts = table["status"].value_counts().to_dict()

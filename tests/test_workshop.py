@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
+from playbook_kit.teaching.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
                                    exercise, exercises, solution)
 from tests.insight_fixtures import hp, make_study, make_trials
 

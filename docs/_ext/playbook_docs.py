@@ -264,7 +264,7 @@ def _on_config_inited(app, config):
     srcdir = Path(app.srcdir)
     write_reference(srcdir, config.playbook_kit_api_only)
     if config.playbook_kit_notebooks:
-        from playbook_kit.notebooks import NOTEBOOK_DIR, list_notebooks
+        from playbook_kit.teaching.notebooks import NOTEBOOK_DIR, list_notebooks
 
         stems = [p.stem for p in list_notebooks(NOTEBOOK_DIR)]
         given = config.playbook_kit_tour or os.environ.get("PLAYBOOK_KIT_TOUR")

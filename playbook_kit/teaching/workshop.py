@@ -15,8 +15,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Callable
 
-from .core.rules import fmt
-from .core.validation import check_choice, is_number, not_allowed
+from ..core.rules import fmt
+from ..core.validation import check_choice, is_number, not_allowed
 
 LOG_SCALED = ("learning_rate", "epsilon", "one_minus_momentum", "weight_decay", "l2")
 """Hyperparameters the playbook samples on a log scale: their good values span orders of
@@ -72,7 +72,7 @@ def _fmt(x: float) -> str:
 
 
 def _space_entries(space) -> dict:
-    from .search.space import SearchSpace
+    from ..search.space import SearchSpace
 
     if not isinstance(space, SearchSpace):
         raise not_allowed("answer", space, "use a pk.SearchSpace", error=TypeError)
@@ -81,7 +81,7 @@ def _space_entries(space) -> dict:
 
 # ------------------------------------------------------------------ the judges
 def _baseline(config, **_):
-    from .workload.workload import resolve_config
+    from ..workload.workload import resolve_config
 
     if not isinstance(config, dict):
         return [f"the answer is a {type(config).__name__}; write the baseline as a config "
@@ -155,7 +155,7 @@ def _log_scale(space, **_):
 
 
 def _adam_budget(space, trials=30, **_):
-    from .search.presets import adam_space
+    from ..search.presets import adam_space
 
     hps = _space_entries(space)
     advised = adam_space(trials)
@@ -184,7 +184,7 @@ def _check_range(answer, hp) -> str | None:
 def _range_answer(answer, study, name):
     """The study's hyperparameter ``name`` and the answer read as a range: ``(hp, low,
     high, "[low, high]")``, or what is wrong with the answer."""
-    from .insight._common import hyperparameter
+    from ..insight._common import hyperparameter
 
     hp = hyperparameter(study, name)
     bad = _check_range(answer, hp)
@@ -195,7 +195,7 @@ def _range_answer(answer, study, name):
 
 
 def _position(value, low, high, hp) -> float:
-    from .insight._common import own_scale
+    from ..insight._common import own_scale
 
     x, lo, hi = own_scale([value, low, high], hp)
     return float((x - lo) / (hi - lo))
@@ -224,7 +224,7 @@ def _wider_range(answer, study=None, name="learning_rate", **_):
 
 def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
               direction="max", **_):
-    from .decisions.adoption import ADOPTION_METHODS, RECOMMENDATIONS, adoption_decision
+    from ..decisions.adoption import ADOPTION_METHODS, RECOMMENDATIONS, adoption_decision
 
     aliases = {"run more seeds": RECOMMENDATIONS[2], "inconclusive": RECOMMENDATIONS[2]}
     choices = (*RECOMMENDATIONS, *aliases)
@@ -254,8 +254,8 @@ def _adoption(answer, baseline=None, candidate=None, complexity_cost=0.0,
 
 
 def _refined_range(answer, study=None, name="learning_rate", **_):
-    from .insight._common import own_scale
-    from .search.refine import good_trials
+    from ..insight._common import own_scale
+    from ..search.refine import good_trials
 
     read = _range_answer(answer, study, name)
     if isinstance(read, str):
@@ -284,7 +284,7 @@ def _refined_range(answer, study=None, name="learning_rate", **_):
 
 
 def _batch_size(answer, scan=None, **_):
-    from .recipes.batch_size import SCALING_THRESHOLD
+    from ..recipes.batch_size import SCALING_THRESHOLD
 
     table = scan.table[scan.table["status"] == "measured"]
     sizes = [int(b) for b in table["batch_size"]]
@@ -349,7 +349,7 @@ def _warmup(answer, sweep=None, **_):
 
 
 def _hypermodel_roles(answer, space=None, scientific="use_dropout", **_):
-    from .search.hyperparameter import ROLES
+    from ..search.hyperparameter import ROLES
 
     hps = _space_entries(space)
     if not isinstance(answer, dict):
@@ -464,7 +464,7 @@ def check_exercise(name: str, answer, **context) -> Feedback:
 
 def exercise(name: str, answer, **context) -> None:
     """Print the feedback on a learner's answer: ``✓ ...`` when right, otherwise one
-    ``✗ ...`` line per thing to change (``playbook_kit.workshop.check_exercise`` returns it).
+    ``✗ ...`` line per thing to change (``playbook_kit.teaching.workshop.check_exercise`` returns it).
 
     Args:
         name: the exercise (``pk.exercises()`` lists them).

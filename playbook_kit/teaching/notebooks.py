@@ -20,12 +20,12 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .core.files import json_number
-from .core.validation import not_allowed
+from ..core.files import json_number
+from ..core.validation import not_allowed
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 """The repository's guided notebooks (a clone, or an editable install of one)."""
-SHIPPED_NOTEBOOK_DIR = Path(__file__).resolve().parent / "_notebooks"
+SHIPPED_NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "_notebooks"
 """The guided notebooks inside an installed wheel or sdist (``setup.py`` puts them there)."""
 GUIDED_FILES = ("[0-9][0-9]_*.ipynb", "studies/*.yaml", "sweeps/*.yaml")
 """What ships and what :func:`copy_notebooks` copies: the notebooks, their study files and

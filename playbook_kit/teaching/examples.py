@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.validation import check_number
+from ..core.validation import check_number
 
 
 def write_shapes_folder(directory: str | Path, per_class: int = 60, size: int = 16,

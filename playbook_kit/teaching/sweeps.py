@@ -33,8 +33,8 @@ from .notebooks import (
     BATCH_FILE, ERROR_FILE, NOTEBOOK_DIR, RUN_FILE, check_parameters, collect_runs,
     notebook_parameters, run_notebook,
 )
-from .studies.store import atomic_write
-from .core.validation import check_int, not_allowed
+from ..studies.store import atomic_write
+from ..core.validation import check_int, not_allowed
 
 DEFAULT_MAX_RUNS = 64
 SWEEP_KEYS = ("notebooks", "parameters", "grid", "runs", "max_runs")
@@ -71,7 +71,7 @@ def _slug(value) -> str:
 def grid_points(grid: dict) -> list[dict]:
     """The product of the grid's value lists, in the file's key order (last key fastest;
     :func:`~playbook_kit.search.points.product_configs`)."""
-    from .search.points import product_configs
+    from ..search.points import product_configs
 
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -260,7 +260,7 @@ def write_summary(folder: str | Path, table=None) -> tuple[Path, Path]:
     scalar entries of its ``metrics.json``); the page links each executed notebook and
     the PNG figures the run wrote.
     """
-    from .reporting.rendering import render
+    from ..reporting.rendering import render
 
     folder = Path(folder).resolve()
     table = collect_runs(folder) if table is None else table.copy()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .results.study_results import StudyResults
-from .core.validation import check_choice, check_int, check_seed
+from ..results.study_results import StudyResults
+from ..core.validation import check_choice, check_int, check_seed
 
 
 def _ipywidgets():
@@ -64,7 +64,7 @@ def trial_browser(study: StudyResults):
     """
     widgets, display = _ipywidgets()
 
-    from .insight import plot_trial
+    from ..insight import plot_trial
 
     options = trial_options(study)
     if not options:
@@ -102,7 +102,7 @@ def largest_gap(unit_values) -> float:
 def explorer_space(name: str = "learning_rate", low: float = 1.0e-4, high: float = 1.0e-1,
                    scale: str = "log"):
     """The one-hyperparameter space the explorer samples (validated by SearchSpace)."""
-    from .search.space import SearchSpace
+    from ..search.space import SearchSpace
 
     check_choice("scale", scale, EXPLORER_SCALES, where="search_space_explorer")
     return SearchSpace().nuisance(name, low, high, scale=scale)
@@ -117,7 +117,7 @@ def sample_points(space, n: int = 12, seed: int = 0) -> pd.DataFrame:
     """The first ``n`` trials of each generator in ``space``: one row per (generator,
     trial) with the config's values and ``unit_<name>``, its position on the
     hyperparameter's own scale (0 = low end, 1 = high end)."""
-    from .search.points import quasi_random_points, random_points
+    from ..search.points import quasi_random_points, random_points
 
     n, seed = _check_points(n, seed, "sample_points")
     if not space.varied:
@@ -191,8 +191,8 @@ def plot_search_space_samples(space, n: int = 12, seed: int = 0):
     """
     from matplotlib.ticker import NullFormatter
 
-    from .insight._plotting import new_figure
-    from .reporting.style import BOUND_COLOR, detach, study_colors
+    from ..insight._plotting import new_figure
+    from ..reporting.style import BOUND_COLOR, detach, study_colors
 
     points = sample_points(space, n, seed)
     coverage = coverage_table(space, n, seed)
@@ -326,9 +326,9 @@ def isolation_explorer(study: StudyResults, scientific: str | None = None, bucke
 
         pk.isolation_explorer(study, "depth", interactive=False)
     """
-    from .insight import isolation_table, plot_isolation
-    from .insight._plotting import new_figure
-    from .reporting.style import detach
+    from ..insight import isolation_table, plot_isolation
+    from ..insight._plotting import new_figure
+    from ..reporting.style import detach
 
     choices = isolation_choices(study)
     if not choices:
