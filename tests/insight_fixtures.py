@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from playbook_kit.results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS,
-                                  TRIAL_COLUMNS, StudyResults)
+from playbook_kit.results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS,
+                                                RUN_COLUMNS, TRIAL_COLUMNS, StudyResults)
 
 MAX_STEPS = 1000
 EVAL_STEPS = np.arange(25, MAX_STEPS + 1, 25)      # 40 evaluations, every 25 steps

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.teaching.notebooks import check_parameters, collect_runs, list_notebooks, run_notebook
+from playbook_kit.teaching.notebooks import (check_parameters, collect_runs, list_notebooks,
+                                             run_notebook)
 
 NOTEBOOKS = list_notebooks()
 WIDGETS = ("trial_browser", "search_space_explorer", "isolation_explorer")

@@ -8,7 +8,7 @@ import pytest
 
 from playbook_kit.core import rules
 from playbook_kit.core.validation import (check_choice, check_int, check_number, check_seed,
-                                     not_allowed)
+                                          not_allowed)
 
 
 def test_rules_import_no_tensorflow():

@@ -1,5 +1,5 @@
-"""Tables a learner reads whole (playbook_kit.reporting.tables): in a notebook's HTML, in plain text,
-and through pandas' own display once installed; a config as a table (pk.config_table)."""
+"""Tables a learner reads whole (playbook_kit.reporting.tables): in a notebook's HTML, in plain
+text, and through pandas' own display once installed; a config as a table (pk.config_table)."""
 import html
 import re
 

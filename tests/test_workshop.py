@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from playbook_kit.teaching.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
-                                   exercise, exercises, solution)
+                                            exercise, exercises, solution)
 from tests.insight_fixtures import hp, make_study, make_trials
 
 NOTEBOOK_NAMES = ["00_quickstart", "01_exploration", "02_insight", "03_adopt_a_change",

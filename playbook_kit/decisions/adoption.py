@@ -624,7 +624,8 @@ def adoption_decision(baseline_values, candidate_values, direction: str = "max",
     ``baseline_values`` / ``candidate_values``: objective values of the reruns (one per
     seed) of the baseline's and the candidate's best config. ``complexity_cost``: the
     smallest gain, in objective units, that would justify the added complexity (0 for
-    a change that adds none). The rule is the toolkit's, in ``playbook_kit.decisions.adoption.ADOPTION_RULE``.
+    a change that adds none). The rule is the toolkit's, in
+    ``playbook_kit.decisions.adoption.ADOPTION_RULE``.
     ``min_runs`` (toolkit default 3, at least 2: one run shows no retrain variance).
     ``method``: the interval of the gain, ``"welch_t"`` (default, calibrated) or
     ``"percentile_bootstrap"``, the rule of decisions made before playbook-kit measured

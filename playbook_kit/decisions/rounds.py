@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..core import rules
 from ..results.study_results import StudyResults, config_of, load_study
-from ..studies.store import CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record, trial_dirs
+from ..studies.store import (CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record,
+                             trial_dirs)
 from ..core.validation import not_allowed
 
 

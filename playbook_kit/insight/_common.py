@@ -3,8 +3,8 @@ and hyperparameters on their own scale.
 
 The questions themselves live in :mod:`.axes`, :mod:`.boundaries`, :mod:`.isolation`,
 :mod:`.curves` and :mod:`.sampling`; each reads a
-:class:`~playbook_kit.results.study_results.StudyResults` and returns a DataFrame or a figure; nothing
-trains. The playbook gives few numbers for these checks; every threshold that is the
+:class:`~playbook_kit.results.study_results.StudyResults` and returns a DataFrame or a
+figure; nothing trains. The playbook gives few numbers for these checks; every threshold that is the
 toolkit's choice (not the playbook's) says so, and each one is an argument so that a
 user can change it.
 
@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import rules
-from ..results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS,
-                       StudyResults)
+from ..results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS,
+                                     TRIAL_COLUMNS, StudyResults)
 from ..core.rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
 from ..search.space import Hyperparameter
 from ..core.validation import check_fraction

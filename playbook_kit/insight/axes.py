@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..core import rules
 from ..reporting.style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
-                     INFEASIBLE_MARKER, detach, study_colors)
+                               INFEASIBLE_MARKER, detach, study_colors)
 from ._common import (_as_studies, feasible_mask, finished_mask, hyperparameter,
                       infeasible_mask, is_strip, search_range, varied_hyperparameters)
 from ._plotting import (_categories, _new_axes, _note, _objective_label, _positions,

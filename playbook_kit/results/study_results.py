@@ -104,7 +104,8 @@ class StudyResults:
 
     @property
     def feasible(self) -> pd.DataFrame:
-        """Completed trials with a finite objective (:func:`~playbook_kit.core.rules.feasible_mask`)."""
+        """Completed trials with a finite objective
+        (:func:`~playbook_kit.core.rules.feasible_mask`)."""
         return self.trials[rules.feasible_mask(self.trials)]
 
     @property
@@ -121,7 +122,8 @@ class StudyResults:
         return rules.best_value(values, self.direction)
 
     def best_so_far(self, values):
-        """Running best of ``values`` in trial order (:func:`~playbook_kit.core.rules.best_so_far`)."""
+        """Running best of ``values`` in trial order
+        (:func:`~playbook_kit.core.rules.best_so_far`)."""
         return rules.best_so_far(values, self.direction)
 
     def sort_best_first(self, frame: pd.DataFrame, column: str = "objective") -> pd.DataFrame:

@@ -398,7 +398,8 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
     # -- tables ------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
-        """The results layer's ``hyperparameters`` table (see ``playbook_kit.results.study_results``)."""
+        """The results layer's ``hyperparameters`` table (see
+        ``playbook_kit.results.study_results``)."""
         rows = []
         for hp in self._hps.values():
             ranged = hp.scale in RANGE_SCALES

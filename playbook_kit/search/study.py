@@ -389,7 +389,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               progress: bool = True, overwrite: bool = False, warm_start=None,
               live: bool = False, checkpoint_every=None,
               keep_checkpoints: int | None = KEEP_CHECKPOINTS):
-    """Run (or resume) a study and return its :class:`~playbook_kit.results.study_results.StudyResults`.
+    """Run (or resume) a study and return its
+    :class:`~playbook_kit.results.study_results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
     interrupted one (or one whose stored record was damaged) is rerun, and the budget

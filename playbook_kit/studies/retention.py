@@ -11,11 +11,12 @@ measured by (its record, curves and config) is never dropped: the audit, the plo
 decisions and :func:`~playbook_kit.decisions.rounds.retrain` need only those.
 
 A trial is pinned (a file in ``<study>/playbook_pins/``) when something refers to it:
-:func:`~playbook_kit.decisions.rounds.final_evaluation` and :func:`~playbook_kit.decisions.rounds.retrain`
-pin the trial they read, the journal pins the trial a final evaluation's checkpoint
-belongs to and the best trial of each study a round records
-(:func:`~playbook_kit.journal.study_record`), :func:`~playbook_kit.decisions.adoption.runs_from_study`
-pins the trial whose runs a decision reads, and :func:`pin_trial` pins one by hand.
+:func:`~playbook_kit.decisions.rounds.final_evaluation` and
+:func:`~playbook_kit.decisions.rounds.retrain` pin the trial they read, the journal pins
+the trial a final evaluation's checkpoint belongs to and the best trial of each study a
+round records (:func:`~playbook_kit.journal.study_record`),
+:func:`~playbook_kit.decisions.adoption.runs_from_study` pins the trial whose runs a
+decision reads, and :func:`pin_trial` pins one by hand.
 
 Dropping is atomic: the folder is renamed aside, a marker ``checkpoints_dropped.json``
 (with a schema version) records when, why and how many bytes, then the renamed folder is

@@ -464,7 +464,8 @@ def check_exercise(name: str, answer, **context) -> Feedback:
 
 def exercise(name: str, answer, **context) -> None:
     """Print the feedback on a learner's answer: ``✓ ...`` when right, otherwise one
-    ``✗ ...`` line per thing to change (``playbook_kit.teaching.workshop.check_exercise`` returns it).
+    ``✗ ...`` line per thing to change
+    (``playbook_kit.teaching.workshop.check_exercise`` returns it).
 
     Args:
         name: the exercise (``pk.exercises()`` lists them).

@@ -7,7 +7,8 @@ for by SIGTERM is honoured at the next step boundary within a bounded time; the 
 carry the chunk's running sums (:func:`~playbook_kit.training.steps.run_steps`), so a chunk split
 anywhere records the same bits as one call. Between calls, when a state is due
 (:class:`~playbook_kit.training.trial_state.Interval`) or a stop was asked for, the best-k
-checkpoints are flushed and the state written (:class:`~playbook_kit.training.trial_state.TrialState`);
+checkpoints are flushed and the state written
+(:class:`~playbook_kit.training.trial_state.TrialState`);
 a run resumed from it continues bit for bit as if it had never stopped.
 """
 from __future__ import annotations

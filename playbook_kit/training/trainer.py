@@ -14,9 +14,9 @@ hyperparameters fed as values, so that a trial costs its steps, not their tracin
 :mod:`playbook_kit.training.programs` (``setup(reuse_programs=False)`` turns it off).
 
 User code the compiled loop does not run as written trains on Keras' ``model.fit``
-instead (:mod:`playbook_kit.training.engines`, :mod:`playbook_kit.training.fit_engine`); both engines give
-the same trial record (:mod:`playbook_kit.training.trial_record`: the divergence rule, best-k
-checkpoints, the curves).
+instead (:mod:`playbook_kit.training.engines`, :mod:`playbook_kit.training.fit_engine`);
+both engines give the same trial record (:mod:`playbook_kit.training.trial_record`: the
+divergence rule, best-k checkpoints, the curves).
 """
 from __future__ import annotations
 
@@ -257,8 +257,9 @@ def _collect_garbage(every: int = 10) -> None:
     about 0.2 s; the first trial freezes what exists then (modules, the data: objects
     that live as long as the process), so later collections walk only what trials made.
     First the graphs and kernels of dropped programs are let go
-    (:func:`~playbook_kit.training.graph_release.release_dropped_graphs`, then, after the collection,
-    :func:`~playbook_kit.training.graph_release.release_stale_kernels`), which TensorFlow would keep."""
+    (:func:`~playbook_kit.training.graph_release.release_dropped_graphs`, then, after the
+    collection, :func:`~playbook_kit.training.graph_release.release_stale_kernels`), which
+    TensorFlow would keep."""
     if _TRIALS_SINCE_GC[0] < 0:
         gc.collect()
         gc.freeze()
