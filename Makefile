@@ -79,16 +79,17 @@ bench: $(STAMP)
 # files are listed once more in pyproject.toml [tool.mutmut] only_mutate, the fast tests
 # that run against the mutants in pytest_add_cli_args_test_selection there.
 MUTATION_SCOPE := \
+	'playbook_kit.decisions._statistics.x__check_*' \
 	'playbook_kit.decisions.adoption.x__check_*' \
 	'playbook_kit.decisions.adoption.x__bootstrap*' \
 	'playbook_kit.decisions.adoption.x__percentile_bootstrap_gain__*' \
 	'playbook_kit.decisions.adoption.x__welch*' \
 	'playbook_kit.decisions.adoption.x__confidence_above_zero__*' \
-	'playbook_kit.decisions.adoption.x__variance__*' \
-	'playbook_kit.decisions.adoption.x_mean_interval__*' \
-	'playbook_kit.decisions.adoption.x_retrain_summary__*' \
-	'playbook_kit.decisions.adoption.x_runs_from_study__*' \
-	'playbook_kit.decisions.adoption.x_runs_by_trial__*' \
+	'playbook_kit.decisions._statistics.x__variance__*' \
+	'playbook_kit.decisions.retrain_variance.x_mean_interval__*' \
+	'playbook_kit.decisions.retrain_variance.x_retrain_summary__*' \
+	'playbook_kit.decisions.retrain_variance.x_runs_from_study__*' \
+	'playbook_kit.decisions.retrain_variance.x_runs_by_trial__*' \
 	'playbook_kit.decisions.adoption.x_adoption_decision__*' \
 	'playbook_kit.decisions.adoption.x__suggest_runs__*' \
 	'playbook_kit.decisions.adoption.x__power__*' \

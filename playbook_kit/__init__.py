@@ -46,9 +46,10 @@ _EXPORTS = {
     "plot_trial": "insight", "diagnose_curves": "insight", "best_of_n": "insight",
     "plot_best_of_n": "insight", "good_region_counts": "insight", "audit": "insight",
     "plot_best_so_far": "insight", "AuditReport": "insight",
-    "retrain_summary": "decisions.adoption", "adoption_decision": "decisions.adoption",
-    "RetrainSummary": "decisions.adoption", "AdoptionDecision": "decisions.adoption",
-    "plot_retrain_variance": "decisions.adoption", "runs_from_study": "decisions.adoption",
+    "adoption_decision": "decisions.adoption", "AdoptionDecision": "decisions.adoption",
+    "retrain_summary": "decisions.retrain_variance", "RetrainSummary": "decisions.retrain_variance",
+    "plot_retrain_variance": "decisions.retrain_variance",
+    "runs_from_study": "decisions.retrain_variance",
     "retrain": "decisions.rounds", "final_evaluation": "decisions.rounds",
     "explore_and_expand": "decisions.rounds",
     "Journal": "journal", "study_record": "journal",
@@ -87,9 +88,9 @@ if TYPE_CHECKING:
         PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
         stream_images, stream_tfrecord,
     )
-    from .decisions.adoption import (  # noqa: F401
-        AdoptionDecision, RetrainSummary, adoption_decision, plot_retrain_variance,
-        retrain_summary, runs_from_study,
+    from .decisions.adoption import AdoptionDecision, adoption_decision  # noqa: F401
+    from .decisions.retrain_variance import (  # noqa: F401
+        RetrainSummary, plot_retrain_variance, retrain_summary, runs_from_study,
     )
     from .decisions.rounds import explore_and_expand, final_evaluation, retrain  # noqa: F401
     from .insight import (  # noqa: F401

@@ -4,7 +4,8 @@ scientific values.
 
 :func:`isolation_table` computes the points (testable without drawing);
 :func:`plot_isolation` draws them with error bars where the best trial has several runs:
-the 95% t interval of its mean objective (:func:`~playbook_kit.decisions.adoption.mean_interval`),
+the 95% t interval of its mean objective
+(:func:`~playbook_kit.decisions.retrain_variance.mean_interval`),
 not +-1 std. Readers compare bars by eye ("could this point sit at that one's height?");
 that needs an interval for the plotted mean, and with 2-3 runs the std is itself so
 uncertain that +-1 std of the runs understates it (the 95% t interval is +-2.5 std at 3
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import rules
-from ..decisions.adoption import mean_interval, runs_by_trial
+from ..decisions.retrain_variance import mean_interval, runs_by_trial
 from ..results.study_results import StudyResults
 from ..reporting.style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,

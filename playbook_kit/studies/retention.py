@@ -15,7 +15,7 @@ A trial is pinned (a file in ``<study>/playbook_pins/``) when something refers t
 :func:`~playbook_kit.decisions.rounds.retrain` pin the trial they read, the journal pins
 the trial a final evaluation's checkpoint belongs to and the best trial of each study a
 round records (:func:`~playbook_kit.journal.study_record`),
-:func:`~playbook_kit.decisions.adoption.runs_from_study` pins the trial whose runs a
+:func:`~playbook_kit.decisions.retrain_variance.runs_from_study` pins the trial whose runs a
 decision reads, and :func:`pin_trial` pins one by hand.
 
 Dropping is atomic: the folder is renamed aside, a marker ``checkpoints_dropped.json``
