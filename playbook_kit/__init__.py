@@ -38,7 +38,7 @@ _EXPORTS = {
     "StudySpec": "search.spec",
     "run_study": "search.study", "run_spec": "search.study",
     "config_of": "results.study_results", "config_table": "results.study_results",
-    "StudyResults": "results.study_results", "load_study": "results.study_results",
+    "StudyResults": "results.study_results", "load_study": "results.loading",
     "as_study": "results.study_results", "best_of": "results.study_results",
     "export_tensorboard": "results.tracking",
     "plot_axis": "insight", "plot_axes": "insight", "boundary_check": "insight",
@@ -109,8 +109,9 @@ if TYPE_CHECKING:
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
     from .recipes.training_length import TrainingLength, initial_training_length  # noqa: F401
+    from .results.loading import load_study  # noqa: F401
     from .results.study_results import (  # noqa: F401
-        StudyResults, as_study, best_of, config_of, config_table, load_study,
+        StudyResults, as_study, best_of, config_of, config_table,
     )
     from .results.tracking import export_tensorboard  # noqa: F401
     from .search.presets import adam_space, momentum_space  # noqa: F401

@@ -87,7 +87,7 @@ def _study(args) -> int:
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         print(f"{args.workers} workers finished; exit codes {codes}")
-        from .results.study_results import load_study
+        from .results.loading import load_study
         from .studies.store import StoreError
 
         try:
@@ -130,7 +130,7 @@ def _study(args) -> int:
 def _audit(args) -> int:
     from pathlib import Path
     from .insight import audit
-    from .results.study_results import load_study
+    from .results.loading import load_study
     from .core.runtime import setup
 
     setup(seed=0)
@@ -235,7 +235,7 @@ def _pipeline_check(args) -> int:
 def _clip_norm(args) -> int:
     from pathlib import Path
     from .recipes.clipping import clipping_threshold
-    from .results.study_results import load_study
+    from .results.loading import load_study
     from .core.runtime import setup
 
     setup(seed=0)
@@ -246,7 +246,7 @@ def _clip_norm(args) -> int:
 
 
 def _tensorboard(args) -> int:
-    from .results.study_results import load_study
+    from .results.loading import load_study
     from .results.tracking import export_tensorboard
 
     study = load_study(args.study)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import rules
-from ..results.study_results import StudyResults, config_of, load_study
+from ..results.loading import load_study
+from ..results.study_results import StudyResults, config_of
 from ..studies.store import (CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record,
                              trial_dirs)
 from ..core.validation import not_allowed

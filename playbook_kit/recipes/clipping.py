@@ -82,7 +82,8 @@ class ClippingThreshold(RecipeResult):
 
 def _norm_curves(source, trial_id):
     """(curves with trial's optimizer rows, label, clip_norm used or None)."""
-    from ..results.study_results import StudyResults, config_of, load_study
+    from ..results.loading import load_study
+    from ..results.study_results import StudyResults, config_of
     from ..training.trainer import TrialResult
 
     if isinstance(source, TrialResult):

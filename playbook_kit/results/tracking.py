@@ -13,7 +13,7 @@ so ``tensorboard --logdir logdir`` shows the study next to the user's other runs
 the HParams dashboard lists its trials. A trial run with several seeds is written as the
 mean over its seeds, as its objective is. The files are written with TensorBoard's own
 protobufs and event writer (no TensorFlow import), from any study
-:func:`~playbook_kit.results.study_results.load_study` reads: ours, or a plain keras-tuner directory
+:func:`~playbook_kit.results.loading.load_study` reads: ours, or a plain keras-tuner directory
 (whose curves have one point per epoch of each metric's best).
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import rules
-from .study_results import StudyResults, load_study
+from .loading import load_study
+from .study_results import StudyResults
 
 EVENT_GLOB = "events.out.tfevents.*"
 

@@ -500,7 +500,7 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
     """
     import dataclasses
 
-    from ..results.study_results import load_study, warm_start_observations
+    from ..results.loading import load_study, warm_start_observations
 
     if warm_start is not None:
         path = warm_start_path(warm_start)
