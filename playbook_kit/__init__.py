@@ -23,6 +23,7 @@ _EXPORTS = {
     "PyDatasetData": "data.streams", "from_py_dataset": "data.streams",
     "stream_csv": "data.streams", "stream_images": "data.streams",
     "stream_tfrecord": "data.streams",
+    "file_pipeline": "data.pipelines", "batches_in_memory": "data.pipelines",
     "resolve_config": "workload.config_fields",
     "register_model": "workload.families", "build_model": "workload.families",
     "GhostBatchNormalization": "workload.layers",
@@ -56,7 +57,6 @@ _EXPORTS = {
     "batch_size_scan": "recipes.batch_size", "BatchSizeScan": "recipes.batch_size",
     "clipping_threshold": "recipes.clipping", "ClippingThreshold": "recipes.clipping",
     "input_pipeline_check": "recipes.input_pipeline", "PipelineCheck": "recipes.input_pipeline",
-    "file_pipeline": "recipes.input_pipeline", "batches_in_memory": "recipes.input_pipeline",
     "RecipeResult": "recipes.recipe_result",
     "instability_probe": "recipes.stability", "InstabilityProbe": "recipes.stability",
     "warmup_sweep": "recipes.stability", "WarmupSweep": "recipes.stability",
@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     from .data.arrays import (  # noqa: F401
         Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
     )
+    from .data.pipelines import batches_in_memory, file_pipeline  # noqa: F401
     from .data.streams import (  # noqa: F401
         PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
         stream_images, stream_tfrecord,
@@ -101,9 +102,7 @@ if TYPE_CHECKING:
     from .journal import Journal, study_record  # noqa: F401
     from .recipes.batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
     from .recipes.clipping import ClippingThreshold, clipping_threshold  # noqa: F401
-    from .recipes.input_pipeline import (  # noqa: F401
-        PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
-    )
+    from .recipes.input_pipeline import PipelineCheck, input_pipeline_check  # noqa: F401
     from .recipes.recipe_result import RecipeResult  # noqa: F401
     from .recipes.stability import (  # noqa: F401
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
