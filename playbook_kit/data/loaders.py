@@ -3,8 +3,8 @@
 a later session rebuild the same data)."""
 from __future__ import annotations
 
-from . import arrays as data, streams
 from ..core.validation import not_allowed
+from . import arrays as data, streams
 
 
 LOADERS = {"digits": "load_digits", "synthetic": "make_synthetic", "npz": "load_npz",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
 from ..core.validation import not_allowed
+from .arrays import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
 
 
 class _TestStream:

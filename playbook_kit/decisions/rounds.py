@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import rules
+from ..core.validation import not_allowed
 from ..results.loading import load_study
 from ..results.study_results import StudyResults, config_of
 from ..studies.store import (CHECKPOINT_DIR, STUDY_FILE, read_study_spec, read_trial_record,
                              trial_dirs)
-from ..core.validation import not_allowed
 
 
 def _study_spec(study: StudyResults):

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ..core import rules
+from ..core.rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
+from ..core.validation import check_fraction
 from ..results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS,
                                      TRIAL_COLUMNS, StudyResults)
-from ..core.rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
 from ..search.space import Hyperparameter
-from ..core.validation import check_fraction
 
 __all__ = ["FINISHED_STATUSES", "check_fraction", "feasible_mask", "finished_mask", "fmt",
            "infeasible_mask"]

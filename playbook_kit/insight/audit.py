@@ -17,8 +17,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..reporting.rendering import render
 from ..core.statuses import mark
+from ..reporting.rendering import render
 from ..results.study_results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import rules
-from ..results.study_results import StudyResults
 from ..reporting.style import BEST_MARKER, FAINT_ALPHA, FAINT_COLOR, detach, study_colors
+from ..results.study_results import StudyResults
 from ._common import _as_float, _check_study, fmt, check_fraction, _pct
 from ._plotting import _note, new_figure
 

@@ -20,8 +20,8 @@ import pandas as pd
 
 from ..core import rules
 from ..decisions.retrain_variance import mean_interval, runs_by_trial
-from ..results.study_results import StudyResults
 from ..reporting.style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
+from ..results.study_results import StudyResults
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range)
 from ._plotting import _categories, _new_axes, _objective_label, _scale_label, _y_limits

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from ..reporting.rendering import number, render
 from ..core.statuses import mark
+from ..reporting.rendering import number, render
 from .entries import decision_method, method_label, png_bytes
 
 TRACKING_COLUMNS = ["round", "study name", "config", "notes", "number of trials",

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..core.validation import check_choice, check_int, check_number, not_allowed
 from .recipe_result import (RecipeResult, check_increasing, check_powers_of_two,
                             check_workload, is_power_of_two, panels, with_progress)
-from ..core.validation import check_choice, check_int, check_number, not_allowed
 
 SCALING_THRESHOLD = 1.8
 """A doubling "nearly doubles" throughput when throughput grows at least 1.8x (the

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .recipe_result import RecipeResult, panels
 from ..core.validation import check_number, not_allowed
+from .recipe_result import RecipeResult, panels
 
 PERCENTILE = 90.0
 """The playbook's starting point: the 90th percentile of observed norms."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .recipe_result import RecipeResult, check_workload
 from ..core.validation import check_int, check_number, not_allowed
+from .recipe_result import RecipeResult, check_workload
 
 SLOWDOWN_TOLERANCE = 0.10
 """Training is input-bound when its step takes more than 10% longer than the compute-only

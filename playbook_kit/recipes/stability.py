@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..core.validation import check_int, check_number, not_allowed
 from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
                             panels, with_progress)
-from ..core.validation import check_int, check_number, not_allowed
 
 RISE_TOLERANCE = 0.10
 """A run whose training loss rises more than 10% above its initial value is unstable

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..core.validation import check_int, check_number, not_allowed
 from .recipe_result import (RecipeResult, check_increasing, check_workload, recipe_run,
                             with_progress)
-from ..core.validation import check_int, check_number, not_allowed
 
 TARGET_ACCURACY = 0.99
 """"Nearly perfect training performance": accuracy on the fixed training sample of at

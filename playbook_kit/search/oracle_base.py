@@ -31,8 +31,8 @@ import keras_tuner as kt
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from ..studies.store import KERAS_TUNER_TRIAL_FILE, write_json
 from ..core.validation import check_int, check_seed
+from ..studies.store import KERAS_TUNER_TRIAL_FILE, write_json
 from ._keras_tuner import retry_trial
 from .points import _as_space
 from .space import SearchSpace

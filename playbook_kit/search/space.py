@@ -26,12 +26,12 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from ..core.validation import is_number
 from .hyperparameter import (
     RANGE_SCALES, ROLES, SCALES, VALUE_SCALES, Hyperparameter, _native, _same,
 )
 from .keras_tuner_space import SpaceKerasTunerForm
 from .serialization import SCHEMA_VERSION, SpaceDictForm
-from ..core.validation import is_number
 
 __all__ = [
     "Hyperparameter", "SearchSpace", "ROLES", "SCALES", "SCHEMA_VERSION",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
-from ..studies.retention import KEEP_CHECKPOINTS, check_keep
 from ..core.validation import not_allowed
+from ..studies.retention import KEEP_CHECKPOINTS, check_keep
+from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
 from ..workload.workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace

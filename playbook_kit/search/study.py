@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from ..core import rules
+from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
 from ..studies.store import (  # noqa: F401 (read_trial_record: importable from here too)
     CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,
     read_trial_record, trial_record, write_finished_run, write_study_spec, write_trial,
 )
 from ..training.trial_state import TrialState
-from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
 from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
     StudySpec, _check_space_against_workload, _trial_config, run_seeds, warm_start_path,

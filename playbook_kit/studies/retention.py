@@ -37,11 +37,11 @@ import warnings
 from pathlib import Path
 
 from ..core import rules
+from ..core.validation import not_allowed
 from .store import (
     CHECKPOINT_DIR, SCHEMA_VERSION, StoreError, read_json, read_keras_tuner_trial,
     read_trial_record, trial_dirs, write_json,
 )
-from ..core.validation import not_allowed
 
 __all__ = ["KEEP_CHECKPOINTS", "DROPPED_FILE", "PINS_DIR", "PIN_KINDS", "check_keep",
            "pin_trial", "pin_checkpoint", "pins", "dropped", "dropped_message",

@@ -29,12 +29,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.validation import check_int, not_allowed
+from ..studies.store import atomic_write
 from .notebooks import (
     BATCH_FILE, ERROR_FILE, NOTEBOOK_DIR, RUN_FILE, check_parameters, collect_runs,
     notebook_parameters, run_notebook,
 )
-from ..studies.store import atomic_write
-from ..core.validation import check_int, not_allowed
 
 DEFAULT_MAX_RUNS = 64
 SWEEP_KEYS = ("notebooks", "parameters", "grid", "runs", "max_runs")

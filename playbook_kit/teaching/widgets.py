@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results.study_results import StudyResults
 from ..core.validation import check_choice, check_int, check_seed
+from ..results.study_results import StudyResults
 
 
 def _ipywidgets():

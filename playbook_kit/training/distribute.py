@@ -18,8 +18,8 @@ copy) see the same values on every device.
 """
 from __future__ import annotations
 
-from .steps import run_steps
 from ..core.validation import not_allowed
+from .steps import run_steps
 
 
 def _config_error(name: str, value, allowed: str) -> ValueError:

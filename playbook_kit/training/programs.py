@@ -50,9 +50,9 @@ import weakref
 from collections import OrderedDict
 
 from ..core import runtime
-from .steps import run_steps
 from ..workload.families import MODELS
 from ..workload.optimizers import build_optimizer, learning_rate_schedule
+from .steps import run_steps
 
 CACHE_SIZE = 4
 """Programs kept (toolkit's choice): a round's study rarely has more than a few shapes,

@@ -25,18 +25,18 @@ import gc
 import time
 from pathlib import Path
 
+from ..core.runtime import seed_everything
+from ..core.validation import not_allowed
+from ..workload.workload import Workload, WorkloadError
 from . import graph_release, programs
+from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
 from .distribute import strategy_for
 from .engines import FIT, choose_engine
 from .programs import clip_gradients, make_evaluator  # noqa: F401 (the trainer's API)
-from ..core.runtime import seed_everything
 from .trial_record import (  # noqa: F401 (the trainer's API)
     DIVERGENCE_FACTOR, CheckpointKeeper, TrialResult, _check_steps, completed,
     divergence_reason, error_line, finish,
 )
-from .compiled_engine import train_stream, trial_program  # noqa: F401 (recipes use them)
-from ..workload.workload import Workload, WorkloadError
-from ..core.validation import not_allowed
 
 def evaluate_model(workload: Workload, model, split: str = "validation",
                    batch_size: int | None = None, config: dict | None = None) -> dict:

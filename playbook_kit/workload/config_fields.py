@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
+from ..core.validation import not_allowed
 from .families import _CUSTOM_MODELS, ACTIVATIONS, MODELS, NORMALIZATIONS
 from .optimizers import OPTIMIZERS, SCHEDULES
-from ..core.validation import not_allowed
 
 # name: (type, check, default, allowed-text); check returns True for a valid value.
 _POSITIVE = (lambda v: v > 0, "a number > 0")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 
-from .objectives import WorkloadError, importable_path, resolve_callable
 from ..core.validation import not_allowed
+from .objectives import WorkloadError, importable_path, resolve_callable
 
 
 class HypermodelBuilder:

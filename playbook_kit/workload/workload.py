@@ -14,6 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..core.validation import not_allowed
+from .config_fields import (  # noqa: F401 (the config's fields, importable from here too)
+    CONFIG_FIELDS, FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS, resolve_config,
+)
 from .families import (  # noqa: F401 (the workload's parts, importable from here too)
     _CUSTOM_MODELS, ACTIVATIONS, MODELS, NORMALIZATIONS, build_model, register_model,
 )
@@ -26,10 +30,6 @@ from .optimizers import (  # noqa: F401
     OPTIMIZERS, SCHEDULES, _schedule_class, build_optimizer, learning_rate_schedule,
     optimizer_fields,
 )
-from .config_fields import (  # noqa: F401 (the config's fields, importable from here too)
-    CONFIG_FIELDS, FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS, resolve_config,
-)
-from ..core.validation import not_allowed
 
 
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
