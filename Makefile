@@ -79,22 +79,23 @@ bench: $(STAMP)
 # files are listed once more in pyproject.toml [tool.mutmut] only_mutate, the fast tests
 # that run against the mutants in pytest_add_cli_args_test_selection there.
 MUTATION_SCOPE := \
-	'playbook_kit.decisions.x__check_*' \
-	'playbook_kit.decisions.x__bootstrap*' \
-	'playbook_kit.decisions.x__percentile_bootstrap_gain__*' \
-	'playbook_kit.decisions.x__welch*' \
-	'playbook_kit.decisions.x__confidence_above_zero__*' \
-	'playbook_kit.decisions.x__variance__*' \
-	'playbook_kit.decisions.x_mean_interval__*' \
-	'playbook_kit.decisions.x_retrain_summary__*' \
-	'playbook_kit.decisions.x_runs_from_study__*' \
-	'playbook_kit.decisions.x_runs_by_trial__*' \
-	'playbook_kit.decisions.x_adoption_decision__*' \
-	'playbook_kit.decisions.x__suggest_runs__*' \
-	'playbook_kit.decisions.x__power__*' \
-	'playbook_kit.decisions.x__detectable*' \
-	'playbook_kit.rules.x_*' \
-	'playbook_kit.validation.x_*' \
+	'playbook_kit.decisions._statistics.x__check_*' \
+	'playbook_kit.decisions.adoption.x__check_*' \
+	'playbook_kit.decisions.adoption.x__bootstrap*' \
+	'playbook_kit.decisions.adoption.x__percentile_bootstrap_gain__*' \
+	'playbook_kit.decisions.adoption.x__welch*' \
+	'playbook_kit.decisions.adoption.x__confidence_above_zero__*' \
+	'playbook_kit.decisions._statistics.x__variance__*' \
+	'playbook_kit.decisions.retrain_variance.x_mean_interval__*' \
+	'playbook_kit.decisions.retrain_variance.x_retrain_summary__*' \
+	'playbook_kit.decisions.retrain_variance.x_runs_from_study__*' \
+	'playbook_kit.decisions.retrain_variance.x_runs_by_trial__*' \
+	'playbook_kit.decisions.adoption.x_adoption_decision__*' \
+	'playbook_kit.decisions.adoption.x__suggest_runs__*' \
+	'playbook_kit.decisions.adoption.x__power__*' \
+	'playbook_kit.decisions.adoption.x__detectable*' \
+	'playbook_kit.core.rules.x_*' \
+	'playbook_kit.core.validation.x_*' \
 	'playbook_kit.insight._common.x_search_range__*' \
 	'playbook_kit.insight.boundaries.x_boundary_check__*' \
 	'playbook_kit.insight.boundaries.x__boundary_row__*' \
@@ -116,8 +117,8 @@ MUTATION_SCOPE := \
 	'playbook_kit.search.space.x?SearchSpace?is_active__*' \
 	'playbook_kit.search.space.x?SearchSpace?config_from_unit__*' \
 	'playbook_kit.search.space.x?SearchSpace?unit_from_config__*' \
-	'playbook_kit.trial_record.x__check_steps__*' \
-	'playbook_kit.trial_record.x_divergence_reason__*' \
+	'playbook_kit.training.trial_record.x__check_steps__*' \
+	'playbook_kit.training.trial_record.x_divergence_reason__*' \
 	'playbook_kit.search.oracle_base.x_is_infeasible__*'
 
 mutation: $(STAMP)

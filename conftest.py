@@ -4,7 +4,7 @@ applies to notebooks/ as well as tests/.
 
 nbval in lax mode compares no outputs, so a table whose reasons pandas cut to "..." passed
 unnoticed. Here a cell fails when any table cell in its outputs ends in a truncation mark
-(:func:`playbook_kit.notebooks.truncated_cells`), naming the notebook, the cell and the
+(:func:`playbook_kit.teaching.notebooks.truncated_cells`), naming the notebook, the cell and the
 cut text.
 
 Sharing (``make test`` runs on both cores with pytest-xdist, ``--dist loadgroup``): the
@@ -103,7 +103,7 @@ def pytest_runtest_call(item):
     result = yield
     outputs = getattr(item, "test_outputs", None)   # set by nbval's IPyNbCell only
     if outputs is not None and hasattr(item, "raise_cell_error"):
-        from playbook_kit.notebooks import truncated_cells
+        from playbook_kit.teaching.notebooks import truncated_cells
 
         cut = truncated_cells(outputs)
         if cut:

@@ -3,7 +3,7 @@
 The notebooks live at the repository's top level (``notebooks/``), where Binder, JupyterLab,
 nbval and the browser test open them; setuptools' package data only takes files inside a
 package, so ``build_py`` copies them into the built package. The files copied are those
-:func:`playbook_kit.notebooks.guided_files` lists (``tests/test_wheel.py`` checks that the
+:func:`playbook_kit.teaching.notebooks.guided_files` lists (``tests/test_wheel.py`` checks that the
 wheel holds exactly those). Everything else about the build is in ``pyproject.toml``.
 """
 import shutil

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_kit.insight import boundary_check
-from playbook_kit.results import CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, StudyResults
+from playbook_kit.results.study_results import CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, StudyResults
 
 CASES = {"rising": (lambda x: 0.5 + 0.1 * x, 0.005),
          "middle": (lambda x: 0.9 - 0.05 * (x + 2.5) ** 2, 0.005),

@@ -32,7 +32,7 @@ import statistics
 
 import numpy as np
 
-from playbook_kit.decisions import adoption_decision
+from playbook_kit.decisions.adoption import adoption_decision
 
 NOISES = {"normal": lambda rng, size: rng.standard_normal(size),
           "t3": lambda rng, size: rng.standard_t(3, size) / math.sqrt(3.0)}

@@ -56,7 +56,7 @@ def run(engine: str, kind: str, trials: int, release: bool) -> dict:
     import tempfile
 
     import playbook_kit as pk
-    from playbook_kit import graph_release
+    from playbook_kit.training import graph_release
 
     pk.setup(seed=0, threads=1)
     if not release:

@@ -4,7 +4,7 @@ against the same study never killed, side by side.
 Three runs of the same study file (``playbook-kit study``, a fresh process each):
 
 * ``off``: resumable states turned off (``--checkpoint-every off``);
-* ``default``: the default state interval (:class:`playbook_kit.trial_state.Interval`);
+* ``default``: the default state interval (:class:`playbook_kit.training.trial_state.Interval`);
 * ``killed``: the default interval, killed with SIGKILL at ``--kills`` moments drawn at
   random (seeded) inside the ``default`` run's duration, each time started again with the
   same command, until the study is complete.
@@ -127,7 +127,7 @@ def main() -> None:
     cost = float(writes["state_seconds"].sum() / writes["states_written"].sum()) \
         if len(writes) else None
     trial_s = train["off"] / trials
-    from playbook_kit.trial_state import FIRST_WRITE_S
+    from playbook_kit.training.trial_state import FIRST_WRITE_S
 
     first = max(min(600.0, 0.1 * trial_s), 100 * FIRST_WRITE_S)
     interval = max(first, max(min(600.0, 0.1 * trial_s), 100 * (cost or FIRST_WRITE_S)))

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import playbook_kit as pk
-from playbook_kit import programs
+from playbook_kit.training import programs
 
 STEPS = 300
 

@@ -1,5 +1,10 @@
 """playbook-kit: the Deep Learning Tuning Playbook as Keras/TensorFlow software.
 
+The modules live in one subpackage per concept, in docs/design.md's layers (*Layers*):
+``core``, ``reporting``, ``data``, ``workload``, ``training``, ``studies``, ``search``,
+``results``, ``insight``, ``decisions``, ``journal``, ``recipes``, ``teaching``; beside
+them only this ``__init__`` and the command line (``cli``).
+
 Everything is importable from the top level (``import playbook_kit as pk``), but modules
 load lazily so that :func:`setup` can configure TensorFlow before it is imported: the
 names load on first use, from the module ``_EXPORTS`` names; editors read the same names
@@ -11,51 +16,63 @@ from typing import TYPE_CHECKING
 __version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it
 
 _EXPORTS = {
-    "setup": "runtime", "seed_everything": "runtime",
-    "Dataset": "data", "load_digits": "data", "make_synthetic": "data",
-    "load_npz": "data", "load_csv": "data", "split_arrays": "data",
-    "PipelineDataset": "streams", "from_tf_data": "streams", "PyDatasetData": "streams",
-    "from_py_dataset": "streams", "stream_csv": "streams",
-    "stream_images": "streams", "stream_tfrecord": "streams", "WorkloadError": "workload",
-    "dry_run": "trainer", "write_shapes_folder": "examples",
-    "write_example_files": "examples", "slow_decoder": "examples",
-    "Workload": "workload", "resolve_config": "config_fields", "register_model": "families",
-    "build_model": "families", "build_optimizer": "optimizers",
-    "learning_rate_schedule": "optimizers", "GhostBatchNormalization": "layers",
-    "train_trial": "trainer", "TrialResult": "trainer", "restore_checkpoint": "trainer",
-    "evaluate_model": "trainer",
+    "setup": "core.runtime", "seed_everything": "core.runtime",
+    "Dataset": "data.arrays", "load_digits": "data.arrays", "make_synthetic": "data.arrays",
+    "load_npz": "data.arrays", "load_csv": "data.arrays", "split_arrays": "data.arrays",
+    "PipelineDataset": "data.streams", "from_tf_data": "data.streams",
+    "PyDatasetData": "data.streams", "from_py_dataset": "data.streams",
+    "stream_csv": "data.streams", "stream_images": "data.streams",
+    "stream_tfrecord": "data.streams",
+    "file_pipeline": "data.pipelines", "batches_in_memory": "data.pipelines",
+    "resolve_config": "workload.config_fields",
+    "register_model": "workload.families", "build_model": "workload.families",
+    "GhostBatchNormalization": "workload.layers",
+    "build_optimizer": "workload.optimizers", "learning_rate_schedule": "workload.optimizers",
+    "WorkloadError": "workload.workload", "Workload": "workload.workload",
+    "dry_run": "training.trainer", "train_trial": "training.trainer",
+    "TrialResult": "training.trainer", "restore_checkpoint": "training.trainer",
+    "evaluate_model": "training.trainer",
+    "StoreError": "studies.store",
+    "adam_space": "search.presets", "momentum_space": "search.presets",
+    "expanded_space": "search.refine", "refined_space": "search.refine",
+    "SearchSpace": "search.space",
+    "StudySpec": "search.spec",
+    "run_study": "search.study", "run_spec": "search.study",
+    "config_of": "results.study_results", "config_table": "results.study_results",
+    "StudyResults": "results.study_results", "load_study": "results.loading",
+    "as_study": "results.study_results", "best_of": "results.study_results",
+    "export_tensorboard": "results.tracking",
     "plot_axis": "insight", "plot_axes": "insight", "boundary_check": "insight",
     "isolation_table": "insight", "plot_isolation": "insight", "plot_curves": "insight",
     "plot_trial": "insight", "diagnose_curves": "insight", "best_of_n": "insight",
     "plot_best_of_n": "insight", "good_region_counts": "insight", "audit": "insight",
-    "plot_best_so_far": "insight",
-    "expanded_space": "search.refine", "refined_space": "search.refine",
-    "retrain_summary": "decisions", "adoption_decision": "decisions",
-    "RetrainSummary": "decisions", "AdoptionDecision": "decisions", "AuditReport": "insight",
-    "RecipeResult": "recipe_result",
-    "plot_retrain_variance": "decisions", "runs_from_study": "decisions",
+    "plot_best_so_far": "insight", "AuditReport": "insight",
+    "adoption_decision": "decisions.adoption", "AdoptionDecision": "decisions.adoption",
+    "retrain_summary": "decisions.retrain_variance", "RetrainSummary": "decisions.retrain_variance",
+    "plot_retrain_variance": "decisions.retrain_variance",
+    "runs_from_study": "decisions.retrain_variance",
+    "retrain": "decisions.rounds", "final_evaluation": "decisions.rounds",
+    "explore_and_expand": "decisions.rounds",
     "Journal": "journal", "study_record": "journal",
-    "retrain": "recipes", "final_evaluation": "recipes", "explore_and_expand": "recipes",
-    "config_of": "results", "config_table": "results",
-    "StudyResults": "results", "load_study": "results", "as_study": "results",
-    "best_of": "results",
-    "SearchSpace": "search.space", "adam_space": "search.presets",
-    "momentum_space": "search.presets", "StoreError": "store",
-    "run_study": "search.study", "run_spec": "search.study", "StudySpec": "search.spec",
-    "save_metrics": "notebooks", "collect_runs": "notebooks", "check": "notebooks",
-    "copy_notebooks": "notebooks",
-    "expect": "notebooks", "trial_browser": "widgets",
-    "batch_size_scan": "batch_size", "BatchSizeScan": "batch_size",
-    "initial_training_length": "training_length", "TrainingLength": "training_length",
-    "instability_probe": "stability", "InstabilityProbe": "stability",
-    "warmup_sweep": "stability", "WarmupSweep": "stability",
-    "clipping_threshold": "clipping", "ClippingThreshold": "clipping",
-    "input_pipeline_check": "input_pipeline", "PipelineCheck": "input_pipeline",
-    "file_pipeline": "input_pipeline", "batches_in_memory": "input_pipeline",
-    "run_batch": "batch", "export_tensorboard": "tracking",
-    "search_space_explorer": "widgets", "plot_search_space_samples": "widgets",
-    "coverage_table": "widgets", "isolation_explorer": "widgets",
-    "exercise": "workshop", "solution": "workshop", "exercises": "workshop",
+    "batch_size_scan": "recipes.batch_size", "BatchSizeScan": "recipes.batch_size",
+    "clipping_threshold": "recipes.clipping", "ClippingThreshold": "recipes.clipping",
+    "input_pipeline_check": "recipes.input_pipeline", "PipelineCheck": "recipes.input_pipeline",
+    "RecipeResult": "recipes.recipe_result",
+    "instability_probe": "recipes.stability", "InstabilityProbe": "recipes.stability",
+    "warmup_sweep": "recipes.stability", "WarmupSweep": "recipes.stability",
+    "initial_training_length": "recipes.training_length",
+    "TrainingLength": "recipes.training_length",
+    "write_shapes_folder": "teaching.examples", "write_example_files": "teaching.examples",
+    "slow_decoder": "teaching.examples",
+    "save_metrics": "teaching.notebooks", "collect_runs": "teaching.notebooks",
+    "check": "teaching.notebooks", "copy_notebooks": "teaching.notebooks",
+    "expect": "teaching.notebooks",
+    "run_batch": "teaching.sweeps",
+    "trial_browser": "teaching.widgets", "search_space_explorer": "teaching.widgets",
+    "plot_search_space_samples": "teaching.widgets", "coverage_table": "teaching.widgets",
+    "isolation_explorer": "teaching.widgets",
+    "exercise": "teaching.workshop", "solution": "teaching.workshop",
+    "exercises": "teaching.workshop",
 }
 
 
@@ -63,63 +80,65 @@ if TYPE_CHECKING:
     # What editors and type checkers follow pk.<name> to: the source of each exported name.
     # At run time the names load lazily, through __getattr__ and _EXPORTS; test_layout.py
     # checks that the two say the same.
-    from .batch import run_batch  # noqa: F401
-    from .batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
-    from .clipping import ClippingThreshold, clipping_threshold  # noqa: F401
-    from .data import (  # noqa: F401
+    from .core.runtime import seed_everything, setup  # noqa: F401
+    from .data.arrays import (  # noqa: F401
         Dataset, load_csv, load_digits, load_npz, make_synthetic, split_arrays,
     )
-    from .decisions import (  # noqa: F401
-        AdoptionDecision, RetrainSummary, adoption_decision, plot_retrain_variance,
-        retrain_summary, runs_from_study,
+    from .data.pipelines import batches_in_memory, file_pipeline  # noqa: F401
+    from .data.streams import (  # noqa: F401
+        PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
+        stream_images, stream_tfrecord,
     )
-    from .examples import slow_decoder, write_example_files, write_shapes_folder  # noqa: F401
-    from .families import build_model, register_model  # noqa: F401
-    from .input_pipeline import (  # noqa: F401
-        PipelineCheck, batches_in_memory, file_pipeline, input_pipeline_check,
+    from .decisions.adoption import AdoptionDecision, adoption_decision  # noqa: F401
+    from .decisions.retrain_variance import (  # noqa: F401
+        RetrainSummary, plot_retrain_variance, retrain_summary, runs_from_study,
     )
+    from .decisions.rounds import explore_and_expand, final_evaluation, retrain  # noqa: F401
     from .insight import (  # noqa: F401
-        AuditReport, audit, best_of_n, boundary_check, diagnose_curves,
-        good_region_counts, isolation_table, plot_axes, plot_axis, plot_best_of_n,
-        plot_best_so_far, plot_curves, plot_isolation, plot_trial,
+        AuditReport, audit, best_of_n, boundary_check, diagnose_curves, good_region_counts,
+        isolation_table, plot_axes, plot_axis, plot_best_of_n, plot_best_so_far, plot_curves,
+        plot_isolation, plot_trial,
     )
     from .journal import Journal, study_record  # noqa: F401
-    from .layers import GhostBatchNormalization  # noqa: F401
-    from .notebooks import (  # noqa: F401
-        check, collect_runs, copy_notebooks, expect, save_metrics,
+    from .recipes.batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
+    from .recipes.clipping import ClippingThreshold, clipping_threshold  # noqa: F401
+    from .recipes.input_pipeline import PipelineCheck, input_pipeline_check  # noqa: F401
+    from .recipes.recipe_result import RecipeResult  # noqa: F401
+    from .recipes.stability import (  # noqa: F401
+        InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
-    from .optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
-    from .recipe_result import RecipeResult  # noqa: F401
-    from .recipes import explore_and_expand, final_evaluation, retrain  # noqa: F401
-    from .results import (  # noqa: F401
-        StudyResults, as_study, best_of, config_of, config_table, load_study,
+    from .recipes.training_length import TrainingLength, initial_training_length  # noqa: F401
+    from .results.loading import load_study  # noqa: F401
+    from .results.study_results import (  # noqa: F401
+        StudyResults, as_study, best_of, config_of, config_table,
     )
-    from .runtime import seed_everything, setup  # noqa: F401
+    from .results.tracking import export_tensorboard  # noqa: F401
     from .search.presets import adam_space, momentum_space  # noqa: F401
     from .search.refine import expanded_space, refined_space  # noqa: F401
     from .search.space import SearchSpace  # noqa: F401
     from .search.spec import StudySpec  # noqa: F401
     from .search.study import run_spec, run_study  # noqa: F401
-    from .stability import (  # noqa: F401
-        InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
+    from .studies.store import StoreError  # noqa: F401
+    from .teaching.examples import (  # noqa: F401
+        slow_decoder, write_example_files, write_shapes_folder,
     )
-    from .store import StoreError  # noqa: F401
-    from .streams import (  # noqa: F401
-        PipelineDataset, PyDatasetData, from_py_dataset, from_tf_data, stream_csv,
-        stream_images, stream_tfrecord,
+    from .teaching.notebooks import (  # noqa: F401
+        check, collect_runs, copy_notebooks, expect, save_metrics,
     )
-    from .tracking import export_tensorboard  # noqa: F401
-    from .trainer import (  # noqa: F401
+    from .teaching.sweeps import run_batch  # noqa: F401
+    from .teaching.widgets import (  # noqa: F401
+        coverage_table, isolation_explorer, plot_search_space_samples, search_space_explorer,
+        trial_browser,
+    )
+    from .teaching.workshop import exercise, exercises, solution  # noqa: F401
+    from .training.trainer import (  # noqa: F401
         TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )
-    from .training_length import TrainingLength, initial_training_length  # noqa: F401
-    from .widgets import (  # noqa: F401
-        coverage_table, isolation_explorer, plot_search_space_samples,
-        search_space_explorer, trial_browser,
-    )
-    from .config_fields import resolve_config  # noqa: F401
-    from .workload import Workload, WorkloadError  # noqa: F401
-    from .workshop import exercise, exercises, solution  # noqa: F401
+    from .workload.config_fields import resolve_config  # noqa: F401
+    from .workload.families import build_model, register_model  # noqa: F401
+    from .workload.layers import GhostBatchNormalization  # noqa: F401
+    from .workload.optimizers import build_optimizer, learning_rate_schedule  # noqa: F401
+    from .workload.workload import Workload, WorkloadError  # noqa: F401
 
 
 def __getattr__(name):

@@ -17,7 +17,7 @@ def _parse_parameter(text: str) -> tuple[str, object]:
 
 
 def _tour(args) -> int:
-    from .notebooks import run_tour
+    from .teaching.notebooks import run_tour
 
     folder = run_tour(args.output, parameters=dict(args.parameter or []))
     print(f"executed notebooks are in {folder}")
@@ -26,7 +26,7 @@ def _tour(args) -> int:
 
 def _run(args) -> int:
     from pathlib import Path
-    from .notebooks import check_parameters, find_notebook, run_notebook
+    from .teaching.notebooks import check_parameters, find_notebook, run_notebook
 
     notebooks = [find_notebook(name) for name in args.notebooks]  # a path, or a guided name
     for notebook in notebooks:  # every notebook's parameters before the first kernel
@@ -40,7 +40,7 @@ def _run(args) -> int:
 
 def _notebooks(args) -> int:
     from pathlib import Path
-    from .notebooks import copy_notebooks
+    from .teaching.notebooks import copy_notebooks
 
     copied = copy_notebooks(args.destination, force=args.force)
     folder = Path(args.destination) / "notebooks"
@@ -52,7 +52,7 @@ def _notebooks(args) -> int:
 
 def _batch(args) -> int:
     from pathlib import Path
-    from .batch import run_batch
+    from .teaching.sweeps import run_batch
 
     table = run_batch(args.sweep, args.output, jobs=args.jobs, max_runs=args.max_runs)
     counts = table["status"].value_counts().to_dict()
@@ -67,7 +67,7 @@ def _checkpoint_every(value: str):
 
 
 def _study(args) -> int:
-    from .runtime import setup
+    from .core.runtime import setup
     from .search.study import StudySpec, run_spec
     from .search.workers import launch_workers
 
@@ -79,16 +79,16 @@ def _study(args) -> int:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
     if args.workers:
         from pathlib import Path
-        from .store import write_study_yaml
-        from .study_lock import check_free
+        from .studies.store import write_study_yaml
+        from .studies.study_lock import check_free
 
         check_free(Path(args.directory) / spec.name)  # before starting any worker
         effective = Path(args.directory) / f"{spec.name}.study.yaml"
         write_study_yaml(effective, spec.to_dict())
         codes = launch_workers(effective, args.directory, args.workers, args.threads)
         print(f"{args.workers} workers finished; exit codes {codes}")
-        from .results import load_study
-        from .store import StoreError
+        from .results.loading import load_study
+        from .studies.store import StoreError
 
         try:
             study = load_study(f"{args.directory}/{spec.name}")
@@ -104,7 +104,7 @@ def _study(args) -> int:
         if lost:
             print(f"{lost} worker(s) lost; their trials were continued by the others")
     else:
-        from .trial_state import EXIT_INTERRUPTED, TrialInterrupted
+        from .training.trial_state import EXIT_INTERRUPTED, TrialInterrupted
 
         setup(seed=spec.seed, threads=args.threads)
         from .search.study import OracleLost
@@ -130,8 +130,8 @@ def _study(args) -> int:
 def _audit(args) -> int:
     from pathlib import Path
     from .insight import audit
-    from .results import load_study
-    from .runtime import setup
+    from .results.loading import load_study
+    from .core.runtime import setup
 
     setup(seed=0)
     study = load_study(args.study)
@@ -148,7 +148,7 @@ def _spec_and_folder(source: str):
     stored study directory (the directory itself)."""
     from pathlib import Path
     from .search.study import StudySpec
-    from .store import STUDY_FILE, read_study_spec
+    from .studies.store import STUDY_FILE, read_study_spec
 
     path = Path(source)
     if path.is_dir():
@@ -163,7 +163,7 @@ def _spec_and_folder(source: str):
 
 def _study_workload(args):
     """The spec, its folder and its workload, TensorFlow set up with the spec's seed."""
-    from .runtime import setup
+    from .core.runtime import setup
 
     spec, folder = _spec_and_folder(args.study)
     setup(seed=spec.seed, threads=args.threads)
@@ -193,9 +193,9 @@ def _int_list(text: str) -> list[int]:
 
 def _table_text(frame) -> str:
     """A table as the terminal shows it: text whole, wrapped to the terminal's width,
-    statuses marked (:func:`playbook_kit.tables.to_text`)."""
+    statuses marked (:func:`playbook_kit.reporting.tables.to_text`)."""
     import shutil
-    from .tables import to_text
+    from .reporting.tables import to_text
 
     return to_text(frame, index=False, width=shutil.get_terminal_size().columns)
 
@@ -209,7 +209,7 @@ def _report(result, folder) -> None:
 
 def _batch_size(args) -> int:
     from pathlib import Path
-    from .batch_size import batch_size_scan
+    from .recipes.batch_size import batch_size_scan
 
     spec, folder, workload = _study_workload(args)
     scan = batch_size_scan(workload, dict(args.set or []), batch_sizes=args.batch_sizes,
@@ -222,7 +222,7 @@ def _batch_size(args) -> int:
 
 def _pipeline_check(args) -> int:
     from pathlib import Path
-    from .input_pipeline import trainer_pipeline_check
+    from .recipes.input_pipeline import trainer_pipeline_check
 
     spec, folder, workload = _study_workload(args)
     result = trainer_pipeline_check(workload, dict(args.set or []), steps=args.steps,
@@ -234,9 +234,9 @@ def _pipeline_check(args) -> int:
 
 def _clip_norm(args) -> int:
     from pathlib import Path
-    from .clipping import clipping_threshold
-    from .results import load_study
-    from .runtime import setup
+    from .recipes.clipping import clipping_threshold
+    from .results.loading import load_study
+    from .core.runtime import setup
 
     setup(seed=0)
     study = load_study(args.study)
@@ -246,8 +246,8 @@ def _clip_norm(args) -> int:
 
 
 def _tensorboard(args) -> int:
-    from .results import load_study
-    from .tracking import export_tensorboard
+    from .results.loading import load_study
+    from .results.tracking import export_tensorboard
 
     study = load_study(args.study)
     folder = export_tensorboard(study, args.logdir, overwrite=args.overwrite)
@@ -382,7 +382,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         print("playbook-kit: error: nothing to do: name a command", file=sys.stderr)
         return 2
-    from .study_lock import StudyLocked
+    from .studies.study_lock import StudyLocked
 
     try:
         return args.handler(args)

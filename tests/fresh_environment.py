@@ -191,7 +191,7 @@ def executed_tour(request, tmp_path_factory) -> Path:
     """A folder where ``playbook-kit tour`` executed every guided notebook, for the docs
     build: the wheel's tour when this session runs the wheel tests (``make test``), else the
     newest complete ``runs/tour-*`` (``make tour``'s), else a tour run now (minutes)."""
-    from playbook_kit.notebooks import NOTEBOOK_DIR, list_notebooks, run_tour
+    from playbook_kit.teaching.notebooks import NOTEBOOK_DIR, list_notebooks, run_tour
 
     if any(item.get_closest_marker("wheel") for item in request.session.items):
         return request.getfixturevalue("wheel_tour")[1]

@@ -1,7 +1,7 @@
 """Synthetic StudyResults with known answers, for the insight-layer tests.
 
 Nothing here trains: trial tables, runs and curves are built directly in the
-``playbook_kit.results`` contract, so each test can state exactly what it expects.
+``playbook_kit.results.study_results`` contract, so each test can state exactly what it expects.
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from playbook_kit.results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS,
-                                  TRIAL_COLUMNS, StudyResults)
+from playbook_kit.results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS,
+                                                RUN_COLUMNS, TRIAL_COLUMNS, StudyResults)
 
 MAX_STEPS = 1000
 EVAL_STEPS = np.arange(25, MAX_STEPS + 1, 25)      # 40 evaluations, every 25 steps

@@ -190,7 +190,7 @@ def _layer_loop(pk, tmp_path, monkeypatch):
     result = study(pk, workload, space, tmp_path, "loop", algorithm="list", configs=configs)
     assert engines_of(result) == {"compiled"}
     assert list(result.trials["status"]) == ["completed"] * 2
-    from playbook_kit.store import read_trial_record
+    from playbook_kit.studies.store import read_trial_record
 
     records = [read_trial_record(tmp_path / "loop" / f"trial_{t}")
                for t in result.trials["trial_id"]]
@@ -439,7 +439,7 @@ def optimizer_choice_build_model(hp):
          "examples/structured_data/class_with_grn_and_vsn_with_hyperparameters_tuning.py",
          "compiled", "each trial trains with the optimizer class it chose")
 def _optimizer_choice(pk, tmp_path, monkeypatch):
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     data = digits(pk)
     workload, space = pk.Workload.from_hypermodel(optimizer_choice_build_model, data)
@@ -488,7 +488,7 @@ def _hyper_resnet(pk, tmp_path, monkeypatch):
     import keras
     from keras_tuner.applications import HyperResNet
 
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     rng = np.random.default_rng(0)
     x = rng.random((40, 32, 32, 3)).astype("float32")
@@ -752,7 +752,7 @@ def _compute_loss(pk, tmp_path, monkeypatch):
     space = pk.SearchSpace().nuisance("learning_rate", 1e-3, 1e-2, scale="log")
     result = study(pk, workload, space, tmp_path, "compute_loss")
     assert engines_of(result) == {"compiled"}
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     program = next(reversed(programs._STATE["cache"].values()))
     assert int(program.model.calls.numpy()) >= STEPS
@@ -1206,7 +1206,7 @@ def mixed_precision_builder(config):
          "tensorflow/docs site/en/guide/mixed_precision.ipynb", "compiled",
          "trains with loss scaling (LossScaleOptimizer) in float16, evaluates in float32")
 def _mixed_precision(pk, tmp_path, monkeypatch):
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     workload = pk.Workload(digits(pk, flat=True), model=mixed_precision_builder,
                            defaults={"width": 32})
@@ -1270,7 +1270,7 @@ def _loss_names(pk, tmp_path, monkeypatch):
          "(`leaky_relu`, `rmsprop`)", "Keras activations and optimizers APIs", "compiled",
          "the mlp family builds LeakyReLU layers and trains with RMSprop")
 def _family_keras_names(pk, tmp_path, monkeypatch):
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     workload = pk.Workload(digits(pk), defaults={"activation": "leaky_relu",
                                                  "optimizer": "rmsprop", "width": 16})

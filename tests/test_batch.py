@@ -8,9 +8,9 @@ import papermill
 import pytest
 import yaml
 
-from playbook_kit.batch import BatchRun, expand_sweep, grid_points, load_sweep, run_batch
+from playbook_kit.teaching.sweeps import BatchRun, expand_sweep, grid_points, load_sweep, run_batch
 from playbook_kit.cli import main
-from playbook_kit.notebooks import NOTEBOOK_DIR, collect_runs
+from playbook_kit.teaching.notebooks import NOTEBOOK_DIR, collect_runs
 
 QUICKSTART = NOTEBOOK_DIR / "00_quickstart.ipynb"
 

@@ -9,7 +9,7 @@ def fake_timing(pk, monkeypatch):
     """Time per step constant up to 64 (perfect scaling), then proportional to the batch;
     an out-of-memory error at ``oom`` when set."""
     import tensorflow as tf
-    from playbook_kit import batch_size as module
+    from playbook_kit.recipes import batch_size as module
 
     calls = []
     settings = {"oom": None}

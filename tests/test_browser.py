@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.notebooks import list_notebooks
+from playbook_kit.teaching.notebooks import list_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "runs" / "browser"

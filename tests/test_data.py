@@ -85,7 +85,7 @@ def test_synthetic_and_user_files(pk, tmp_path):
 
 
 def test_pipelines_batch_and_pad_without_dropping(pk):
-    from playbook_kit.data import eval_batches, train_pipeline
+    from playbook_kit.data.arrays import eval_batches, train_pipeline
 
     x = np.arange(101, dtype="float32")[:, None]
     y = np.arange(101) % 3
@@ -103,7 +103,7 @@ def test_train_pipeline_runs_without_autotuning_and_gives_the_autotuned_batches(
     """The trainer's in-memory pipeline turns tf.data's autotuning off (its background work
     slowed the steps and each trial's end): same batches, in the same order, as with it."""
     import tensorflow as tf
-    from playbook_kit.data import train_pipeline
+    from playbook_kit.data.arrays import train_pipeline
 
     x = np.arange(200, dtype="float32")[:, None]
     y = np.arange(200) % 5

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.decisions import DETECTION_POWER, _detectable_shift
+from playbook_kit.decisions.adoption import DETECTION_POWER, _detectable_shift
 
 PATH = Path(__file__).resolve().parents[1] / "bench" / "decision_calibration.py"
 SPEC = importlib.util.spec_from_file_location("decision_calibration_bench", PATH)

@@ -10,10 +10,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import bootstrap, t, ttest_ind  # noqa: E402
 
-from playbook_kit.decisions import (  # noqa: E402
-    ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, RetrainSummary, adoption_decision,
-    plot_retrain_variance, retrain_summary, runs_from_study)
-from playbook_kit.results import RUN_COLUMNS, StudyResults  # noqa: E402
+from playbook_kit.decisions.adoption import (  # noqa: E402
+    ADOPTION_RULE, RECOMMENDATIONS, AdoptionDecision, adoption_decision)
+from playbook_kit.decisions.retrain_variance import (  # noqa: E402
+    RetrainSummary, plot_retrain_variance, retrain_summary, runs_from_study)
+from playbook_kit.results.study_results import RUN_COLUMNS, StudyResults  # noqa: E402
 
 N_BOOT = 2000  # enough for these clear-cut cases, small enough to keep tests fast
 

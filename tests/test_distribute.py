@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.distribute import replica_count
-from playbook_kit.workload import resolve_config
+from playbook_kit.training.distribute import replica_count
+from playbook_kit.workload.workload import resolve_config
 
 HERE = Path(__file__).parent
 LOSSES = ("validation/loss", "train/loss", "train/minibatch_loss", "optimizer/grad_norm_mean")

@@ -76,7 +76,7 @@ def test_a_small_site_of_good_references_builds(tmp_path):
     there."""
     source = small_site(tmp_path, "# Index\n\n```{toctree}\nother\nreference/index\n```\n\n"
                         "{func}`pk.setup <playbook_kit.setup>`, "
-                        "{func}`playbook_kit.runtime.setup`, [a link](other.md#a-section)\n")
+                        "{func}`playbook_kit.core.runtime.setup`, [a link](other.md#a-section)\n")
     done = sphinx(source, tmp_path / "html", *QUICK)
     assert done.returncode == 0 and warnings_of(done) == [], done.stderr[-3000:]
     page = (tmp_path / "html" / "index.html").read_text()

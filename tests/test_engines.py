@@ -11,7 +11,7 @@ STEPS, EVERY = 20, 10
 
 @pytest.fixture
 def programs(pk):
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     programs.clear()
     programs.set_reuse(True)
@@ -81,7 +81,7 @@ def test_a_compiled_model_trains_as_keras_fit_would(pk, digits):
     workload, _ = pk.Workload.from_hypermodel(digits_hypermodel, digits)
     config = workload.config({"units": 8, "learning_rate": 1e-2})
     ours = pk.train_trial(workload, config, 0, max_train_steps=1, eval_every=1)
-    from playbook_kit.trainer import seeded_model
+    from playbook_kit.training.trainer import seeded_model
 
     model, _ = seeded_model(workload, config, 0)
     batch = next(iter(digits.train_stream(config["batch_size"], 0)))
@@ -89,7 +89,7 @@ def test_a_compiled_model_trains_as_keras_fit_would(pk, digits):
     keras_weights = model.get_weights()
     ours_weights = ours.best_weights if ours.best_step == 1 else None
     if ours_weights is None:  # the initial weights were better: compare the program's
-        from playbook_kit import programs
+        from playbook_kit.training import programs
 
         ours_weights = next(reversed(programs._STATE["cache"].values())).model.get_weights()
     for a, b in zip(ours_weights, keras_weights):
@@ -154,8 +154,8 @@ def test_compile_overrides_are_stored_and_rebuilt(pk, digits, tmp_path):
     the study, and the rebuilt workload compiles the same."""
     import keras
 
-    from playbook_kit.store import read_study_spec
-    from playbook_kit.workload import rebuild_parts
+    from playbook_kit.studies.store import read_study_spec
+    from playbook_kit.workload.workload import rebuild_parts
 
     workload, space = pk.Workload.from_hypermodel(
         "own_workload_models:digits_hypermodel", digits,

@@ -20,8 +20,8 @@ from playbook_kit.insight import (isolation_table, plot_axes, plot_axis,  # noqa
                                   plot_best_of_n, plot_best_so_far, plot_curves,
                                   plot_isolation, plot_trial)
 from playbook_kit.insight._plotting import JITTER  # noqa: E402
-from playbook_kit.results import RUN_COLUMNS  # noqa: E402
-from playbook_kit.style import apply_style, draw_best_so_far, study_colors  # noqa: E402
+from playbook_kit.results.study_results import RUN_COLUMNS  # noqa: E402
+from playbook_kit.reporting.style import apply_style, draw_best_so_far, study_colors  # noqa: E402
 
 LR = hp("learning_rate", "log", 1e-4, 1.0)
 DROPOUT = hp("dropout", "linear", 0.0, 0.5)

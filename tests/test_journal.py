@@ -14,10 +14,10 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from playbook_kit import journal as journal_mod  # noqa: E402
-from playbook_kit.decisions import adoption_decision  # noqa: E402
+from playbook_kit.decisions.adoption import adoption_decision  # noqa: E402
 from playbook_kit.journal import (  # noqa: E402
     SCHEMA_VERSION, TRACKING_COLUMNS, Journal, JournalError, decision_method, study_record)
-from playbook_kit.results import StudyResults  # noqa: E402
+from playbook_kit.results.study_results import StudyResults  # noqa: E402
 
 
 def _study(name="wd_0", **kw):

@@ -1,6 +1,8 @@
-"""The package's structure: no two modules import each other (lazy imports included), and
-no module imports from a layer below its own, the layers being docs/design.md's (*Layers*),
-read from that page: its sections name the modules and packages of each layer."""
+"""The package's structure: subpackages by concept under a top that holds only the package's
+``__init__`` and the command line; no two modules import each other (lazy imports
+included); no package imports from a layer below its own, the layers being
+docs/design.md's (*Layers*), read from that page: its sections name the packages of each
+layer and their modules; and the packages' import-time imports form no cycle."""
 import ast
 import re
 from pathlib import Path
@@ -58,16 +60,16 @@ def module_imports(top_level_only: bool = False) -> dict[str, set[str]]:
 
 
 def unit(module: str) -> str:
-    """What a layer holds: a top-level module (``store``) or a subpackage (``search``);
-    the package's ``__init__`` is ``__init__``."""
+    """What a layer holds: a subpackage (``search``) or one of the two top-level modules
+    (``cli``, and the package's ``__init__`` as ``__init__``)."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
 
 def design_layers() -> list[tuple[str, set[str]]]:
     """docs/design.md's layers in order, each with the units its section names: a
-    backticked ``name.py`` is a top-level module, ``name/`` a subpackage (whose modules the
-    section may also name)."""
+    backticked ``name/`` is a subpackage, ``name.py`` a module of a subpackage the section
+    names (or a top-level module)."""
     text = DESIGN.read_text()
     part = text.split("\n## Layers\n", 1)[1].split("\n### Which way imports go\n", 1)[0]
     pieces = re.split(r"^### (.+)$", part, flags=re.M)[1:]
@@ -87,6 +89,13 @@ def design_layers() -> list[tuple[str, set[str]]]:
                     f"{title}: no module {name}.py in playbook_kit/ or {sorted(packages)}"
         layers.append((title, units))
     return layers
+
+
+def test_the_top_holds_the_package_init_and_the_command_line_only():
+    """docs/design.md, *Layers*: every module lives in the subpackage of its concept."""
+    assert sorted(p.name for p in ROOT.glob("*.py")) == ["__init__.py", "cli.py"]
+    assert all((p / "__init__.py").exists() for p in ROOT.iterdir()
+               if p.is_dir() and any(p.glob("*.py")))
 
 
 def test_no_two_modules_import_each_other():
@@ -109,10 +118,10 @@ def test_every_module_and_package_has_one_layer_in_the_design():
         "name each module or subpackage in its layer's section of docs/design.md"
 
 
-def test_no_module_imports_from_a_layer_below_its_own():
-    """A layer uses the layers above it in docs/design.md's list, never one below; the
-    two imports that do are named in FROM_BELOW, run only inside a function, and still
-    exist."""
+def test_no_package_imports_from_a_layer_below_its_own():
+    """A package uses its own layer and the layers above it in docs/design.md's list, never
+    one below; the two imports that do are named in FROM_BELOW (by package), run only
+    inside a function, and still exist."""
     layer = {u: i for i, (_, units) in enumerate(design_layers()) for u in units}
     graph, top_level = module_imports(), module_imports(top_level_only=True)
     downward, seen = [], set()
@@ -127,6 +136,23 @@ def test_no_module_imports_from_a_layer_below_its_own():
             downward.append(f"{a} imports {b}")
     assert downward == []
     assert seen == set(FROM_BELOW), "FROM_BELOW names an import that no longer exists"
+
+
+def test_the_packages_import_time_imports_form_no_cycle():
+    """docs/design.md, *Which way imports go*: a subpackage's ``__init__`` imports its
+    modules, so a cycle of packages through imports that run on import (module bodies,
+    not functions) could meet a package half initialised. Within a layer, the imports
+    that go both ways (``core/`` and ``reporting/``, ``insight/`` and ``decisions/``)
+    run inside functions."""
+    packages: dict[str, set[str]] = {}
+    for a, imported in module_imports(top_level_only=True).items():
+        packages.setdefault(unit(a), set()).update(
+            unit(b) for b in imported if unit(b) != unit(a))
+    done: list[str] = []
+    while len(done) < len(packages):
+        free = sorted(p for p in packages if p not in done and packages[p] <= {*done})
+        assert free, f"a cycle among {sorted(set(packages) - set(done))}"
+        done += free
 
 
 def test_keras_tuners_private_names_are_reached_in_one_module():
@@ -152,13 +178,13 @@ def test_training_and_the_core_keep_to_themselves():
     training = ("trainer", "trial_record", "fit_engine", "engines", "programs",
                 "keras_steps")
     for module in training:
-        assert "playbook_kit.store" not in graph[f"playbook_kit.{module}"], module
-    assert "playbook_kit.files" in graph["playbook_kit.trial_record"]
-    assert "playbook_kit.trial_record" in graph["playbook_kit.trainer"]
-    assert "playbook_kit.trial_record" in graph["playbook_kit.fit_engine"]
-    assert graph["playbook_kit.files"] == set()
-    assert graph["playbook_kit.rules"] == {"playbook_kit.validation"}
-    assert graph["playbook_kit.validation"] == set()
+        assert "playbook_kit.studies.store" not in graph[f"playbook_kit.training.{module}"], module
+    assert "playbook_kit.core.files" in graph["playbook_kit.training.trial_record"]
+    assert "playbook_kit.training.trial_record" in graph["playbook_kit.training.trainer"]
+    assert "playbook_kit.training.trial_record" in graph["playbook_kit.training.fit_engine"]
+    assert graph["playbook_kit.core.files"] == set()
+    assert graph["playbook_kit.core.rules"] == {"playbook_kit.core.validation"}
+    assert graph["playbook_kit.core.validation"] == set()
 
 
 def test_the_imports_editors_follow_are_the_exports():

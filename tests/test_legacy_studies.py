@@ -31,7 +31,7 @@ def test_a_legacy_study_loads_audits_and_resumes(pk, legacy, name):
 
 
 def test_a_legacy_hypermodel_trial_is_evaluated_and_retrained(pk, legacy):
-    from playbook_kit.store import read_trial_record
+    from playbook_kit.studies.store import read_trial_record
 
     record = read_trial_record(legacy / "hypermodel" / "trial_0")
     assert record["config"]["model"] == "mlp"  # the families' fields, stored before

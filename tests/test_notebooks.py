@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.notebooks import check_parameters, collect_runs, list_notebooks, run_notebook
+from playbook_kit.teaching.notebooks import (check_parameters, collect_runs, list_notebooks,
+                                             run_notebook)
 
 NOTEBOOKS = list_notebooks()
 WIDGETS = ("trial_browser", "search_space_explorer", "isolation_explorer")
@@ -97,7 +98,7 @@ def test_every_notebook_checks_its_conclusion_in_a_check_cell(path):
 def test_check_and_expect_print_what_holds_and_raise_what_does_not(capsys):
     import numpy as np
 
-    from playbook_kit.notebooks import check, expect
+    from playbook_kit.teaching.notebooks import check, expect
 
     check("the baseline beats chance", np.float64(0.9) > 0.3, "0.900")
     expect("reads of the test split", 1, 1)
@@ -218,7 +219,7 @@ def test_the_tour_runs_the_training_recipe_notebooks_last_with_the_shared_studie
         monkeypatch, tmp_path):
     """05 and 06 follow the tuning stages (04) and write their recipes into the tour's shared
     journal (``study_dir``), like 03."""
-    import playbook_kit.notebooks as notebooks
+    import playbook_kit.teaching.notebooks as notebooks
 
     ran = []
     monkeypatch.setattr(notebooks, "run_notebook",
@@ -257,7 +258,8 @@ def test_nbval_fails_a_cell_whose_table_is_cut_naming_the_notebook_and_cell(pyte
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("A table pandas cuts, then the same table whole"),
         nbformat.v4.new_code_cell(f"import pandas as pd\n{frame}"),
-        nbformat.v4.new_code_cell(f"from playbook_kit import tables\ntables.install()\n{frame}"),
+        nbformat.v4.new_code_cell("from playbook_kit.reporting import tables\n"
+                                  f"tables.install()\n{frame}"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                 "language": "python"}})
     nbformat.write(notebook, pytester.path / "cut.ipynb")
@@ -275,7 +277,7 @@ def test_nbval_fails_a_cell_whose_table_is_cut_naming_the_notebook_and_cell(pyte
 def test_truncated_cells_finds_cut_cells_in_html_markdown_and_a_tables_plain_text():
     import pandas as pd
 
-    from playbook_kit.notebooks import truncated_cells
+    from playbook_kit.teaching.notebooks import truncated_cells
 
     reason = "majority rule: 2 of the 3 best trials lie in the outer 20% of the range"
     frame = pd.DataFrame({"reason": [reason], "action": ["none"]})

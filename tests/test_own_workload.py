@@ -43,13 +43,13 @@ def test_regression_split_keeps_labels_and_does_not_stratify(pk, diabetes):
     ("val_root_mean_squared_error", "min"), ("val_accuracy", "max"), ("val_auc", "max"),
     ("val_precision", "max"), ("val_recall", "max"), ("val_binary_accuracy", "max")])
 def test_direction_is_inferred_from_the_metric_name(pk, objective, direction):
-    from playbook_kit.objectives import objective_direction
+    from playbook_kit.workload.objectives import objective_direction
 
     assert objective_direction(objective) == direction
 
 
 def test_an_ambiguous_objective_needs_a_direction(pk, diabetes):
-    from playbook_kit.objectives import objective_direction
+    from playbook_kit.workload.objectives import objective_direction
 
     with pytest.raises(ValueError, match=r"^objective='val_r_squared_like': its direction "
                        r"cannot be inferred from the name; give direction='min' or "):
@@ -281,7 +281,7 @@ def test_csv_files_stream_and_rebuild_from_their_spec(pk, tmp_path):
                            loss="binary_crossentropy", metrics=["accuracy"])
     result = pk.train_trial(workload, {}, max_train_steps=60, eval_every=30)
     assert result.status == "completed" and result.objective > 0.85
-    from playbook_kit.loaders import load_data
+    from playbook_kit.data.loaders import load_data
 
     again = load_data(data.source)
     model = pk.restore_checkpoint(workload, result)
@@ -352,12 +352,12 @@ def test_a_regression_study_minimizes_and_resumes_from_the_stored_parts(pk, diab
     lowest = study.curves.query("split == 'validation' and metric == 'loss'")["value"].min()
     assert best["objective"] == pytest.approx(lowest, rel=1e-6)
     assert trials["objective"].nunique() == 4
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
 
     assert read_study_spec(tmp_path / "reg")["parts"] == {
         "model": "own_workload_models:regression_mlp", "model_importable": True,
         "loss": "mse", "metrics": ["mae"], "direction": "min"}
-    from playbook_kit.workload import rebuild_parts
+    from playbook_kit.workload.workload import rebuild_parts
 
     rebuilt = pk.Workload(diabetes, **rebuild_parts(read_study_spec(tmp_path / "reg")["parts"]),
                           defaults={"width": 16, "dropout": 0.1}, objective="val_loss")
@@ -383,7 +383,7 @@ def test_a_notebook_builder_fails_clearly_where_another_process_needs_it(pk, dia
                            objective="val_loss")
     parts = workload.spec()
     assert parts["model"] is None and parts["model_importable"] is False
-    from playbook_kit.workload import rebuild_parts
+    from playbook_kit.workload.workload import rebuild_parts
 
     with pytest.raises(pk.WorkloadError, match=r"^study 'reg' was run with a model builder "
                        r"defined in a notebook or __main__, which this process cannot import"):
@@ -419,8 +419,8 @@ def test_a_hypermodels_hyperparameters_appear_with_ranges_scales_and_roles(pk, c
 
 
 def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, cancer, tmp_path):
-    from playbook_kit.store import read_study_spec
-    from playbook_kit.workload import rebuild_parts
+    from playbook_kit.studies.store import read_study_spec
+    from playbook_kit.workload.workload import rebuild_parts
 
     workload, space = pk.Workload.from_hypermodel("own_workload_models:cancer_hyper_instance",
                                                   cancer)
@@ -440,7 +440,7 @@ def test_a_hypermodel_study_trains_each_config_and_stores_the_hypermodel(pk, can
 
 
 def test_a_data_builder_tunes_a_data_hyperparameter(pk, tmp_path):
-    from playbook_kit.store import read_study_spec
+    from playbook_kit.studies.store import read_study_spec
 
     workload = pk.Workload("own_workload_models:noisy_diabetes",
                            defaults={"width": 16, "dropout": 0.0, "label_noise": 0.0,

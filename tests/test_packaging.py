@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import playbook_kit
-from playbook_kit import notebooks
+from playbook_kit.teaching import notebooks
 
 tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
 
@@ -90,7 +90,7 @@ print("trials:", len(study.trials))
 
 def test_the_build_ships_the_files_the_package_looks_for():
     """setup.py copies the guided files into the wheel by the same patterns that
-    playbook_kit.notebooks lists and copies; the sdist carries them for that build."""
+    playbook_kit.teaching.notebooks lists and copies; the sdist carries them for that build."""
     tree = ast.parse((ROOT / "setup.py").read_text())
     shipped = next(ast.literal_eval(node.value) for node in ast.walk(tree)
                    if isinstance(node, ast.Assign) and node.targets[0].id == "SHIPPED")

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from scipy.stats import nct, t
 
-from playbook_kit.decisions import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
-                                    adoption_decision, mean_interval, retrain_summary,
-                                    runs_from_study)
+from playbook_kit.decisions.adoption import (DEFAULT_N_BOOT, MAX_SUGGESTED_RUNS, MIN_N_BOOT,
+                                             adoption_decision)
+from playbook_kit.decisions.retrain_variance import (mean_interval, retrain_summary,
+                                                     runs_from_study)
 
 TAIL = ("the whole 95% Welch t interval of gain minus complexity cost is at or below 0). ")
 

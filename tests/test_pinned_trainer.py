@@ -9,7 +9,7 @@ import pytest
 from keras_tuner.engine.trial import TrialStatus
 
 from playbook_kit.search.oracles import is_infeasible
-from playbook_kit.trainer import DIVERGENCE_FACTOR, _check_steps, divergence_reason
+from playbook_kit.training.trainer import DIVERGENCE_FACTOR, _check_steps, divergence_reason
 
 
 def test_divergence_factor_default_is_five():

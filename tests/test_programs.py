@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playbook_kit import graph_release
+from playbook_kit.training import graph_release
 
 STEPS = 40
 BASE = {"learning_rate": 3.0e-3, "beta1": 0.85, "dropout": 0.1, "l2": 1.0e-4, "width": 32}
@@ -21,7 +21,7 @@ BASE = {"learning_rate": 3.0e-3, "beta1": 0.85, "dropout": 0.1, "l2": 1.0e-4, "w
 
 @pytest.fixture
 def programs(pk):
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     programs.clear()
     programs.set_reuse(True)
@@ -205,12 +205,13 @@ def test_the_package_trains_in_one_place():
                        "clear_session(", "@tf.function"):
             if needle in text:
                 found.setdefault(needle, []).append(path.relative_to(root).as_posix())
-    loops = ["distribute.py", "programs.py"]
+    loops = ["training/distribute.py", "training/programs.py"]
     assert found == {"GradientTape": loops, "apply_gradients": loops,
-                     ".fit(": ["fit_engine.py", "hypermodel.py",
-                               "search/bayesian.py"],  # scikit-learn's Gaussian processes
-                     "clear_session(": ["programs.py", "trainer.py"],
-                     "@tf.function": ["distribute.py", "keras_steps.py", "programs.py"]}
+                     ".fit(": ["search/bayesian.py",  # scikit-learn's Gaussian processes
+                               "training/fit_engine.py", "workload/hypermodel.py"],
+                     "clear_session(": ["training/programs.py", "training/trainer.py"],
+                     "@tf.function": ["training/distribute.py", "training/keras_steps.py",
+                                      "training/programs.py"]}
 
 
 def test_every_recipe_and_study_trains_through_the_program_cache(pk, digits_workload,

@@ -77,7 +77,7 @@ def test_batch_size_from_a_stored_study_directory_writes_into_it(pk, study_file,
 def fake_pipeline_timing(monkeypatch):
     """Compute only 10 ms a step, training 25 ms, the pipeline alone 20 ms a batch: an
     input-bound study whose pipeline itself is slower than compute."""
-    from playbook_kit import input_pipeline as module
+    from playbook_kit.recipes import input_pipeline as module
 
     calls = {}
 

@@ -35,7 +35,7 @@ def train(pk, workload, directory=None, **kw):
 
 def kill_after_write(monkeypatch, at_step):
     """Make the process 'die' just after the state at ``at_step`` is on disk."""
-    from playbook_kit import trial_state
+    from playbook_kit.training import trial_state
 
     real = trial_state.TrialState.write
 
@@ -94,7 +94,7 @@ def test_a_kill_during_a_state_write_leaves_the_previous_state(pk, workloads, tm
                                                                  monkeypatch):
     """Killed inside the write of the state at step 14: the folder being written is never
     taken for a state, the one at step 7 is, and the run still ends bit for bit."""
-    from playbook_kit import files
+    from playbook_kit.core import files
 
     workload = workloads["compiled"]
     whole = train(pk, workload)
@@ -177,7 +177,7 @@ def test_checkpoint_every_is_checked_before_any_work(pk, workloads):
 
 def test_the_default_interval_spares_short_trials(pk, workloads, tmp_path, monkeypatch):
     """At the default interval a trial shorter than about 100 state writes writes none."""
-    from playbook_kit import trial_state
+    from playbook_kit.training import trial_state
 
     writes = []
     real = trial_state.TrialState.write
@@ -228,7 +228,7 @@ def test_sigterm_stops_a_study_cleanly_and_a_rerun_finishes_it_exactly(pk, tmp_p
     it, and the study equals one never stopped."""
     import yaml
 
-    from playbook_kit.trial_state import EXIT_INTERRUPTED
+    from playbook_kit.training.trial_state import EXIT_INTERRUPTED
 
     study_file = tmp_path / "long.yaml"
     study_file.write_text(yaml.safe_dump(STUDY))
@@ -273,14 +273,14 @@ def test_a_second_sigterm_exits_at_once(tmp_path):
 def test_a_recipe_resumes_at_the_run_it_was_in(pk, digits, tmp_path, monkeypatch):
     """The warmup sweep killed in its second run: run again, it reads the first back,
     continues the second from its state, and gives the same table as one never killed."""
-    from playbook_kit import trainer
+    from playbook_kit.training import trainer
 
     workload = pk.Workload(digits, defaults={"width": 32, "learning_rate": 1e-2})
     sweep = lambda directory: pk.warmup_sweep(
         workload, unstable_base_learning_rate=1e-2, warmup_steps=[0, 20, 40],
         constant_steps=40, eval_every=5, stop_at_first_stable=False, directory=directory)
     whole = sweep(None)
-    from playbook_kit import trial_state
+    from playbook_kit.training import trial_state
 
     real_write = trial_state.TrialState.write
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook_kit import retention
-from playbook_kit.retention import DROPPED_FILE, KEEP_CHECKPOINTS
+from playbook_kit.studies import retention
+from playbook_kit.studies.retention import DROPPED_FILE, KEEP_CHECKPOINTS
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit import rules
-from playbook_kit.validation import (check_choice, check_int, check_number, check_seed,
-                                     not_allowed)
+from playbook_kit.core import rules
+from playbook_kit.core.validation import (check_choice, check_int, check_number, check_seed,
+                                          not_allowed)
 
 
 def test_rules_import_no_tensorflow():
     import subprocess
-    code = ("import sys, playbook_kit.rules, playbook_kit.validation; "
+    code = ("import sys, playbook_kit.core.rules, playbook_kit.core.validation; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -126,7 +126,7 @@ def test_check_choice_and_seed():
 
 def test_study_results_owns_the_rules():
     """StudyResults answers feasibility, direction and the best trial through rules.py."""
-    from playbook_kit.results import StudyResults
+    from playbook_kit.results.study_results import StudyResults
 
     trials = pd.DataFrame({
         "trial_id": ["0", "1", "2", "3", "4", "5"],

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from playbook_kit import notebooks
+from playbook_kit.teaching import notebooks
 from playbook_kit.cli import main
 
 ROOT = notebooks.NOTEBOOK_DIR.parent
@@ -181,7 +181,7 @@ def test_a_missing_notebooks_extra_is_named(monkeypatch, tmp_path, capsys):
 
 
 def test_a_widget_without_ipywidgets_names_the_extra(monkeypatch):
-    from playbook_kit.widgets import search_space_explorer
+    from playbook_kit.teaching.widgets import search_space_explorer
 
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(ModuleNotFoundError, match=r"^the widgets need ipywidgets, which is "

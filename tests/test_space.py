@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from playbook_kit.results import HYPERPARAMETER_COLUMNS
+from playbook_kit.results.study_results import HYPERPARAMETER_COLUMNS
 from playbook_kit.search.presets import adam_space, momentum_space
 from playbook_kit.search.space import SearchSpace
 

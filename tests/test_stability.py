@@ -14,7 +14,7 @@ def _result(pk, losses, status="completed", steps=None, reason=""):
 
 
 def test_a_run_that_diverges_at_step_3_is_flagged_unstable_at_step_3(pk):
-    from playbook_kit.stability import classify_run
+    from playbook_kit.recipes.stability import classify_run
 
     diverged = _result(pk, [2.3, 2.2, 2.1], status="infeasible", steps=3,
                        reason="loss or gradient norm became NaN/Inf at step 3")
@@ -24,7 +24,7 @@ def test_a_run_that_diverges_at_step_3_is_flagged_unstable_at_step_3(pk):
 
 
 def test_rising_loss_is_unstable_and_a_falling_one_is_not(pk):
-    from playbook_kit.stability import classify_run
+    from playbook_kit.recipes.stability import classify_run
 
     rising = classify_run(_result(pk, [2.0, 2.1, 2.3, 1.5]))
     assert rising["unstable"] and rising["unstable_step"] == 2
@@ -94,7 +94,7 @@ def test_warmup_makes_a_deep_resnet_train_at_10x_the_unstable_rate(pk):
     (20, 400, None),
 ])
 def test_warmup_budget_limits(warmup, budget, expected):
-    from playbook_kit.stability import warmup_budget_warning
+    from playbook_kit.recipes.stability import warmup_budget_warning
 
     warning = warmup_budget_warning(warmup, budget)
     assert (warning is None) if expected is None else warning.startswith(expected)
@@ -110,7 +110,7 @@ def test_warmup_budget_limits(warmup, budget, expected):
 ])
 def test_warmup_bad_arguments_fail_before_training(pk, digits_workload, monkeypatch, kwargs,
                                                    message):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=message):
@@ -118,7 +118,7 @@ def test_warmup_bad_arguments_fail_before_training(pk, digits_workload, monkeypa
 
 
 def test_probe_bad_arguments_fail_before_training(pk, digits_workload, monkeypatch):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match="factor=0.5 is not allowed; use a number > 1"):

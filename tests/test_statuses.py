@@ -1,24 +1,24 @@
 """Status words carry a mark that survives black and white, a colour-blind reader and a
-renderer that strips styles (playbook_kit.statuses), in tables and in the HTML and Markdown
+renderer that strips styles (playbook_kit.core.statuses), in tables and in the HTML and Markdown
 reports."""
 import re
 from pathlib import Path
 
 import pytest
 
-from playbook_kit import statuses
-from playbook_kit.rendering import environment
+from playbook_kit.core import statuses
+from playbook_kit.reporting.rendering import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_status_the_package_writes_has_a_mark():
-    from playbook_kit.decisions import RECOMMENDATIONS
+    from playbook_kit.decisions.adoption import RECOMMENDATIONS
     from playbook_kit.insight.audit import CHECK_STATUSES
-    from playbook_kit.rules import FINISHED_STATUSES
+    from playbook_kit.core.rules import FINISHED_STATUSES
 
     source = "".join((ROOT / "playbook_kit" / name).read_text() for name in
-                     ("insight/boundaries.py", "batch_size.py"))
+                     ("insight/boundaries.py", "recipes/batch_size.py"))
     written = set(re.findall(r'status"?\]?\s*[=:]\s*"([a-z ]+)"', source))
     assert {"expand", "ok", "at bound", "instability", "not checked", "measured",
             "out of memory"} <= written

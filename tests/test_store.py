@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from playbook_kit.store import StoreError, atomic_write
+from playbook_kit.studies.store import StoreError, atomic_write
 
 STEPS, EVAL = 20, 10
 RERUN = "resume the study with its settings to rerun this trial"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_kit.notebooks import list_notebooks, notebook_parameters
+from playbook_kit.teaching.notebooks import list_notebooks, notebook_parameters
 from playbook_kit.search.study import StudySpec
 
 STUDY_FILE = Path(__file__).parent.parent / "notebooks" / "studies" / "depth.yaml"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook_kit import study_lock
-from playbook_kit.study_lock import LOCK_FILE, STALE_AFTER_S, StudyLock, StudyLocked
+from playbook_kit.studies import study_lock
+from playbook_kit.studies.study_lock import LOCK_FILE, STALE_AFTER_S, StudyLock, StudyLocked
 
 ROOT = Path(__file__).parents[1]
-HOLD = ("import sys; from playbook_kit.study_lock import StudyLock; "
+HOLD = ("import sys; from playbook_kit.studies.study_lock import StudyLock; "
         "lock = StudyLock(sys.argv[1]).acquire(); print('held', flush=True); "
         "sys.stdin.read(); lock.release()")
 

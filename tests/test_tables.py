@@ -1,5 +1,5 @@
-"""Tables a learner reads whole (playbook_kit.tables): in a notebook's HTML, in plain text,
-and through pandas' own display once installed; a config as a table (pk.config_table)."""
+"""Tables a learner reads whole (playbook_kit.reporting.tables): in a notebook's HTML, in plain
+text, and through pandas' own display once installed; a config as a table (pk.config_table)."""
 import html
 import re
 
@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit import statuses, tables
+from playbook_kit.core import statuses
+
+from playbook_kit.reporting import tables
 
 REASON = ("majority rule: 2 of the 3 best trials lie in the outer 20% of the range at the "
           "high edge ([0.0001, 0.001], log scale) & p < 0.05")

@@ -43,7 +43,7 @@ def test_curves_record_what_the_playbook_needs(pk, digits_workload):
 
 def test_clip_gradients_only_above_threshold(pk):
     import tensorflow as tf
-    from playbook_kit.trainer import clip_gradients
+    from playbook_kit.training.trainer import clip_gradients
 
     grads = [tf.constant([3.0, 0.0]), tf.constant([4.0])]  # global norm 5
     clipped, norm, was = clip_gradients(grads, 2.5)
@@ -108,12 +108,12 @@ def test_best_k_retention_keeps_k_plus_last_and_best_step_matches_curve(pk, digi
     kept = sorted(int(name[5:13]) for name in files if name.startswith("step-"))
     assert result.best_step in kept
     restored = pk.restore_checkpoint(digits_workload, result)
-    from playbook_kit.trainer import evaluate_model
+    from playbook_kit.training.trainer import evaluate_model
     assert evaluate_model(digits_workload, restored)["accuracy"] == pytest.approx(result.objective)
 
 
 def test_evaluation_counts_every_validation_example_once(pk, digits, digits_workload):
-    from playbook_kit.trainer import evaluate_model
+    from playbook_kit.training.trainer import evaluate_model
 
     result = pk.train_trial(digits_workload, {}, max_train_steps=20, eval_every=20)
     model = pk.restore_checkpoint(digits_workload, result)
@@ -145,8 +145,8 @@ def _scripted_train_loss(monkeypatch, digits, losses):
     evaluation, step 0 first); validation stays at loss 1.0, accuracy 0.5. The steps
     themselves train for real: this controls only what the divergence rule sees. Programs
     are not reused meanwhile (each trial builds its own, with this evaluator)."""
-    import playbook_kit.programs as programs
-    import playbook_kit.runtime as runtime
+    import playbook_kit.training.programs as programs
+    import playbook_kit.core.runtime as runtime
 
     script = iter(losses)
     n_sample = len(digits.train_sample_index)
@@ -198,8 +198,8 @@ def test_divergence_factor_is_validated_before_training(pk, digits_workload, fac
 def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypatch, fail_at,
                                                    steps_completed, calls_made, curve_steps):
     import tensorflow as tf
-    import playbook_kit.programs as programs
-    import playbook_kit.runtime as runtime
+    import playbook_kit.training.programs as programs
+    import playbook_kit.core.runtime as runtime
 
     message = "OOM when allocating tensor with shape[4096,4096] on /device:GPU:0"
     calls = {"train_steps": 0, "evaluate": 0}
@@ -234,7 +234,7 @@ def test_out_of_memory_is_infeasible_with_a_reason(pk, digits_workload, monkeypa
 @pytest.fixture
 def written(monkeypatch):
     """The names of the checkpoint files the trainer saves (copies not counted)."""
-    from playbook_kit import trainer
+    from playbook_kit.training import trainer
 
     names, real_save = [], trainer.CheckpointKeeper._save
 
@@ -248,7 +248,7 @@ def written(monkeypatch):
 
 def test_checkpoints_written_are_exactly_the_best_k_plus_the_last(pk, digits_workload, tmp_path,
                                                                   written):
-    from playbook_kit.trainer import evaluate_model
+    from playbook_kit.training.trainer import evaluate_model
 
     result = pk.train_trial(digits_workload, {}, max_train_steps=100, eval_every=10,
                             checkpoint_dir=tmp_path, keep_best=3)
@@ -292,7 +292,7 @@ def test_replayed_saves_write_the_file_keras_writes(pk, digits_workload, tmp_pat
     import h5py
     import numpy as np
 
-    from playbook_kit import programs
+    from playbook_kit.training import programs
 
     config = digits_workload.config(config)
     model = digits_workload.build_model(config)
@@ -317,7 +317,7 @@ def test_replayed_saves_write_the_file_keras_writes(pk, digits_workload, tmp_pat
 
 
 def test_a_last_step_outside_the_best_is_saved(pk, digits_workload, tmp_path, monkeypatch):
-    from playbook_kit import trainer
+    from playbook_kit.training import trainer
 
     model = digits_workload.build_model(digits_workload.config())
     written = []

@@ -38,7 +38,7 @@ def _table(steps, late=(False, False, False), early=(False, False, False)):
 
 
 def test_rules_grid_edge_and_best_checkpoint_position():
-    from playbook_kit.training_length import _recommendation
+    from playbook_kit.recipes.training_length import _recommendation
 
     text, warnings, numbers = _recommendation(_table([300.0, 200.0, 200.0]), 1000, 0.99)
     assert numbers["recommended_max_train_steps"] == 200
@@ -64,7 +64,7 @@ def test_rules_grid_edge_and_best_checkpoint_position():
      "eval_every=20 is not allowed; use at most max_train_steps=10"),
 ])
 def test_bad_arguments_fail_before_training(pk, digits_workload, kwargs, message, monkeypatch):
-    import playbook_kit.trainer as trainer
+    import playbook_kit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=message):

@@ -16,7 +16,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from playbook_kit.notebooks import NOTEBOOK_DIR, guided_files, list_notebooks, truncated_cells
+from playbook_kit.teaching.notebooks import (NOTEBOOK_DIR, guided_files, list_notebooks,
+                                             truncated_cells)
 from tests.fresh_environment import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,8 @@ def test_the_sdist_and_the_wheel_pass_twine_check_and_carry_the_notebooks(built)
     shipped = sorted(n.removeprefix("playbook_kit/_notebooks/") for n in names
                      if n.startswith("playbook_kit/_notebooks/"))
     assert shipped == GUIDED
-    assert {"playbook_kit/templates/audit.html", "playbook_kit/templates/audit.css"} <= set(names)
+    assert {"playbook_kit/reporting/templates/audit.html",
+            "playbook_kit/reporting/templates/audit.css"} <= set(names)
     assert not any(n.startswith(("tests/", "notebooks/", "docs/")) for n in names)
     requires = [Requirement(r) for r in metadata.get_all("Requires-Dist")]
     core = {r.name for r in requires if r.marker is None}
@@ -138,7 +140,8 @@ def test_the_installed_wheel_runs_the_tour_outside_the_source_tree(fresh_environ
         assert "\u2713 " in text, f"{stem}: its check cell printed its conclusions"
         assert (tour / stem / "metrics.json").exists() == (stem != "07_your_own_model_and_data")
     where = run([fresh_environment.python, "-c",
-                 "import playbook_kit.notebooks as n; print(n.SHIPPED_NOTEBOOK_DIR)"], user,
+                 "import playbook_kit.teaching.notebooks as n; "
+                 "print(n.SHIPPED_NOTEBOOK_DIR)"], user,
                 fresh_environment.env, 120)
     shipped = Path(where.strip())
     assert sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*")

@@ -5,7 +5,7 @@ import pytest
 def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_workload, tmp_path,
                                                                     monkeypatch):
     import playbook_kit.insight
-    from playbook_kit.widgets import trial_options
+    from playbook_kit.teaching.widgets import trial_options
 
     space = pk.SearchSpace().nuisance("learning_rate", 1.0e-3, 1.0e3, scale="log").fixed(
         "optimizer", "sgd")
@@ -39,7 +39,7 @@ def test_trial_browser_lists_trials_best_first_and_redraws_on_choice(pk, digits_
 
 # ------------------------------------------------------------- search-space explorer
 def test_largest_gap_counts_the_ends_of_the_range():
-    from playbook_kit.widgets import largest_gap
+    from playbook_kit.teaching.widgets import largest_gap
 
     assert largest_gap([0.1, 0.5, 0.9]) == pytest.approx(0.4)
     assert largest_gap([0.5, 0.7]) == pytest.approx(0.5)       # 0 .. 0.5 is empty
@@ -47,7 +47,7 @@ def test_largest_gap_counts_the_ends_of_the_range():
 
 
 def test_quasi_random_points_cover_a_log_range_better_than_random_ones():
-    from playbook_kit.widgets import coverage_table, explorer_space, sample_points
+    from playbook_kit.teaching.widgets import coverage_table, explorer_space, sample_points
 
     space = explorer_space("learning_rate", 1.0e-4, 1.0e-1, "log")
     points = sample_points(space, 12, seed=0)
@@ -72,7 +72,7 @@ def test_quasi_random_points_cover_a_log_range_better_than_random_ones():
 
 
 def test_search_space_explorer_rejects_bad_settings_before_drawing():
-    from playbook_kit.widgets import search_space_explorer
+    from playbook_kit.teaching.widgets import search_space_explorer
 
     with pytest.raises(ValueError, match=r"scale='integer' is not allowed; use one of "
                                          r"'linear', 'log'"):
@@ -82,7 +82,7 @@ def test_search_space_explorer_rejects_bad_settings_before_drawing():
     with pytest.raises(ValueError, match="learning_rate"):
         search_space_explorer(low=1.0e-1, high=1.0e-4, interactive=False)
     from playbook_kit.search.space import SearchSpace
-    from playbook_kit.widgets import coverage_table
+    from playbook_kit.teaching.widgets import coverage_table
 
     with pytest.raises(ValueError, match="the space varies no hyperparameter; there is "
                                          "nothing to cover"):
@@ -92,7 +92,7 @@ def test_search_space_explorer_rejects_bad_settings_before_drawing():
 def test_search_space_explorer_static_figure_shows_both_generators_and_their_numbers():
     from matplotlib.figure import Figure
 
-    from playbook_kit.widgets import search_space_explorer
+    from playbook_kit.teaching.widgets import search_space_explorer
 
     figure = search_space_explorer(n=12, seed=0, interactive=False)
     assert isinstance(figure, Figure)
@@ -113,7 +113,7 @@ def test_search_space_explorer_static_figure_shows_both_generators_and_their_num
 def test_search_space_explorer_widget_redraws_on_every_control(monkeypatch, capsys):
     import ipywidgets
 
-    import playbook_kit.widgets as widgets_module
+    import playbook_kit.teaching.widgets as widgets_module
 
     drawn = []
     real = widgets_module.plot_search_space_samples
@@ -153,7 +153,7 @@ def _isolation_study():
 
 
 def test_isolation_explorer_offers_the_scientific_hyperparameter_first():
-    from playbook_kit.widgets import isolation_choices, isolation_explorer
+    from playbook_kit.teaching.widgets import isolation_choices, isolation_explorer
 
     study = _isolation_study()
     assert isolation_choices(study) == ["num_layers", "learning_rate"]
@@ -166,7 +166,7 @@ def test_isolation_explorer_static_figure_is_the_isolation_plot_with_error_bars(
     from matplotlib.figure import Figure
 
     from playbook_kit.insight import isolation_table
-    from playbook_kit.widgets import isolation_explorer
+    from playbook_kit.teaching.widgets import isolation_explorer
 
     study = _isolation_study()
     figure = isolation_explorer(study, interactive=False)
@@ -194,7 +194,7 @@ def test_isolation_explorer_widget_redraws_for_the_chosen_hyperparameter(monkeyp
         return real(study, scientific, buckets=buckets, ax=ax)
 
     monkeypatch.setattr(playbook_kit.insight, "plot_isolation", spy)
-    from playbook_kit.widgets import isolation_explorer
+    from playbook_kit.teaching.widgets import isolation_explorer
 
     explorer = isolation_explorer(_isolation_study(), buckets=3)
     controls, output = explorer.children

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook_kit.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
-                                   exercise, exercises, solution)
+from playbook_kit.teaching.workshop import (EDGE_FRACTION, EXERCISES, Feedback, check_exercise,
+                                            exercise, exercises, solution)
 from tests.insight_fixtures import hp, make_study, make_trials
 
 NOTEBOOK_NAMES = ["00_quickstart", "01_exploration", "02_insight", "03_adopt_a_change",
@@ -201,7 +201,7 @@ def test_refined_range_exercise():
 def scan_result():
     """A batch size scan as notebook 05 measured one on 2 shared cores: 16 -> 32 -> 64
     scale, 128 does not, 256 scales again (noise on a saturated device)."""
-    from playbook_kit.batch_size import BatchSizeScan
+    from playbook_kit.recipes.batch_size import BatchSizeScan
 
     table = pd.DataFrame({"batch_size": [16, 32, 64, 128, 256], "status": ["measured"] * 5,
                           "throughput": [86905.0, 170413.0, 452814.0, 487520.0, 1107370.0],
@@ -233,7 +233,7 @@ def test_batch_size_exercise():
 
 def warmup_result():
     """Notebook 06's warmup sweep at 0.81: 0, 10 and 30 steps unstable, 100 stable."""
-    from playbook_kit.stability import WarmupSweep
+    from playbook_kit.recipes.stability import WarmupSweep
 
     table = pd.DataFrame({"warmup_steps": [0, 10, 30, 100],
                           "unstable": [True, True, True, False],

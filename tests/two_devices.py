@@ -27,8 +27,8 @@ def moving_statistics_spread(pk, workload) -> float:
     statistics after a two-device loop of plain (unsynchronized) batch norm."""
     import tensorflow as tf
 
-    from playbook_kit import distribute
-    from playbook_kit.trainer import clip_gradients
+    from playbook_kit.training import distribute
+    from playbook_kit.training.trainer import clip_gradients
 
     config = workload.config({"normalization": "batch", "devices": 2})
     strategy = distribute.strategy_for(config)
@@ -41,7 +41,7 @@ def moving_statistics_spread(pk, workload) -> float:
                                   distribute.distribute_stream(strategy, stream),
                                   workload.make_loss(), config["batch_size"],
                                   lambda grads: clip_gradients(grads, None))
-    from playbook_kit.steps import zero_carry
+    from playbook_kit.training.steps import zero_carry
 
     loop(tf.constant(5), zero_carry())
     spread = 0.0
@@ -57,7 +57,7 @@ def main(out: str) -> None:
     pk.setup(seed=0, logical_cpus=2)
     workload = pk.Workload(pk.load_digits(seed=0),
                            defaults={"width": 32, "depth": 2, "learning_rate": 3.0e-3})
-    from playbook_kit.distribute import local_devices
+    from playbook_kit.training.distribute import local_devices
 
     report = {"devices": local_devices(), "curves": {}, "errors": {}}
     for name, config in SCENARIOS.items():

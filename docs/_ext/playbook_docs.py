@@ -264,7 +264,7 @@ def _on_config_inited(app, config):
     srcdir = Path(app.srcdir)
     write_reference(srcdir, config.playbook_kit_api_only)
     if config.playbook_kit_notebooks:
-        from playbook_kit.notebooks import NOTEBOOK_DIR, list_notebooks
+        from playbook_kit.teaching.notebooks import NOTEBOOK_DIR, list_notebooks
 
         stems = [p.stem for p in list_notebooks(NOTEBOOK_DIR)]
         given = config.playbook_kit_tour or os.environ.get("PLAYBOOK_KIT_TOUR")
@@ -307,7 +307,7 @@ def _is_external(target: str) -> bool:
 
 def _defining_module(node) -> str:
     """The module whose docstring holds a reference: autodoc names it in the node's source
-    (``.../training_length.py:docstring of playbook_kit.training_length.f``)."""
+    (``.../training_length.py:docstring of playbook_kit.recipes.training_length.f``)."""
     source = str(getattr(node, "source", None) or "")
     if "docstring of " in source:
         path = source.rsplit("docstring of ", 1)[1].split(":")[0].split(".")

@@ -14,7 +14,7 @@ per playbook question:
 Shared helpers are in :mod:`._common` (studies, trials, hyperparameters) and
 :mod:`._plotting` (figures). Every plot is ``plot_*``. The next search spaces
 (:func:`expanded_space`, :func:`refined_space`) live in :mod:`playbook_kit.search.refine`
-and are re-exported here. Input is a :class:`playbook_kit.results.StudyResults`.
+and are re-exported here. Input is a :class:`playbook_kit.results.study_results.StudyResults`.
 """
 from ..search.refine import expanded_space, refined_space
 from ._common import best_set_size, varied_hyperparameters

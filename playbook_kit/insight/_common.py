@@ -3,8 +3,8 @@ and hyperparameters on their own scale.
 
 The questions themselves live in :mod:`.axes`, :mod:`.boundaries`, :mod:`.isolation`,
 :mod:`.curves` and :mod:`.sampling`; each reads a
-:class:`~playbook_kit.results.StudyResults` and returns a DataFrame or a figure; nothing
-trains. The playbook gives few numbers for these checks; every threshold that is the
+:class:`~playbook_kit.results.study_results.StudyResults` and returns a DataFrame or a
+figure; nothing trains. The playbook gives few numbers for these checks; every threshold that is the
 toolkit's choice (not the playbook's) says so, and each one is an argument so that a
 user can change it.
 
@@ -32,12 +32,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS,
-                       StudyResults)
-from ..rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
+from ..core import rules
+from ..core.rules import FINISHED_STATUSES, feasible_mask, finished_mask, fmt, infeasible_mask
+from ..core.validation import check_fraction
+from ..results.study_results import (CURVE_COLUMNS, HYPERPARAMETER_COLUMNS, RUN_COLUMNS,
+                                     TRIAL_COLUMNS, StudyResults)
 from ..search.space import Hyperparameter
-from ..validation import check_fraction
 
 __all__ = ["FINISHED_STATUSES", "check_fraction", "feasible_mask", "finished_mask", "fmt",
            "infeasible_mask"]
@@ -63,7 +63,7 @@ def _check_study(study, argument: str = "study") -> StudyResults:
     missing = [c for c in ("trial_id", "status", "objective") if c not in trials.columns]
     if missing:
         raise ValueError(f"{argument}.trials lacks the column(s) {missing} of the results "
-                         "contract (playbook_kit.results)")
+                         "contract (playbook_kit.results.study_results)")
     changes = {c: v for c, v in _OPTIONAL_TRIAL_COLUMNS.items() if c not in trials.columns}
     if "study" not in trials.columns:
         changes["study"] = study.name

@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..results import StudyResults
+from ..core import rules
+from ..results.study_results import StudyResults
 from ._common import Hyperparameter, is_strip
 
 LAYOUT = "constrained"

@@ -17,9 +17,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..rendering import render
-from ..statuses import mark
-from ..results import StudyResults
+from ..core.statuses import mark
+from ..reporting.rendering import render
+from ..results.study_results import StudyResults
 from ._common import (_check_study, fmt, _pct, best_set_size, feasible_mask, finished_mask,
                       infeasible_mask, varied_hyperparameters)
 from .axes import plot_axes
@@ -438,9 +438,9 @@ def _size(n: float) -> str:
 
 def _check_disk(study: StudyResults, tables: dict) -> dict:
     """The study's disk use, and the checkpoints its retention kept and dropped
-    (:mod:`playbook_kit.retention`); informational, never a failure."""
-    from ..retention import KEEP_CHECKPOINTS, disk_use
-    from ..store import STUDY_FILE, read_study_spec
+    (:mod:`playbook_kit.studies.retention`); informational, never a failure."""
+    from ..studies.retention import KEEP_CHECKPOINTS, disk_use
+    from ..studies.store import STUDY_FILE, read_study_spec
 
     if study.path is None or not Path(study.path).is_dir():
         return _row("disk use", "skip", "no study directory (results built in memory)")

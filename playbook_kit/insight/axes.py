@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
-                     INFEASIBLE_MARKER, detach, study_colors)
+from ..core import rules
+from ..reporting.style import (BEST_MARKER, BOUND_COLOR, FAILED_COLOR, INFEASIBLE_COLOR,
+                               INFEASIBLE_MARKER, detach, study_colors)
 from ._common import (_as_studies, feasible_mask, finished_mask, hyperparameter,
                       infeasible_mask, is_strip, search_range, varied_hyperparameters)
 from ._plotting import (_categories, _new_axes, _note, _objective_label, _positions,

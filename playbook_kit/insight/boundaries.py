@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .. import rules
-from ..results import StudyResults
-from ..validation import not_allowed
+from ..core import rules
+from ..core.validation import not_allowed
+from ..results.study_results import StudyResults
 from ._common import (Hyperparameter, _check_study, fmt, check_fraction, _sorted_best,
                       best_set_size, finished_mask, hyperparameter, infeasible_mask,
                       is_numeric, numeric_values, own_scale, search_range,

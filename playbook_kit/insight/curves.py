@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..results import StudyResults
-from ..style import BEST_MARKER, FAINT_ALPHA, FAINT_COLOR, detach, study_colors
+from ..core import rules
+from ..reporting.style import BEST_MARKER, FAINT_ALPHA, FAINT_COLOR, detach, study_colors
+from ..results.study_results import StudyResults
 from ._common import _as_float, _check_study, fmt, check_fraction, _pct
 from ._plotting import _note, new_figure
 

@@ -4,23 +4,24 @@ scientific values.
 
 :func:`isolation_table` computes the points (testable without drawing);
 :func:`plot_isolation` draws them with error bars where the best trial has several runs:
-the 95% t interval of its mean objective (:func:`~playbook_kit.decisions.mean_interval`),
+the 95% t interval of its mean objective
+(:func:`~playbook_kit.decisions.retrain_variance.mean_interval`),
 not +-1 std. Readers compare bars by eye ("could this point sit at that one's height?");
 that needs an interval for the plotted mean, and with 2-3 runs the std is itself so
 uncertain that +-1 std of the runs understates it (the 95% t interval is +-2.5 std at 3
 runs, +-9 std at 2, +-1.2 std at 5). The interval does not account for the best trial
 being chosen as the best of its group, which favours it: to decide between two values,
-rerun both and use :func:`~playbook_kit.decisions.adoption_decision`.
+rerun both and use :func:`~playbook_kit.decisions.adoption.adoption_decision`.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..decisions import mean_interval, runs_by_trial
-from ..results import StudyResults
-from ..style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
+from ..core import rules
+from ..decisions.retrain_variance import mean_interval, runs_by_trial
+from ..reporting.style import BOUND_COLOR, INFEASIBLE_COLOR, INFEASIBLE_MARKER, study_colors
+from ..results.study_results import StudyResults
 from ._common import (Hyperparameter, _as_studies, _check_study, fmt, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range)
 from ._plotting import _categories, _new_axes, _objective_label, _scale_label, _y_limits

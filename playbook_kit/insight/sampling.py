@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results import StudyResults
+from ..core.validation import check_int, check_seed
+from ..reporting.style import draw_best_so_far, study_colors
+from ..results.study_results import StudyResults
 from ..search.refine import good_cutoff
-from ..style import draw_best_so_far, study_colors
 from ._common import (_as_studies, _check_study, fmt, check_fraction, feasible_mask,
                       finished_mask, hyperparameter, is_numeric, own_scale, search_range,
                       varied_hyperparameters)
 from ._plotting import _new_axes
-from ..validation import check_int, check_seed
 
 
 def default_budgets(n_trials: int) -> list[int]:

@@ -145,9 +145,9 @@ class Journal:
         ``config``: a dict, or a path to it; ``checkpoint``: path of the evaluated
         checkpoint; ``metrics``: name -> number. Returns the entry number. A checkpoint
         inside a playbook-kit study pins its trial there (its study's retention keeps
-        it: :mod:`playbook_kit.retention`).
+        it: :mod:`playbook_kit.studies.retention`).
         """
-        from ..retention import pin_checkpoint
+        from ..studies.retention import pin_checkpoint
 
         entry = self._append(final_evaluation_body(config, checkpoint, metrics,
                                                    notes))["entry"]

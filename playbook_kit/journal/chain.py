@@ -249,7 +249,7 @@ def atomic_append(path: Path, existing: bytes, addition: bytes) -> None:
     toolkit's assumption: one person or notebook per project); a journal changed on
     disk since it was read is refused just before the rename.
     """
-    from ..files import atomic_write
+    from ..core.files import atomic_write
 
     def unchanged(tmp):
         with open(tmp, "rb") as fh:  # the old journal must be the new one's prefix

@@ -24,7 +24,7 @@ import reprlib
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..rendering import figure_png
+from ..reporting.rendering import figure_png
 
 STUDY_KEYS = ("name", "path", "n_trials", "best_objective", "objective", "config_path",
               "config", "command", "notes")
@@ -194,11 +194,11 @@ def _decision(decision) -> dict | None:
 
 def decision_method(decision: Mapping | None) -> str | None:
     """The method a recorded decision was made with: ``details.method`` (e.g.
-    ``"welch_t"``), or :data:`~playbook_kit.decisions.LEGACY_METHOD` (the percentile
-    bootstrap) for an :class:`~playbook_kit.decisions.AdoptionDecision` recorded before
+    ``"welch_t"``), or :data:`~playbook_kit.decisions.adoption.LEGACY_METHOD` (the percentile
+    bootstrap) for an :class:`~playbook_kit.decisions.adoption.AdoptionDecision` recorded before
     the method was stored; None for a decision without the toolkit's details (a string,
     a hand-written dict)."""
-    from ..decisions import LEGACY_METHOD
+    from ..decisions.adoption import LEGACY_METHOD
 
     details = decision.get("details") if isinstance(decision, Mapping) else None
     if not isinstance(details, Mapping):
@@ -211,7 +211,7 @@ def decision_method(decision: Mapping | None) -> str | None:
 def method_label(method: str | None) -> str:
     """A decision method as words for the reports ("Welch t interval"); an unknown name
     (from a newer playbook-kit) as it is stored; "" for none."""
-    from ..decisions import ADOPTION_METHODS
+    from ..decisions.adoption import ADOPTION_METHODS
 
     return "" if method is None else ADOPTION_METHODS.get(method, method)
 
@@ -228,7 +228,7 @@ def study_record(study, command: str, config_path: str | None = None,
     The config is ``config_path`` if given, else the best feasible trial's
     hyperparameter values (inactive conditional ones left out). That trial is pinned in
     a stored study, so that its checkpoints stay whatever the study's
-    ``keep_checkpoints`` (:mod:`playbook_kit.retention`).
+    ``keep_checkpoints`` (:mod:`playbook_kit.studies.retention`).
 
     Args:
         study: a study's results.
@@ -260,7 +260,7 @@ def study_record(study, command: str, config_path: str | None = None,
             f"study {study.name!r} has no feasible trial, so there is no best config; "
             "pass config_path")
     else:
-        from ..results import config_of
+        from ..results.study_results import config_of
 
         record["config"] = {name: _journal_data(value, f"config[{name!r}]")
                             for name, value in config_of(study, best["trial_id"].iloc[0]).items()}
@@ -268,8 +268,8 @@ def study_record(study, command: str, config_path: str | None = None,
 
 
 def _pin(path, trial_id) -> None:
-    from ..retention import pin_trial
-    from ..store import STUDY_FILE
+    from ..studies.retention import pin_trial
+    from ..studies.store import STUDY_FILE
 
     if (Path(path) / STUDY_FILE).exists():
         pin_trial(path, trial_id, "journal")

@@ -1,6 +1,6 @@
 """The journal as reports: the playbook's tracking sheet, Markdown, and an HTML page.
 
-The HTML page is the ``journal.html`` template (:mod:`playbook_kit.rendering`): every
+The HTML page is the ``journal.html`` template (:mod:`playbook_kit.reporting.rendering`): every
 value escaped, free text rendered as Markdown without raw HTML.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from ..rendering import number, render
-from ..statuses import mark
+from ..core.statuses import mark
+from ..reporting.rendering import number, render
 from .entries import decision_method, method_label, png_bytes
 
 TRACKING_COLUMNS = ["round", "study name", "config", "notes", "number of trials",

@@ -7,7 +7,7 @@ import numpy as np
 from keras_tuner.oracles import BayesianOptimizationOracle
 from scipy.stats import norm
 
-from .. import rules
+from ..core import rules
 from .oracle_base import _is_finished, _PlaybookOracle, is_infeasible
 from .points import _quasi_random_config, quasi_random_unit
 from .space import SearchSpace

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rules import fmt
-from ..validation import is_number
+from ..core.rules import fmt
+from ..core.validation import is_number
 
 __all__ = ["Hyperparameter", "ROLES", "SCALES", "RANGE_SCALES", "VALUE_SCALES"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ..validation import is_number
+from ..core.validation import is_number
 
 __all__ = ["SpaceKerasTunerForm"]
 

@@ -31,8 +31,8 @@ import keras_tuner as kt
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from ..store import KERAS_TUNER_TRIAL_FILE, write_json
-from ..validation import check_int, check_seed
+from ..core.validation import check_int, check_seed
+from ..studies.store import KERAS_TUNER_TRIAL_FILE, write_json
 from ._keras_tuner import retry_trial
 from .points import _as_space
 from .space import SearchSpace
@@ -107,7 +107,7 @@ class _PlaybookOracle:
     @kt.synchronized
     def create_trial(self, tuner_id):
         """keras-tuner's, with a lease on each worker's trial: a trial whose worker stopped
-        beating (:func:`~playbook_kit.trial_state.keep_beating`) for longer than the lease
+        beating (:func:`~playbook_kit.training.trial_state.keep_beating`) for longer than the lease
         is handed to the asking worker, which continues it from its state; and while
         other workers still run trials, a worker that would be told to stop waits instead
         (``IDLE``), so that it can take one over if its worker is lost."""
@@ -130,7 +130,7 @@ class _PlaybookOracle:
         longer waited for (keras-tuner's chief waits for every worker it has seen)."""
         import time
 
-        from ..trial_state import lease_seconds
+        from ..training.trial_state import lease_seconds
 
         now, running = time.time(), set(self.ongoing_trials)
         lost = {tuner for tuner, last in getattr(self, "_contacts", {}).items()
@@ -141,7 +141,7 @@ class _PlaybookOracle:
     def _hand_back_lost(self, asking: str) -> None:
         import warnings
 
-        from ..trial_state import heartbeat_age, lease_seconds
+        from ..training.trial_state import heartbeat_age, lease_seconds
 
         for other, trial in list(self.ongoing_trials.items()):
             if other == asking:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_int, check_seed
+from ..core.validation import check_int, check_seed
 from .space import SearchSpace
 
 __all__ = ["GRID_POINTS_PER_DIMENSION", "grid_configs", "product_configs",
@@ -95,7 +95,7 @@ def grid_configs(space, points_per_dimension: int = GRID_POINTS_PER_DIMENSION) -
 def product_configs(axes: dict, active=None) -> list[dict]:
     """Every combination of the axes' values, the first axis slowest: the one grid
     builder, for a search space's grid (:func:`grid_configs`) and a notebook sweep's
-    (:func:`playbook_kit.batch.grid_points`). ``axes`` maps a name to its values;
+    (:func:`playbook_kit.teaching.sweeps.grid_points`). ``axes`` maps a name to its values;
     ``active(name, config)`` (default: always) says whether the name applies to a config
     built from the axes before it; where it does not, the config goes on without it."""
     configs = [{}]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import rules
-from ..validation import check_number
+from ..core import rules
+from ..core.validation import check_number
 from .space import SearchSpace
 
 
@@ -79,7 +79,7 @@ def expanded_space(space, checks: pd.DataFrame, roles=("nuisance", "unknown")):
 def refined_space(study, space, fixed: dict | None = None,
                   fraction: float = 0.25, margin: float = 0.5):
     """The exploitation space (playbook section 6): one that comfortably contains the best
-    region of an exploration ``study`` (a :class:`~playbook_kit.results.StudyResults`;
+    region of an exploration ``study`` (a :class:`~playbook_kit.results.study_results.StudyResults`;
     its feasible trials and direction are read).
 
     For each varied linear/log/integer nuisance hyperparameter: the span of the *good*

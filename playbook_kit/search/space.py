@@ -26,12 +26,12 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from ..core.validation import is_number
 from .hyperparameter import (
     RANGE_SCALES, ROLES, SCALES, VALUE_SCALES, Hyperparameter, _native, _same,
 )
 from .keras_tuner_space import SpaceKerasTunerForm
 from .serialization import SCHEMA_VERSION, SpaceDictForm
-from ..validation import is_number
 
 __all__ = [
     "Hyperparameter", "SearchSpace", "ROLES", "SCALES", "SCHEMA_VERSION",
@@ -398,7 +398,8 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
     # -- tables ------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
-        """The results layer's ``hyperparameters`` table (see ``playbook_kit.results``)."""
+        """The results layer's ``hyperparameters`` table (see
+        ``playbook_kit.results.study_results``)."""
         rows = []
         for hp in self._hps.values():
             ranged = hp.scale in RANGE_SCALES
@@ -436,7 +437,7 @@ class SearchSpace(SpaceDictForm, SpaceKerasTunerForm):
 
     def _repr_html_(self):
         """The summary and table for a notebook, from a template (values escaped)."""
-        from ..rendering import render
+        from ..reporting.rendering import render
 
         table = self.table()
         return render("search_space.html", summary=self._summary(),

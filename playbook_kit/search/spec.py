@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
-from ..retention import KEEP_CHECKPOINTS, check_keep
-from ..validation import not_allowed
-from ..workload import Workload
+from ..core.validation import not_allowed
+from ..studies.retention import KEEP_CHECKPOINTS, check_keep
+from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
+from ..workload.workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
 
@@ -84,18 +84,18 @@ class StudySpec:
     None for a registered family with the default loss."""
     checkpoint_every: object = None
     """When a running trial writes its resumable state, None for the default interval
-    (:func:`~playbook_kit.trial_state.check_every`); it may change between runs of a
+    (:func:`~playbook_kit.training.trial_state.check_every`); it may change between runs of a
     study."""
     keep_checkpoints: int | None = KEEP_CHECKPOINTS
     """How many of the best trials keep their checkpoints, pinned trials besides (those a
     final evaluation, a retrain, a decision or the journal refers to); the others' are
     dropped as they fall out of the best. None (or "all") keeps every trial's. Default
-    5: see :data:`~playbook_kit.retention.KEEP_CHECKPOINTS` and
-    :mod:`playbook_kit.retention`. It may change when a study is resumed, and a resume
+    5: see :data:`~playbook_kit.studies.retention.KEEP_CHECKPOINTS` and
+    :mod:`playbook_kit.studies.retention`. It may change when a study is resumed, and a resume
     applies it to the trials already run, also in a study stored before the option."""
 
     def __post_init__(self):
-        from ..trainer import _check_steps
+        from ..training.trainer import _check_steps
 
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
             raise not_allowed("study name", self.name, "use a non-empty name without '/'")
@@ -113,7 +113,7 @@ class StudySpec:
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or self.seed < 0:
             raise not_allowed("seed", self.seed, "use an integer >= 0")
-        from ..trial_state import check_every
+        from ..training.trial_state import check_every
 
         check_every(self.checkpoint_every)
         if self.warm_start is not None:
@@ -153,13 +153,13 @@ class StudySpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "StudySpec":
         """A study file (YAML); a syntax error or a field not allowed raises
-        :class:`~playbook_kit.store.StoreError` naming the file."""
+        :class:`~playbook_kit.studies.store.StoreError` naming the file."""
         return read_study_yaml(path, build=cls.from_dict)
 
     @classmethod
     def from_study(cls, study) -> "StudySpec":
         """The spec a playbook-kit study was run with, from its directory or its
-        :class:`~playbook_kit.results.StudyResults`: what a later stage reads instead
+        :class:`~playbook_kit.results.study_results.StudyResults`: what a later stage reads instead
         of declaring the round's settings again."""
         path = getattr(study, "path", study)
         if path is None or not (Path(path) / STUDY_FILE).exists():
@@ -194,8 +194,8 @@ class StudySpec:
 
     def workload(self) -> Workload:
         """The workload rebuilt from the stored data spec and defaults."""
-        from ..loaders import load_data
-        from ..workload import rebuild_parts
+        from ..data.loaders import load_data
+        from ..workload.workload import rebuild_parts
 
         parts = rebuild_parts(self.parts, self.name)
         if self.data is None and "dataset" not in parts:
@@ -255,9 +255,9 @@ def _check_reaches_model(workload: Workload, spec: StudySpec, name: str, values:
     ``build(config)`` that never reads it, and a toolkit optimizer field when the
     builder's model comes compiled with its own optimizer (a hypermodel's
     hyperparameters are found by building, so they reach it by construction)."""
-    from ..keras_models import is_compiled
-    from ..optimizers import optimizer_fields
-    from ..workload import FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS
+    from ..workload.keras_models import is_compiled
+    from ..workload.optimizers import optimizer_fields
+    from ..workload.workload import FAMILY_FIELDS, OPTIMIZER_FIELDS, TRAINING_FIELDS
 
     if workload.builder is None or hasattr(workload.builder, "hyperparameters") \
             or name in TRAINING_FIELDS:
@@ -281,7 +281,7 @@ def _check_reaches_model(workload: Workload, spec: StudySpec, name: str, values:
 
 
 def _check_config(workload: Workload, spec: StudySpec, values: dict) -> None:
-    from ..optimizers import learning_rate_schedule
+    from ..workload.optimizers import learning_rate_schedule
 
     learning_rate_schedule(workload.settings(_trial_config(workload, spec.space, values)),
                            spec.max_train_steps)
@@ -294,7 +294,7 @@ def _shown(source) -> str:
 
 def warm_start_path(source) -> str:
     """The absolute directory of a warm-start source: a study directory or a
-    :class:`~playbook_kit.results.StudyResults` loaded from one."""
+    :class:`~playbook_kit.results.study_results.StudyResults` loaded from one."""
     if hasattr(source, "trials"):
         if getattr(source, "path", None) is None:
             raise ValueError(f"warm_start={_shown(source)} is not allowed: these results "

@@ -2,7 +2,7 @@
 
 :func:`run_study` (or :func:`run_spec` for a :class:`StudySpec`) runs or resumes a study
 into ``directory/<name>``, keras-tuner's project directory, and returns its results;
-the files it writes there are described in :mod:`playbook_kit.store`.
+the files it writes there are described in :mod:`playbook_kit.studies.store`.
 
 Infeasible trials (any run NaN/Inf, diverged, out of memory, or a model that fails to
 build) are recorded with their reason and ended as keras-tuner ``FAILED`` trials, which
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import rules
-from ..store import (  # noqa: F401 (read_trial_record: importable from here too)
+from ..core import rules
+from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
+from ..studies.store import (  # noqa: F401 (read_trial_record: importable from here too)
     CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,
     read_trial_record, trial_record, write_finished_run, write_study_spec, write_trial,
 )
-from ..trial_state import TrialState
-from ..retention import KEEP_CHECKPOINTS, apply_retention
-from ..workload import Workload
+from ..training.trial_state import TrialState
+from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
     StudySpec, _check_space_against_workload, _trial_config, run_seeds, warm_start_path,
 )
@@ -98,7 +98,7 @@ def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: st
     (what :class:`~playbook_kit.search.tuner.PlaybookTuner` runs for a trial): a run
     finished before an interruption is kept, one interrupted continues from its resumable
     state, one that left no state starts again. Returns the trial's record."""
-    from ..trainer import train_trial
+    from ..training.trainer import train_trial
 
     config = _trial_config(workload, spec.space, values)
     runs, frames, recorded = [], [], config
@@ -149,9 +149,9 @@ def _after_trial(lock, project: Path, keep_checkpoints, direction: str) -> None:
     """Between trials (in the process that ran the trial) and at the study's end: stop
     when another process took the study's lock over (this one was paused beyond the
     lock's timeout), then drop the checkpoints of the trials that fell out of the best
-    ``keep_checkpoints`` (:mod:`playbook_kit.retention`)."""
+    ``keep_checkpoints`` (:mod:`playbook_kit.studies.retention`)."""
     if lock is not None and lock.stolen:
-        from ..study_lock import StudyLocked
+        from ..studies.study_lock import StudyLocked
 
         raise StudyLocked(lock.stolen)
     apply_retention(project, keep_checkpoints, direction)
@@ -204,7 +204,7 @@ class _Progress:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from ..style import draw_best_so_far
+        from ..reporting.style import draw_best_so_far
         from .oracle_base import is_infeasible
 
         points = sorted((int(t.trial_id), None if is_infeasible(t) else t.score)
@@ -253,8 +253,8 @@ def execute_spec(spec: StudySpec, directory: str | Path = "studies",
                  overwrite: bool = False, load_priors=None, live: bool = False) -> Path:
     """Run (or resume) a :class:`StudySpec` into ``directory/<name>``; returns that folder.
 
-    First takes the study's lock (:mod:`playbook_kit.study_lock`): a study that another
-    live process runs is refused with :class:`~playbook_kit.study_lock.StudyLocked`
+    First takes the study's lock (:mod:`playbook_kit.studies.study_lock`): a study that another
+    live process runs is refused with :class:`~playbook_kit.studies.study_lock.StudyLocked`
     before any work (workers joining a chief take none; their chief holds it). Then
     checks the space against the workload, the stored files and a stored study's
     settings before any work; a finished trial whose record is damaged is queued to
@@ -277,7 +277,7 @@ def _runner_lock(project: Path):
     worker that joins a chief: the chief, or the launcher's first worker, which serves
     the oracle, holds it. A worker is refused only by a single process's lock (one
     running the study on its own, which no worker can join)."""
-    from ..study_lock import StudyLock, StudyLocked, holder, refusal, stale_reason
+    from ..studies.study_lock import StudyLock, StudyLocked, holder, refusal, stale_reason
     from ._keras_tuner import hosts_oracle, is_chief, is_worker
 
     if is_worker() and not hosts_oracle():
@@ -290,7 +290,7 @@ def _runner_lock(project: Path):
 
 
 def _execute(spec, project, workload, progress, overwrite, load_priors, live, lock):
-    from ..trainer import dry_run
+    from ..training.trainer import dry_run
 
     workload = workload or spec.workload()
     _check_space_against_workload(workload, spec)
@@ -323,7 +323,7 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
     bar(tuner.oracle)
     from ._keras_tuner import quiet_failed_trials
 
-    from ..trial_state import stop_on_sigterm
+    from ..training.trial_state import stop_on_sigterm
     from ._keras_tuner import is_lost_oracle, oracle_wait_seconds
 
     try:
@@ -389,7 +389,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               progress: bool = True, overwrite: bool = False, warm_start=None,
               live: bool = False, checkpoint_every=None,
               keep_checkpoints: int | None = KEEP_CHECKPOINTS):
-    """Run (or resume) a study and return its :class:`~playbook_kit.results.StudyResults`.
+    """Run (or resume) a study and return its
+    :class:`~playbook_kit.results.study_results.StudyResults`.
 
     Re-running the same call resumes: completed and infeasible trials are kept, an
     interrupted one (or one whose stored record was damaged) is rerun, and the budget
@@ -499,7 +500,7 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
     """
     import dataclasses
 
-    from ..results import load_study, warm_start_observations
+    from ..results.loading import load_study, warm_start_observations
 
     if warm_start is not None:
         path = warm_start_path(warm_start)

@@ -16,11 +16,11 @@ from pathlib import Path
 import keras_tuner as kt
 from keras_tuner.engine import base_tuner
 
-from .. import rules
-from ..store import (
+from ..core import rules
+from ..studies.store import (
     StoreError, clear_interrupted, read_trial_record, write_interrupted, write_json,
 )
-from ..trial_state import TrialInterrupted, keep_beating
+from ..training.trial_state import TrialInterrupted, keep_beating
 from ._keras_tuner import is_chief, serve_chief
 
 __all__ = ["PlaybookTuner"]

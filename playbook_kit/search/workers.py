@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..validation import not_allowed
+from ..core.validation import not_allowed
 
 
 def free_port() -> int:
@@ -38,7 +38,7 @@ def worker_environments(workers: int, threads_per_worker: int | None = None,
     with GPUs, worker ``i`` sees GPU ``i % gpus`` only. The oracle's thread in the first
     worker sleeps between the few calls it answers per trial, so it takes no core share.
     """
-    from ..runtime import available_cores
+    from ..core.runtime import available_cores
     from ._keras_tuner import HOST_VARIABLE, WORKERS_VARIABLE
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -66,7 +66,7 @@ def launch_workers(spec_path: str | Path, directory: str | Path, workers: int,
     :func:`worker_environments` (an equal share of the cores each; the first serves the
     oracle on 127.0.0.1), waits for all of them and returns their exit codes. A worker
     that is lost does not stop the others: its trial is handed to another worker once its
-    heartbeat is older than the lease (:data:`~playbook_kit.trial_state.LEASE_S`), which
+    heartbeat is older than the lease (:data:`~playbook_kit.training.trial_state.LEASE_S`), which
     continues it from its resumable state, and the study ends with exactly its budget.
     If the first worker (the oracle's host) is lost, the others give up after
     :data:`~playbook_kit.search._keras_tuner.ORACLE_WAIT_S` and exit asking for a
