@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from playbook_kit.workload.workload import PlaybookSchedule, resolve_config
+from playbook_kit.workload.schedules import PlaybookSchedule
+from playbook_kit.workload.workload import resolve_config
 
 
 def lr_at(schedule, step):

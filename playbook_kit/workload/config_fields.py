@@ -9,7 +9,11 @@ import math
 
 from ..core.validation import not_allowed
 from .families import _CUSTOM_MODELS, ACTIVATIONS, MODELS, NORMALIZATIONS
-from .optimizers import OPTIMIZERS, SCHEDULES
+from .optimizers import OPTIMIZERS
+
+SCHEDULES = ("constant", "linear", "cosine")
+"""The values of the config field ``schedule``
+(:class:`~playbook_kit.workload.schedules.PlaybookSchedule`)."""
 
 # name: (type, check, default, allowed-text); check returns True for a valid value.
 _POSITIVE = (lambda v: v > 0, "a number > 0")

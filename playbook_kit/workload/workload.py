@@ -27,8 +27,7 @@ from .keras_models import (  # noqa: F401
 )
 from .objectives import WorkloadError, importable_path, resolve_callable
 from .optimizers import (  # noqa: F401
-    OPTIMIZERS, SCHEDULES, _schedule_class, build_optimizer, learning_rate_schedule,
-    optimizer_fields,
+    OPTIMIZERS, build_optimizer, learning_rate_schedule, optimizer_fields,
 )
 
 
@@ -470,9 +469,3 @@ def _deserialize_all(stored, what: str):
 
 def _callable_name(function) -> str:
     return getattr(function, "__qualname__", None) or repr(function)
-
-
-def __getattr__(name):
-    if name == "PlaybookSchedule":
-        return _schedule_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
