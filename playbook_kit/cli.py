@@ -147,17 +147,19 @@ def _spec_and_folder(source: str):
     """A study's spec and the folder beside it: from a study YAML file (its folder) or a
     stored study directory (the directory itself)."""
     from pathlib import Path
+    from .core.validation import not_allowed
     from .search.study import StudySpec
     from .studies.store import STUDY_FILE, read_study_spec
 
     path = Path(source)
     if path.is_dir():
         if not (path / STUDY_FILE).exists():
-            raise ValueError(f"study={source!r} is not allowed: the directory has no "
-                             f"{STUDY_FILE}; give a playbook-kit study or a study YAML file")
+            raise not_allowed("study", source, "give a playbook-kit study or a study YAML "
+                              "file", why=f"the directory has no {STUDY_FILE}")
         return read_study_spec(path, build=StudySpec.from_dict), path
     if not path.is_file():
-        raise ValueError(f"study={source!r} is not allowed: no such file or directory")
+        raise not_allowed("study", source, "give a study YAML file or a playbook-kit study",
+                          why="no such file or directory")
     return StudySpec.from_yaml(path), path.parent
 
 
@@ -172,6 +174,8 @@ def _study_workload(args):
 
 def _keep(text: str):
     """``--keep-checkpoints``: an integer >= 0 or ``all``."""
+    from .core.validation import not_allowed
+
     if text == "all":
         return text
     try:
@@ -179,8 +183,8 @@ def _keep(text: str):
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use an integer >= 0 "
-                                         "or 'all'")
+        raise not_allowed("--keep-checkpoints", text, "use an integer >= 0 or 'all'",
+                          error=argparse.ArgumentTypeError)
     return value
 
 

@@ -1,4 +1,5 @@
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -61,9 +62,12 @@ def test_ceiling_bounds_the_generated_sizes(pk, digits_workload, fake_timing):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"batch_sizes": [16, 48, 96]}, "batch_sizes=[16, 48, 96] is not allowed: 48 is not a "
-                                    "power of two"),
-    ({"batch_sizes": [16, 64]}, "batch_sizes=[16, 64] is not allowed: 64 does not double 16"),
+    ({"batch_sizes": [16, 48, 96]}, "batch_sizes=[16, 48, 96] is not allowed; use consecutive "
+                                    "powers of two such as [16, 32, 64] (48 is not a power of "
+                                    "two)"),
+    ({"batch_sizes": [16, 64]}, "batch_sizes=[16, 64] is not allowed; use consecutive powers "
+                                "of two so that each doubling is measured (64 does not double "
+                                "16)"),
     ({"batch_sizes": [32, 16]}, "batch_sizes=[32, 16] is not allowed; use strictly increasing"),
     ({"batch_sizes": [64]}, "a scan needs at least two sizes"),
     ({"start": 12}, "start=12 is not allowed; use a power of two"),
@@ -76,7 +80,7 @@ def test_ceiling_bounds_the_generated_sizes(pk, digits_workload, fake_timing):
 def test_bad_arguments_fail_before_any_training(pk, digits_workload, fake_timing, kwargs,
                                                 message):
     calls, _ = fake_timing
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         pk.batch_size_scan(digits_workload, **kwargs)
     assert calls == []
 

@@ -82,7 +82,8 @@ def test_a_study_without_gradient_norms_is_a_clear_error(pk):
 def test_bad_arguments(pk, free_run):
     with pytest.raises(ValueError, match="percentile=0 is not allowed; use a number in"):
         pk.clipping_threshold(free_run, percentile=0)
-    with pytest.raises(ValueError, match="trial_id='1' is not allowed with a TrialResult"):
+    with pytest.raises(ValueError, match="^trial_id='1' is not allowed; give trial_id only "
+                                         "with a study, not with a TrialResult$"):
         pk.clipping_threshold(free_run, "1")
     with pytest.raises(ValueError, match="study=3 is not allowed"):
         pk.clipping_threshold(3)

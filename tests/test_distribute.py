@@ -129,7 +129,7 @@ def test_logical_cpus_after_tensorflow_started_is_refused(pk):
     """TensorFlow fixed this process's devices when it started (one CPU device)."""
     with pytest.raises(ValueError) as error:
         pk.setup(seed=0, logical_cpus=2)
-    assert str(error.value) == ("setup(logical_cpus=2) is not allowed here: TensorFlow already "
-                                "started with 1 CPU device(s); call setup(logical_cpus=...) "
-                                "first in a new process")
+    assert str(error.value) == ("setup: logical_cpus=2 is not allowed; call "
+                                "setup(logical_cpus=...) first in a new process (TensorFlow "
+                                "already started with 1 CPU device(s))")
     assert pk.setup(seed=0, logical_cpus=1)["seed"] == 0

@@ -35,8 +35,8 @@ def test_batch_size_bad_list_fails_naming_the_argument(pk, study_file, tmp_path,
     code = main(["batch-size", str(study_file), "--batch-sizes", "16,48", "--output",
                  str(tmp_path)])
     assert code == 2
-    assert "batch_sizes=[16, 48] is not allowed: 48 is not a power of two" in \
-        capsys.readouterr().err
+    assert ("batch_sizes=[16, 48] is not allowed; use consecutive powers of two such as "
+            "[16, 32, 64] (48 is not a power of two)") in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -138,5 +138,6 @@ def test_pipeline_check_bad_arguments_fail_before_any_measurement(pk, study_file
                  str(tmp_path)]) == 2
     assert "tolerance=0.0 is not allowed; use a number > 0.0" in capsys.readouterr().err
     assert main(["pipeline-check", str(tmp_path / "missing.yaml")]) == 2
-    assert "no such file or directory" in capsys.readouterr().err
+    assert "missing.yaml' is not allowed; give a study YAML file or a playbook-kit study (no " \
+        "such file or directory)" in capsys.readouterr().err
     assert fake_pipeline_timing == {} and list(tmp_path.iterdir()) == []

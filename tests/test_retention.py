@@ -159,7 +159,8 @@ def test_a_study_file_and_the_command_line_set_it(tmp_path, capsys):
         .keep_checkpoints == 0
     with pytest.raises(SystemExit):
         parser.parse_args(["study", str(path), "--keep-checkpoints", "-2"])
-    assert "'-2' is not allowed; use an integer >= 0 or 'all'" in capsys.readouterr().err
+    assert "--keep-checkpoints='-2' is not allowed; use an integer >= 0 or 'all'" in \
+        capsys.readouterr().err
 
 
 def test_an_interrupted_drop_is_finished_and_running_trials_are_never_touched(study):

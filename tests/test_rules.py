@@ -8,7 +8,7 @@ import pytest
 
 from playbook_kit.core import rules
 from playbook_kit.core.validation import (check_choice, check_int, check_number, check_seed,
-                                          not_allowed)
+                                          not_allowed, shown_as)
 
 
 def test_rules_import_no_tensorflow():
@@ -91,6 +91,11 @@ def test_fmt_digits():
 def test_not_allowed_template():
     error = not_allowed("seed", -1, "use an integer >= 0", where="setup")
     assert str(error) == "setup: seed=-1 is not allowed; use an integer >= 0"
+    error = not_allowed("frame", shown_as("list"), "pass a pandas DataFrame", why="a table")
+    assert str(error) == "frame=list is not allowed; pass a pandas DataFrame (a table)"
+    error = not_allowed("--keep", "-2", "use an integer >= 0", error=TypeError)
+    assert type(error) is TypeError
+    assert str(error) == "--keep='-2' is not allowed; use an integer >= 0"
 
 
 def test_check_int_rejects_bool_float_and_out_of_range():

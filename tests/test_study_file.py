@@ -74,9 +74,9 @@ def test_with_overrides_replaces_fields_ranges_and_defaults(spec):
                        "keep_best, keep_checkpoints, max_train_steps, max_trials, name, "
                        "objective, parts, ranges, repeats, seed, space, warm_start"),
     ({"max_trials": 0}, "max_trials=0 is not allowed; use an integer >= 1"),
-    ({"ranges": {"lr": [1.0e-3, 1.0e-2]}}, "ranges: hyperparameter 'lr' is not allowed; use "
+    ({"ranges": {"lr": [1.0e-3, 1.0e-2]}}, "ranges: hyperparameter='lr' is not allowed; use "
                                            "one the study varies: learning_rate, beta1, depth"),
-    ({"ranges": {"activation": ["tanh"]}}, "ranges: hyperparameter 'activation' is not "
+    ({"ranges": {"activation": ["tanh"]}}, "ranges: hyperparameter='activation' is not "
                                            "allowed; use one the study varies: "),
     ({"ranges": {"learning_rate": 1.0e-3}}, "ranges: learning_rate=0.001 is not allowed; "
                                             "use a list"),

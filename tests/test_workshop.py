@@ -37,7 +37,7 @@ def test_every_guided_notebook_has_an_exercise_and_each_a_solution(capsys):
     with pytest.raises(ValueError, match=r"exercise: name='log_scales' is not allowed; "
                                          r"use one of 'baseline', 'roles', 'log_scale'"):
         solution("log_scales")
-    with pytest.raises(ValueError, match=r"exercise 'roles': context 'study' is not "
+    with pytest.raises(ValueError, match=r"^exercise 'roles': context='study' is not "
                                          r"allowed; it takes scientific"):
         check_exercise("roles", None, study=None)
 

@@ -149,9 +149,9 @@ def _split_cpu(tf, count: int) -> None:
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
     except RuntimeError:
-        raise ValueError(f"setup(logical_cpus={count}) is not allowed here: TensorFlow already "
-                         f"started with {len(current or [None])} CPU device(s); call "
-                         "setup(logical_cpus=...) first in a new process") from None
+        raise not_allowed("logical_cpus", count, "call setup(logical_cpus=...) first in a new "
+                          "process", where="setup", why="TensorFlow already started with "
+                          f"{len(current or [None])} CPU device(s)") from None
 
 
 def _skip_final_collection() -> None:

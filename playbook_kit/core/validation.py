@@ -21,6 +21,22 @@ def not_allowed(field: str, value, allowed: str, where: str | None = None,
     return error(f"{prefix}{field}={value!r} is not allowed; {allowed}{reason}")
 
 
+class _Shown:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def shown_as(text: str):
+    """A value for :func:`not_allowed` that prints as ``text``, unquoted: a type name
+    (``frame=list``) or a shortened repr, where the value itself would print too long."""
+    return _Shown(text)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

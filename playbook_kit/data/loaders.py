@@ -35,8 +35,8 @@ def load_data(spec: dict):
         allowed += ["seed", "validation_fraction", "test_fraction", "train_sample_size", "task"]
     unknown = [key for key in spec if key not in allowed]
     if unknown:
-        raise ValueError(f"data field {unknown[0]!r} is not allowed for {name!r}; allowed "
-                         f"fields are {', '.join(allowed)}")
+        raise not_allowed("data field", unknown[0], f"allowed fields for {name!r} are "
+                          f"{', '.join(allowed)}")
     missing = [p for p, v in parameters.items()
                if v.default is inspect.Parameter.empty and v.kind is not v.VAR_KEYWORD
                and p not in spec]

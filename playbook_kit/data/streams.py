@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.validation import not_allowed
+from ..core.validation import not_allowed, shown_as
 from .arrays import DEFAULT_TRAIN_SAMPLE, TASKS, _nest, eval_batches
 
 
@@ -81,8 +81,8 @@ class PipelineDataset:
 
         for split, value in (("train", train), ("validation", validation), ("test", test)):
             if not isinstance(value, tf.data.Dataset):
-                raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
-                                 "tf.data.Dataset of (features, label)")
+                raise not_allowed(split, shown_as(type(value).__name__), "use a tf.data.Dataset "
+                                  "of (features, label)")
             if not isinstance(value.element_spec, tuple) or len(value.element_spec) not in (2, 3):
                 raise ValueError(f"{split} yields {value.element_spec}; use a dataset of "
                                  "(features, label) or (features, label, sample_weight)")
@@ -272,8 +272,8 @@ class PyDatasetData:
 
         for split, value in (("train", train), ("validation", validation), ("test", test)):
             if not isinstance(value, keras.utils.PyDataset):
-                raise ValueError(f"{split}={type(value).__name__} is not allowed; use a "
-                                 "keras.utils.PyDataset")
+                raise not_allowed(split, shown_as(type(value).__name__),
+                                  "use a keras.utils.PyDataset")
         if task not in TASKS:
             raise not_allowed("task", task, f"use one of {', '.join(TASKS)}")
         self.name, self.task, self.source = name, task, None

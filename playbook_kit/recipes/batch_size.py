@@ -231,8 +231,8 @@ def batch_size_scan(workload, config: dict | None = None, *, batch_sizes=None,
     else:
         batch_sizes = check_powers_of_two("batch_sizes", batch_sizes)
         if batch_sizes[-1] > n_train:
-            raise ValueError(f"batch_sizes={batch_sizes!r} is not allowed: {batch_sizes[-1]} "
-                             f"exceeds the {n_train} training examples")
+            raise not_allowed("batch_sizes", batch_sizes, f"use sizes of at most the {n_train} "
+                              f"training examples", why=f"{batch_sizes[-1]} exceeds them")
     if len(batch_sizes) < 2:
         raise not_allowed("batch_sizes", batch_sizes, "a scan needs at least two sizes "
                           "to measure a doubling")

@@ -88,8 +88,8 @@ def _norm_curves(source, trial_id):
 
     if isinstance(source, TrialResult):
         if trial_id is not None:
-            raise ValueError(f"trial_id={trial_id!r} is not allowed with a TrialResult; "
-                             "give trial_id only with a study")
+            raise not_allowed("trial_id", trial_id, "give trial_id only with a study, not with "
+                              "a TrialResult")
         return source.curves.assign(seed=source.seed), "trial", source.config.get("clip_norm")
     if isinstance(source, (str, Path)):
         source = load_study(source)

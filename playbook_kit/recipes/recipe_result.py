@@ -132,13 +132,12 @@ def check_powers_of_two(name: str, values) -> list[int]:
     values = check_increasing(name, values, int)
     bad = [v for v in values if not is_power_of_two(v)]
     if bad:
-        raise ValueError(f"{name}={values!r} is not allowed: {bad[0]} is not a power of two; "
-                         "use consecutive powers of two such as [16, 32, 64]")
+        raise not_allowed(name, values, "use consecutive powers of two such as [16, 32, 64]",
+                          why=f"{bad[0]} is not a power of two")
     gaps = [(a, b) for a, b in zip(values, values[1:]) if b != 2 * a]
     if gaps:
-        raise ValueError(f"{name}={values!r} is not allowed: {gaps[0][1]} does not double "
-                         f"{gaps[0][0]}; use consecutive powers of two so that each "
-                         "doubling is measured")
+        raise not_allowed(name, values, "use consecutive powers of two so that each doubling "
+                          "is measured", why=f"{gaps[0][1]} does not double {gaps[0][0]}")
     return values
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..core import statuses
+from ..core.validation import not_allowed, shown_as
 from .rendering import render
 
 WRAP_AT = 40
@@ -122,8 +123,7 @@ def layout(frame: pd.DataFrame, index: bool = True) -> dict:
     pandas' ``display.max_rows`` shows its first and last ``display.min_rows // 2`` rows
     around a row of "…", as pandas does; columns are never left out."""
     if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"frame={type(frame).__name__} is not allowed; pass a pandas "
-                         "DataFrame")
+        raise not_allowed("frame", shown_as(type(frame).__name__), "pass a pandas DataFrame")
     n_rows = len(frame)
     max_rows = pd.get_option("display.max_rows")
     positions: list = list(range(n_rows))

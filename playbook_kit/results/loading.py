@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..core import rules
 from ..core.rules import COMPLETED, FINISHED_STATUSES, INFEASIBLE
+from ..core.validation import not_allowed
 from ..search.space import HYPERPARAMETER_COLUMNS
 from ..studies.store import (
     ORACLE_FILE, STUDY_FILE, StoreError, find_study, read_interrupted, read_json,
@@ -240,9 +241,9 @@ def warm_start_observations(source, objective: str) -> list[tuple[dict, float | 
     """
     results = source if isinstance(source, StudyResults) else load_study(source)
     if results.objective != objective:
-        raise ValueError(f"warm_start={results.path or results.name!r} is not allowed: that "
-                         f"study's objective is {results.objective!r}, this one's "
-                         f"{objective!r}")
+        raise not_allowed("warm_start", results.path or results.name, "use a study with this "
+                          f"one's objective {objective!r}",
+                          why=f"that study's objective is {results.objective!r}")
     priors = []
     for _, row in results.trials.iterrows():
         if row["status"] not in FINISHED_STATUSES:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..core import rules
 from ..core.rules import COMPLETED, INFEASIBLE
+from ..core.validation import not_allowed, shown_as
 from ..search.space import HYPERPARAMETER_COLUMNS
 from ..studies.store import STUDY_FILE, read_study_spec
 
@@ -392,16 +393,16 @@ def config_table(config, space=None) -> pd.DataFrame:
         except ValueError:
             pass
     if not isinstance(config, dict):
-        raise ValueError(f"config={given!r:.80} is not allowed; pass a dict of "
-                         "hyperparameter values or its JSON text")
+        raise not_allowed("config", shown_as(f"{given!r:.80}"), "pass a dict of "
+                          "hyperparameter values or its JSON text")
     if space is None:
         roles, other = {}, "fixed"
     else:
         declared = space.hyperparameters if isinstance(space, StudyResults) else (
             space.to_frame() if hasattr(space, "to_frame") else None)
         if declared is None or not {"name", "role"} <= set(declared.columns):
-            raise ValueError(f"space={type(space).__name__} is not allowed; pass a "
-                             "SearchSpace, a StudyResults or None")
+            raise not_allowed("space", shown_as(type(space).__name__), "pass a SearchSpace, "
+                              "a StudyResults or None")
         roles, other = dict(zip(declared["name"], declared["role"])), "fixed (default)"
     order = {"scientific": 0, "nuisance": 1, "fixed": 2}
     rows = sorted(({"hyperparameter": name, "value": value, "role": roles.get(name, other)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.validation import not_allowed
+from ..core.validation import not_allowed, shown_as
 from ..studies.retention import KEEP_CHECKPOINTS, check_keep
 from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
 from ..workload.workload import Workload
@@ -118,9 +118,10 @@ class StudySpec:
         check_every(self.checkpoint_every)
         if self.warm_start is not None:
             if self.algorithm != "bayesian":
-                raise ValueError(f"warm_start={_shown(self.warm_start)} is not allowed with "
-                                 f"algorithm={self.algorithm!r}; warm start feeds the "
-                                 "Bayesian oracle: use algorithm='bayesian'")
+                raise not_allowed("warm_start", shown_as(_shown(self.warm_start)),
+                                  "use it with algorithm='bayesian'", why="warm start feeds "
+                                  "the Bayesian oracle; this study has "
+                                  f"algorithm={self.algorithm!r}")
             self.warm_start = warm_start_path(self.warm_start)
 
     def to_dict(self) -> dict:
@@ -209,8 +210,8 @@ class StudySpec:
 def _with_range(space: SearchSpace, name, value) -> SearchSpace:
     """``space`` with ``name``'s range or values replaced by an override's ``value``."""
     if name not in space.names or name not in space.varied:
-        raise ValueError(f"ranges: hyperparameter {name!r} is not allowed; use one the "
-                         f"study varies: {', '.join(space.varied)}")
+        raise not_allowed("hyperparameter", name, "use one the study varies: "
+                          f"{', '.join(space.varied)}", "ranges")
     if not isinstance(value, (list, tuple)):
         raise not_allowed(name, value, "use a list", "ranges")
     if space[name].values is not None:
@@ -297,9 +298,9 @@ def warm_start_path(source) -> str:
     :class:`~playbook_kit.results.study_results.StudyResults` loaded from one."""
     if hasattr(source, "trials"):
         if getattr(source, "path", None) is None:
-            raise ValueError(f"warm_start={_shown(source)} is not allowed: these results "
-                             "have no study directory (built in memory); pass a study "
-                             "loaded with load_study or its directory")
+            raise not_allowed("warm_start", shown_as(_shown(source)), "pass a study loaded "
+                              "with load_study or its directory", why="these results have no "
+                              "study directory (built in memory)")
         source = source.path
     if not isinstance(source, (str, os.PathLike)):
         raise not_allowed("warm_start", source, "use a study directory or the StudyResults of "

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import rules
+from ..core.validation import not_allowed
 from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
 from ..studies.store import (  # noqa: F401 (read_trial_record: importable from here too)
     CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
@@ -507,8 +508,8 @@ def run_spec(spec: StudySpec, directory: str | Path = "studies", workload=None,
         if spec.warm_start is None:
             spec = dataclasses.replace(spec, warm_start=path)
         elif spec.warm_start != path:
-            raise ValueError(f"warm_start={path!r} is not allowed: the study spec says "
-                             f"warm_start={spec.warm_start!r}")
+            raise not_allowed("warm_start", path, "give the study spec's "
+                              f"warm_start={spec.warm_start!r} or leave it out")
     source = warm_start if warm_start is not None else spec.warm_start
     project = execute_spec(
         spec, directory, workload=workload, progress=progress, overwrite=overwrite, live=live,

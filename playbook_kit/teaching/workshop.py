@@ -456,8 +456,9 @@ def check_exercise(name: str, answer, **context) -> Feedback:
     exercise = _exercise(name)
     unknown = sorted(set(context) - set(exercise.context) - {"direction"})
     if unknown:
-        raise ValueError(f"exercise {name!r}: context {unknown[0]!r} is not allowed; "
-                         f"it takes {', '.join(exercise.context) or 'no context'}")
+        raise not_allowed("context", unknown[0], "it takes "
+                          f"{', '.join(exercise.context) or 'no context'}",
+                          where=f"exercise {name!r}")
     problems, praise = exercise.judge(answer, **context)
     return Feedback(name, not problems, tuple(problems) if problems else (praise,))
 

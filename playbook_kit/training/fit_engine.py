@@ -64,10 +64,12 @@ def prepare_model(model, settings: dict, workload, max_train_steps: int, data) -
     if settings["clip_norm"] is not None:
         inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         if inner.clipnorm or inner.global_clipnorm or inner.clipvalue:
+            from ..core.validation import not_allowed
             from ..workload.objectives import WorkloadError
 
-            raise WorkloadError(f"clip_norm={settings['clip_norm']!r} is not allowed: the "
-                                "model's optimizer already clips; give one of the two")
+            raise not_allowed("clip_norm", settings["clip_norm"], "use None, or an optimizer "
+                              "that does not clip", why="the model's optimizer already clips; "
+                              "give one of the two", error=WorkloadError)
         inner.global_clipnorm = settings["clip_norm"]
 
 

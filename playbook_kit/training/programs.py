@@ -359,6 +359,7 @@ def check_compiled_optimizer(optimizer, settings: dict, strategy) -> None:
     optimizer: the toolkit's schedule over the user's own schedule, the toolkit's
     clipping under loss scaling, several devices."""
     from .keras_steps import is_loss_scaled, own_schedule
+    from ..core.validation import not_allowed
     from ..workload.objectives import WorkloadError
 
     if own_schedule(optimizer) and (settings["schedule"] != "constant"
@@ -367,12 +368,12 @@ def check_compiled_optimizer(optimizer, settings: dict, strategy) -> None:
                             "the toolkit's schedule, warmup_steps and decay_factor cannot "
                             "apply on top of it: leave them at their defaults")
     if is_loss_scaled(optimizer) and settings["clip_norm"] is not None:
-        raise WorkloadError(f"clip_norm={settings['clip_norm']!r} is not allowed with loss "
-                            "scaling (a mixed_float16 model); give your optimizer "
-                            "global_clipnorm= instead")
+        raise not_allowed("clip_norm", settings["clip_norm"], "under loss scaling (a "
+                          "mixed_float16 model) give your optimizer global_clipnorm= instead",
+                          error=WorkloadError)
     if strategy is not None:
-        raise WorkloadError("devices > 1 is not allowed for a compiled model yet; train it "
-                            "on one device (devices=1)")
+        raise not_allowed("devices", strategy.num_replicas_in_sync, "a compiled model "
+                          "trains on one device yet: use devices=1", error=WorkloadError)
 
 
 def _graph_ops(concrete) -> set:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..core.validation import not_allowed
+
 MODELS = ("mlp", "cnn", "resnet")
 NORMALIZATIONS = ("none", "batch", "sync_batch", "layer", "ghost_batch")
 ACTIVATIONS = ("relu", "gelu", "tanh", "elu", "selu", "swish", "sigmoid")
@@ -39,8 +41,8 @@ def register_model(name: str, build: Callable) -> None:
         workload = pk.Workload(data, defaults={"model": "wide", "width": 32})
     """
     if not isinstance(name, str) or not name or name in MODELS:
-        raise ValueError(f"model name {name!r} is not allowed; use a new non-empty name "
-                         f"other than {', '.join(MODELS)}")
+        raise not_allowed("model name", name, "use a new non-empty name other than "
+                          f"{', '.join(MODELS)}")
     _CUSTOM_MODELS[name] = build
 
 

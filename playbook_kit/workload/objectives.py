@@ -193,11 +193,11 @@ def make_metrics(specs, loss: Loss) -> dict:
             name = getattr(spec, "__name__", "metric")
             metric = keras.metrics.MeanMetricWrapper(spec, name=name)
         else:
-            raise ValueError(f"metrics entry {spec!r} is not allowed; use a metric name, a "
-                             "keras.metrics.Metric or a callable")
+            raise not_allowed("metrics entry", spec, "use a metric name, a "
+                              "keras.metrics.Metric or a callable")
         if name == "loss" or name in out:
-            raise ValueError(f"metrics entry {name!r} is not allowed: 'loss' is always "
-                             "recorded and each metric name must be unique")
+            raise not_allowed("metrics entry", name, "each metric name must be unique and not "
+                              "'loss'", why="'loss' is always recorded")
         out[name] = metric
     return out
 
@@ -212,8 +212,8 @@ def _named_metric(name: str, loss: Loss):
             return getattr(keras.metrics, _ACCURACY[loss.kind])(name=name)
         if loss.kind == "binary":
             return keras.metrics.BinaryAccuracy(name=name, threshold=threshold)
-        raise ValueError(f"metrics entry {name!r} is not allowed with loss {loss.name!r}: "
-                         "accuracy needs a classification loss; use e.g. 'mae' or 'mse'")
+        raise not_allowed("metrics entry", name, "accuracy needs a classification loss; use "
+                          "e.g. 'mae' or 'mse'", why=f"the loss is {loss.name!r}")
     if key == "auc":
         return keras.metrics.AUC(name=name, from_logits=loss.from_logits)
     if key in ("precision", "recall"):
