@@ -198,3 +198,32 @@ def test_the_imports_editors_follow_are_the_exports():
                 if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert all(isinstance(node, ast.ImportFrom) and node.level == 1 for node in block.body)
     assert imported == playbook_kit._EXPORTS
+
+
+def test_every_is_not_allowed_goes_through_the_one_template():
+    """docs/design.md, *Core*: one error template, ``not_allowed`` in
+    ``core/validation.py``, writes every "<field>=<value> is not allowed; <what is
+    allowed>"; no other module writes "is not allowed" by hand in a string (docstrings,
+    and bare strings that document an attribute, may describe such an error)."""
+    by_hand = []
+    for name, path in modules().items():
+        if name == "playbook_kit.core.validation":
+            continue
+        tree = ast.parse(path.read_text())
+        documentation = {id(node.value) for node in ast.walk(tree)
+                         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                         and isinstance(node.value.value, str)}
+        f_string_parts = {id(part) for node in ast.walk(tree)
+                          if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(part.value if isinstance(part, ast.Constant) else "{}"
+                               for part in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in documentation | f_string_parts:
+                text = node.value
+            else:
+                continue
+            if "is not allowed" in text:
+                by_hand.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    assert by_hand == [], by_hand
