@@ -111,7 +111,7 @@ def test_an_exported_name_without_its_docstrings_sections_fails_the_build(tmp_pa
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "import playbook_kit\nplaybook_kit._EXPORTS['available_cores'] = 'runtime'\n")
+        "import playbook_kit\nplaybook_kit._EXPORTS['available_cores'] = 'core.runtime'\n")
     done = sphinx(source, tmp_path / "html", "-D", "playbook_kit_notebooks=0", "-D",
                   "playbook_kit_api_only=available_cores",
                   env={"PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])})

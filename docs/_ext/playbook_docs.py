@@ -323,11 +323,15 @@ def _referenced(node):
     module = _defining_module(node)
     if target.startswith("."):  # a relative module path, :mod:`.serialization`
         return resolve(module.rsplit(".", 1)[0] + target)
-    candidates = [target, f"{module}.{target}", f"{PACKAGE}.{target}"]
+    # :mod:`.engines` reaches here as "engines": a module beside the defining one
+    candidates = [target, f"{module}.{target}", f"{module.rsplit('.', 1)[0]}.{target}",
+                  f"{PACKAGE}.{target}"]
     if node.get("py:class"):
         candidates.insert(1, f"{module}.{node['py:class']}.{target}")
     # a summary line in the reference's tables is read outside its module
-    candidates += [f"{PACKAGE}.{m}.{target}" for m in sorted(set(exported_names().values()))]
+    for exported in sorted(set(exported_names().values())):
+        candidates += [f"{PACKAGE}.{exported}.{target}",
+                       f"{PACKAGE}.{exported.rsplit('.', 1)[0]}.{target}"]
     for candidate in candidates:
         found = resolve(candidate)
         if found is not MISSING:
