@@ -18,12 +18,13 @@ them at each trial's start):
 * the compiled kernels of its functions, in TensorFlow's kernel cache, which seeding
   keeps for the programs still in use (:func:`~playbook_kit.core.runtime.seed_everything`).
 
-Once those are freed, the C heap hands the pages back to the system (glibc's
-``malloc_trim``), which it would otherwise keep as free space: about 20 MiB less resident
-over 400 fit-engine trials of never-repeating architectures, measured by
-``bench/memory.py``. What still grows there is oneDNN's: TensorFlow's oneDNN kernels
-cache the primitives they build for each new shape in thread-local caches of a fixed
-capacity, which nothing outside TensorFlow can empty; growth lasts until they fill.
+Once those are freed, the C heap gives their pages back to the system (glibc's
+``malloc_trim``, a few milliseconds) instead of keeping them as free space the process
+still holds. What still grows over never-repeating architectures is oneDNN's:
+TensorFlow's oneDNN kernels cache the primitives they build for each new shape in
+thread-local caches of a fixed capacity, which nothing outside TensorFlow can empty, so
+growth slows as they fill (``bench/memory.py`` prints it beside the same run with oneDNN
+off).
 """
 from __future__ import annotations
 
