@@ -40,7 +40,7 @@ _EXPORTS = {
     "run_study": "search.study", "run_spec": "search.study",
     "config_of": "results.study_results", "config_table": "results.study_results",
     "StudyResults": "results.study_results", "load_study": "results.loading",
-    "as_study": "results.study_results", "best_of": "results.study_results",
+    "as_study": "results.study_results", "best_trial": "results.study_results",
     "export_tensorboard": "results.tracking",
     "plot_axis": "insight", "plot_axes": "insight", "boundary_check": "insight",
     "isolation_table": "insight", "plot_isolation": "insight", "plot_curves": "insight",
@@ -56,18 +56,19 @@ _EXPORTS = {
     "Journal": "journal", "study_record": "journal",
     "batch_size_scan": "recipes.batch_size", "BatchSizeScan": "recipes.batch_size",
     "clipping_threshold": "recipes.clipping", "ClippingThreshold": "recipes.clipping",
-    "input_pipeline_check": "recipes.input_pipeline", "PipelineCheck": "recipes.input_pipeline",
+    "input_pipeline_check": "recipes.input_pipeline",
+    "InputPipelineCheck": "recipes.input_pipeline",
     "RecipeResult": "recipes.recipe_result",
     "instability_probe": "recipes.stability", "InstabilityProbe": "recipes.stability",
     "warmup_sweep": "recipes.stability", "WarmupSweep": "recipes.stability",
     "initial_training_length": "recipes.training_length",
-    "TrainingLength": "recipes.training_length",
+    "InitialTrainingLength": "recipes.training_length",
     "write_shapes_folder": "teaching.examples", "write_example_files": "teaching.examples",
     "slow_decoder": "teaching.examples",
     "save_metrics": "teaching.notebooks", "collect_runs": "teaching.notebooks",
     "check": "teaching.notebooks", "copy_notebooks": "teaching.notebooks",
     "expect": "teaching.notebooks",
-    "run_batch": "teaching.sweeps",
+    "run_sweep": "teaching.sweeps",
     "trial_browser": "teaching.widgets", "search_space_explorer": "teaching.widgets",
     "plot_search_space_samples": "teaching.widgets", "coverage_table": "teaching.widgets",
     "isolation_explorer": "teaching.widgets",
@@ -102,15 +103,17 @@ if TYPE_CHECKING:
     from .journal import Journal, study_record  # noqa: F401
     from .recipes.batch_size import BatchSizeScan, batch_size_scan  # noqa: F401
     from .recipes.clipping import ClippingThreshold, clipping_threshold  # noqa: F401
-    from .recipes.input_pipeline import PipelineCheck, input_pipeline_check  # noqa: F401
+    from .recipes.input_pipeline import InputPipelineCheck, input_pipeline_check  # noqa: F401
     from .recipes.recipe_result import RecipeResult  # noqa: F401
     from .recipes.stability import (  # noqa: F401
         InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep,
     )
-    from .recipes.training_length import TrainingLength, initial_training_length  # noqa: F401
+    from .recipes.training_length import (  # noqa: F401
+        InitialTrainingLength, initial_training_length,
+    )
     from .results.loading import load_study  # noqa: F401
     from .results.study_results import (  # noqa: F401
-        StudyResults, as_study, best_of, config_of, config_table,
+        StudyResults, as_study, best_trial, config_of, config_table,
     )
     from .results.tracking import export_tensorboard  # noqa: F401
     from .search.presets import adam_space, momentum_space  # noqa: F401
@@ -125,7 +128,7 @@ if TYPE_CHECKING:
     from .teaching.notebooks import (  # noqa: F401
         check, collect_runs, copy_notebooks, expect, save_metrics,
     )
-    from .teaching.sweeps import run_batch  # noqa: F401
+    from .teaching.sweeps import run_sweep  # noqa: F401
     from .teaching.widgets import (  # noqa: F401
         coverage_table, isolation_explorer, plot_search_space_samples, search_space_explorer,
         trial_browser,

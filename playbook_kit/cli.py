@@ -1,4 +1,4 @@
-"""The ``playbook-kit`` command line: tour, batch-run notebooks, studies and reports."""
+"""The ``playbook-kit`` command line: tour, notebook sweeps, studies and reports."""
 from __future__ import annotations
 
 import argparse
@@ -50,11 +50,11 @@ def _notebooks(args) -> int:
     return 0
 
 
-def _batch(args) -> int:
+def _sweep(args) -> int:
     from pathlib import Path
-    from .teaching.sweeps import run_batch
+    from .teaching.sweeps import run_sweep
 
-    table = run_batch(args.sweep, args.output, jobs=args.jobs, max_runs=args.max_runs)
+    table = run_sweep(args.sweep, args.output, jobs=args.jobs, max_runs=args.max_runs)
     counts = table["status"].value_counts().to_dict()
     print(f"{len(table)} runs {counts}; summary in "
           f"{Path(table['run'].iloc[0]).parents[1] / 'index.html'}")
@@ -284,17 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="overwrite files of the same names (otherwise nothing is copied "
                       "when any exists)")
     copy.set_defaults(handler=_notebooks)
-    batch = commands.add_parser("batch", help="run notebooks over parameter sets from a "
+    sweep = commands.add_parser("sweep", help="run notebooks over parameter sets from a "
                                 "sweep file, in parallel, resuming finished runs")
-    batch.add_argument("sweep", help="sweep file: notebooks, parameters, grid or runs, "
+    sweep.add_argument("sweep", help="sweep file: notebooks, parameters, grid or runs, "
                        "max_runs (see docs/guides/sweeps.md)")
-    batch.add_argument("--jobs", type=int, default=1, help="runs at once, one kernel each")
-    batch.add_argument("--output", default=None, help="batch folder (default: "
+    sweep.add_argument("--jobs", type=int, default=1, help="runs at once, one kernel each")
+    sweep.add_argument("--output", default=None, help="sweep folder (default: "
                        "runs/<sweep file name>)")
-    batch.add_argument("--max-runs", dest="max_runs", type=int, default=None,
+    sweep.add_argument("--max-runs", dest="max_runs", type=int, default=None,
                        help="refuse sweeps with more runs than this (default: the file's "
                        "max_runs, else 64)")
-    batch.set_defaults(handler=_batch)
+    sweep.set_defaults(handler=_sweep)
     study = commands.add_parser("study", help="run or resume a study from a YAML file")
     study.add_argument("spec", help="study file: name, data, defaults, space, algorithm, "
                        "max_trials, max_train_steps, eval_every, seed, repeats")

@@ -81,16 +81,16 @@ def test_best_so_far_is_monotone_per_study(pk, explored):
     assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(explored.trials["objective"].max())
 
 
-def test_best_of_picks_across_studies_with_a_filter(pk, explored):
-    study, row = pk.best_of([explored])
+def test_best_trial_picks_across_studies_with_a_filter(pk, explored):
+    study, row = pk.best_trial([explored])
     assert study is explored and row["objective"] == explored.trials["objective"].max()
     depth_one = explored.feasible[explored.feasible["depth"] == 1]
     assert sorted(depth_one["trial_id"]) == ["0", "3"]
-    _, row = pk.best_of([explored], where={"depth": 1})
+    _, row = pk.best_trial([explored], where={"depth": 1})
     assert row["objective"] == depth_one["objective"].max()
     assert row["objective"] < explored.trials["objective"].max()  # the filter mattered
     with pytest.raises(ValueError, match="no feasible trial"):
-        pk.best_of([explored], where={"depth": 7})
+        pk.best_trial([explored], where={"depth": 7})
 
 
 def test_final_evaluation_refuses_an_infeasible_trial_and_a_missing_checkpoint(

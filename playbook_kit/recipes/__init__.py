@@ -6,12 +6,12 @@ training to answer one question, each returning a :class:`RecipeResult`
 (:mod:`.stability`), and a clipping threshold (:mod:`.clipping`)."""
 from .batch_size import BatchSizeScan, batch_size_scan
 from .clipping import ClippingThreshold, clipping_threshold
-from .input_pipeline import PipelineCheck, input_pipeline_check
+from .input_pipeline import InputPipelineCheck, input_pipeline_check
 from .recipe_result import RecipeResult
 from .stability import InstabilityProbe, WarmupSweep, instability_probe, warmup_sweep
-from .training_length import TrainingLength, initial_training_length
+from .training_length import InitialTrainingLength, initial_training_length
 
-__all__ = ["BatchSizeScan", "ClippingThreshold", "InstabilityProbe", "PipelineCheck",
-           "RecipeResult", "TrainingLength", "WarmupSweep", "batch_size_scan",
+__all__ = ["BatchSizeScan", "ClippingThreshold", "InitialTrainingLength", "InputPipelineCheck",
+           "InstabilityProbe", "RecipeResult", "WarmupSweep", "batch_size_scan",
            "clipping_threshold", "initial_training_length",
            "input_pipeline_check", "instability_probe", "warmup_sweep"]

@@ -31,7 +31,7 @@ FIX_PREFETCH = ("add .prefetch(tf.data.AUTOTUNE) at the end of the pipeline so t
 
 
 @dataclass
-class PipelineCheck(RecipeResult):
+class InputPipelineCheck(RecipeResult):
     """Result of :func:`input_pipeline_check`: ``table`` has one row per measurement
     (``measurement``, ``seconds_per_step``, ``examples_per_s``, ``fraction_of_compute``:
     throughput as a fraction of compute-only throughput).
@@ -147,7 +147,7 @@ def _check_timing(steps, warmup_steps, repeats, tolerance) -> tuple:
 def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixed=None,
                          steps: int = 20, warmup_steps: int = 5, repeats: int = 3,
                          tolerance: float = SLOWDOWN_TOLERANCE,
-                         seed: int = 0) -> PipelineCheck:
+                         seed: int = 0) -> InputPipelineCheck:
     """Measure compute only, the pipeline alone and real training; say whether training
     is input-bound, by how much, and which fix applies.
 
@@ -182,7 +182,7 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
         seed: seeds the model.
 
     Returns:
-        PipelineCheck: the table, ``input_bound`` and the recommendation.
+        InputPipelineCheck: the table, ``input_bound`` and the recommendation.
 
     Raises:
         ValueError: a pipeline that is not a ``tf.data.Dataset`` of batches, one too short
@@ -251,13 +251,13 @@ def input_pipeline_check(workload, pipeline, config: dict | None = None, *, fixe
     if fixed is not None:
         text += (f" The fixed pipeline trains at "
                  f"{numbers['fixed_fraction_of_compute']:.0%} of compute-only throughput.")
-    return PipelineCheck(table, text, numbers, [])
+    return InputPipelineCheck(table, text, numbers, [])
 
 
 def trainer_pipeline_check(workload, config: dict | None = None, *, steps: int = 20,
                            warmup_steps: int | None = None, repeats: int = 3,
                            tolerance: float = SLOWDOWN_TOLERANCE,
-                           seed: int = 0) -> PipelineCheck:
+                           seed: int = 0) -> InputPipelineCheck:
     """:func:`input_pipeline_check` of the pipeline the trainer itself feeds a trial of
     ``config`` (:func:`playbook_kit.data.arrays.train_pipeline`: cached, shuffled, prefetched),
     so that a study's own training can be checked without writing a pipeline.

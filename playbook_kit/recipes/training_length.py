@@ -28,7 +28,7 @@ RECIPE_OVERRIDES = {"schedule": "constant", "warmup_steps": 0, "dropout": 0.0, "
 
 
 @dataclass
-class TrainingLength(RecipeResult):
+class InitialTrainingLength(RecipeResult):
     """Result of :func:`initial_training_length`: ``table`` has one row per learning rate
     (``steps_to_target``, final training accuracy, best step and the best-checkpoint
     position flags); ``runs`` the trial results.
@@ -81,7 +81,7 @@ class TrainingLength(RecipeResult):
 def initial_training_length(workload, config: dict | None = None, *, learning_rates,
                             max_train_steps: int = 1000, eval_every: int = 10,
                             target_accuracy: float = TARGET_ACCURACY, seed: int = 0,
-                            progress: bool = False, directory=None) -> TrainingLength:
+                            progress: bool = False, directory=None) -> InitialTrainingLength:
     """Run the playbook's constant-learning-rate sweep and recommend ``max_train_steps``.
 
     Each rate in ``learning_rates`` (increasing) trains ``config`` for the generous
@@ -108,7 +108,7 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
             nothing.
 
     Returns:
-        TrainingLength: the table, ``recommended_max_train_steps`` and the recommendation.
+        InitialTrainingLength: the table, ``recommended_max_train_steps`` and the recommendation.
 
     Raises:
         ValueError: rates not increasing or not positive, or another argument out of
@@ -155,7 +155,7 @@ def initial_training_length(workload, config: dict | None = None, *, learning_ra
             "best_step_late": bool(checks.loc["best_step_late", "flagged"] is True)})
     table = pd.DataFrame(rows)
     text, warnings, numbers = _recommendation(table, max_train_steps, target_accuracy)
-    return TrainingLength(table, text, numbers, warnings, runs)
+    return InitialTrainingLength(table, text, numbers, warnings, runs)
 
 
 def _recommendation(table, max_train_steps, target):

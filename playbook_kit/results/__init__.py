@@ -5,8 +5,8 @@ study's rules as they apply to a study (feasibility, direction, the best trial),
 :mod:`.tracking` shows a stored study in TensorBoard."""
 from .loading import load_study
 from .study_results import (CURVE_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS, StudyResults, as_study,
-                            best_of, config_of, config_table)
+                            best_trial, config_of, config_table)
 from .tracking import export_tensorboard
 
 __all__ = ["CURVE_COLUMNS", "RUN_COLUMNS", "TRIAL_COLUMNS", "StudyResults", "as_study",
-           "best_of", "config_of", "config_table", "export_tensorboard", "load_study"]
+           "best_trial", "config_of", "config_table", "export_tensorboard", "load_study"]

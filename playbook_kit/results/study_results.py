@@ -281,7 +281,7 @@ def _spec_and_space(spec: dict):
     return spec, SearchSpace.from_dict(spec["space"])
 
 
-def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series]:
+def best_trial(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series]:
     """The study and trial row with the best objective over several studies, among the
     feasible trials whose hyperparameters match ``where`` (e.g. the adopted depth; a
     study without that column matches only when ``where`` pins one of its fixed values).
@@ -300,7 +300,7 @@ def best_of(studies, where: dict | None = None) -> tuple[StudyResults, pd.Series
 
     Example::
 
-        study, row = pk.best_of([exploration, wider], where={"depth": 2})
+        study, row = pk.best_trial([exploration, wider], where={"depth": 2})
     """
     studies = [studies] if isinstance(studies, StudyResults) else list(studies)
     if not studies:

@@ -238,14 +238,14 @@ def run_tour(output: str | Path = "runs", notebooks: list[Path] | None = None,
 def collect_runs(folder: str | Path):
     """Every ``metrics.json`` below ``folder`` as one DataFrame row (with its run folder).
 
-    A batch folder (``playbook-kit batch``, holding ``batch.json``) gives one row per
+    A sweep folder (``playbook-kit sweep``, holding ``sweep.json``) gives one row per
     planned run, failed and not yet run ones included: ``notebook``, ``run`` (its folder),
     ``status`` ("completed", "failed" or "not run"), ``error`` ("ename: evalue"), the
     run's parameters, then its ``metrics.json`` entries (``metric.<key>`` where a key is
     also a parameter or one of these columns).
 
     Args:
-        folder: a folder of runs (``playbook-kit run``, ``tour``) or a batch folder.
+        folder: a folder of runs (``playbook-kit run``, ``tour``) or a sweep folder.
 
     Returns:
         pandas.DataFrame: one row per run, with its ``run`` folder and metrics.
@@ -262,9 +262,9 @@ def collect_runs(folder: str | Path):
     import pandas as pd
 
     folder = Path(folder)
-    if (folder / BATCH_FILE).exists():
+    if (folder / SWEEP_FILE).exists():
         return pd.DataFrame([_batch_row(folder, run) for run in
-                             json.loads((folder / BATCH_FILE).read_text())["runs"]])
+                             json.loads((folder / SWEEP_FILE).read_text())["runs"]])
     rows = []
     for path in sorted(folder.rglob("metrics.json")):
         row = json.loads(path.read_text())
@@ -273,7 +273,7 @@ def collect_runs(folder: str | Path):
     return pd.DataFrame(rows)
 
 
-BATCH_FILE, RUN_FILE, ERROR_FILE = "batch.json", "run.json", "error.json"
+SWEEP_FILE, RUN_FILE, ERROR_FILE = "sweep.json", "run.json", "error.json"
 _RUN_COLUMNS = ("notebook", "run", "status", "error")
 
 

@@ -1,4 +1,4 @@
-"""Batch runs: guided notebooks over many parameter sets, in parallel, resumable.
+"""Notebook sweeps: guided notebooks over many parameter sets, in parallel, resumable.
 
 A sweep file (YAML) names the notebooks and the parameter sets::
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from ..core.validation import check_int, not_allowed
 from ..studies.store import atomic_write
 from .notebooks import (
-    BATCH_FILE, ERROR_FILE, NOTEBOOK_DIR, RUN_FILE, check_parameters, collect_runs,
+    SWEEP_FILE, ERROR_FILE, NOTEBOOK_DIR, RUN_FILE, check_parameters, collect_runs,
     notebook_parameters, run_notebook,
 )
 
@@ -42,7 +42,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 @dataclass(frozen=True)
-class BatchRun:
+class SweepRun:
     """One notebook with one parameter set: ``own`` names its folder, ``shared`` does not."""
 
     notebook: Path
@@ -91,7 +91,7 @@ def load_sweep(path: str | Path) -> dict:
 
 
 def expand_sweep(sweep: dict, base_dir: str | Path = ".", max_runs: int | None = None
-                 ) -> list[BatchRun]:
+                 ) -> list[SweepRun]:
     """Every run of a sweep, each checked against its notebook's parameters cell.
 
     Raises ValueError, before any kernel starts, for an unknown key or notebook, a
@@ -127,7 +127,7 @@ def expand_sweep(sweep: dict, base_dir: str | Path = ".", max_runs: int | None =
     limit = check_int("max_runs", max_runs if max_runs is not None
                       else sweep.get("max_runs", DEFAULT_MAX_RUNS), minimum=1, where="sweep")
     paths = [_find_notebook(n, Path(base_dir)) for n in notebooks]
-    runs = [BatchRun(path, dict(own), dict(shared)) for path in paths for own in sets]
+    runs = [SweepRun(path, dict(own), dict(shared)) for path in paths for own in sets]
     if len(runs) > limit:
         raise ValueError(f"sweep: {len(paths)} notebook(s) x {len(sets)} parameter sets = "
                          f"{len(runs)} runs, more than max_runs={limit}; raise max_runs "
@@ -154,7 +154,7 @@ def _find_notebook(name, base_dir: Path) -> Path:
                      f"guided notebooks ({guided})")
 
 
-def run_batch(sweep: str | Path | dict, output: str | Path | None = None, jobs: int = 1,
+def run_sweep(sweep: str | Path | dict, output: str | Path | None = None, jobs: int = 1,
               max_runs: int | None = None, kernel: str = "python3", echo=print):
     """Run (or resume) a sweep into ``output``; returns :func:`collect_runs`' table.
 
@@ -165,7 +165,7 @@ def run_batch(sweep: str | Path | dict, output: str | Path | None = None, jobs: 
 
     Args:
         sweep: a sweep file, or its contents as a dict.
-        output: the batch folder; None: ``runs/<sweep file stem>``.
+        output: the sweep folder; None: ``runs/<sweep file stem>``.
         jobs: runs at once, each in its own kernel.
         max_runs: refuse a sweep of more runs (None: the file's ``max_runs``, else 64).
         kernel: the Jupyter kernel's name.
@@ -181,19 +181,19 @@ def run_batch(sweep: str | Path | dict, output: str | Path | None = None, jobs: 
 
     Example::
 
-        table = pk.run_batch("notebooks/sweeps/quickstart_lr.yaml", jobs=2)
+        table = pk.run_sweep("notebooks/sweeps/quickstart_lr.yaml", jobs=2)
         table[["run", "status", "learning_rate", "objective"]]
     """
-    jobs = check_int("jobs", jobs, minimum=1, where="batch")
+    jobs = check_int("jobs", jobs, minimum=1, where="sweep")
     if isinstance(sweep, dict):
-        base_dir, name = Path.cwd(), "batch"
+        base_dir, name = Path.cwd(), "sweep"
     else:
         base_dir, name, sweep = Path(sweep).parent, Path(sweep).stem, load_sweep(sweep)
     runs = expand_sweep(sweep, base_dir, max_runs)
     folder = Path(output if output is not None else Path("runs") / name).resolve()
     plan = {"sweep": sweep, "runs": [{"name": r.name, "notebook": str(r.notebook),
                                       "parameters": r.parameters} for r in runs]}
-    _write_json(folder / BATCH_FILE, plan)
+    _write_json(folder / SWEEP_FILE, plan)
     todo = [r for r in runs if not is_finished(folder / r.name)]
     echo(f"{len(runs)} runs, {len(runs) - len(todo)} already completed, {len(todo)} to run "
          f"with {jobs} job(s) into {folder}")
@@ -216,7 +216,7 @@ def is_finished(run_dir: Path) -> bool:
     return path.exists() and json.loads(path.read_text()).get("status") == "completed"
 
 
-def _execute(run: BatchRun, run_dir: Path, kernel: str) -> tuple[str, float]:
+def _execute(run: SweepRun, run_dir: Path, kernel: str) -> tuple[str, float]:
     """Execute one run; a failure is recorded in its folder, never raised."""
     import papermill
 
@@ -232,7 +232,7 @@ def _execute(run: BatchRun, run_dir: Path, kernel: str) -> tuple[str, float]:
     except papermill.PapermillExecutionError as failure:
         error = {"cell_index": failure.cell_index, "execution_count": failure.exec_count,
                  "ename": failure.ename, "evalue": failure.evalue, "source": failure.source}
-    except Exception as failure:  # a dead kernel or a timeout fails this run, not the batch
+    except Exception as failure:  # a dead kernel or a timeout fails this run, not the sweep
         error = {"cell_index": None, "execution_count": None,
                  "ename": type(failure).__name__, "evalue": str(failure), "source": ""}
     seconds = time.perf_counter() - started
@@ -254,7 +254,7 @@ def _scalar(value) -> bool:
 
 
 def write_summary(folder: str | Path, table=None) -> tuple[Path, Path]:
-    """``summary.csv`` and ``index.html`` for a batch folder; returns their paths.
+    """``summary.csv`` and ``index.html`` for a sweep folder; returns their paths.
 
     Both list every run with its status, error, parameters and headline metrics (the
     scalar entries of its ``metrics.json``); the page links each executed notebook and
@@ -265,7 +265,7 @@ def write_summary(folder: str | Path, table=None) -> tuple[Path, Path]:
     folder = Path(folder).resolve()
     table = collect_runs(folder) if table is None else table.copy()
     table["run"] = [str(Path(path).relative_to(folder)) for path in table["run"]]
-    plan = {run["name"]: run for run in json.loads((folder / BATCH_FILE).read_text())["runs"]}
+    plan = {run["name"]: run for run in json.loads((folder / SWEEP_FILE).read_text())["runs"]}
     table["executed"] = [f"{name}/{Path(plan[name]['notebook']).name}" for name in table["run"]]
     table["figures"] = [";".join(str(p.relative_to(folder))
                                  for p in sorted((folder / name).rglob("*.png")))
@@ -279,7 +279,7 @@ def write_summary(folder: str | Path, table=None) -> tuple[Path, Path]:
     fixed = {"notebook", "run", "status", "error", "executed", "figures"}
     metrics = [c for c in table.columns if c not in fixed and c not in parameters]
     html = folder / "index.html"
-    page = render("batch.html", title=f"batch {folder.name}", rows=table.to_dict("records"),
+    page = render("sweep.html", title=f"sweep {folder.name}", rows=table.to_dict("records"),
                   parameters=[p for p in parameters if p in table.columns], metrics=metrics,
                   counts=table["status"].value_counts().to_dict())
     with atomic_write(html) as tmp:

@@ -1,4 +1,5 @@
-"""Batch runs: sweeps expand, are checked before any kernel, run in parallel and resume."""
+"""Notebook sweeps: sweep files expand, are checked before any kernel, run in parallel and
+resume."""
 import json
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import papermill
 import pytest
 import yaml
 
-from playbook_kit.teaching.sweeps import BatchRun, expand_sweep, grid_points, load_sweep, run_batch
+from playbook_kit.teaching.sweeps import SweepRun, expand_sweep, grid_points, load_sweep, run_sweep
 from playbook_kit.cli import main
 from playbook_kit.teaching.notebooks import NOTEBOOK_DIR, collect_runs
 
@@ -85,13 +86,13 @@ def test_the_example_sweep_expands_to_six_checked_runs(no_kernel):
 
 
 def test_run_names_are_stable_safe_and_cover_shared_parameters():
-    run = BatchRun(QUICKSTART, {"name": "a/b c", "flag": True}, {"seed": 0})
-    again = BatchRun(QUICKSTART, {"flag": True, "name": "a/b c"}, {"seed": 0})
-    other = BatchRun(QUICKSTART, {"name": "a/b c", "flag": True}, {"seed": 1})
+    run = SweepRun(QUICKSTART, {"name": "a/b c", "flag": True}, {"seed": 0})
+    again = SweepRun(QUICKSTART, {"flag": True, "name": "a/b c"}, {"seed": 0})
+    other = SweepRun(QUICKSTART, {"name": "a/b c", "flag": True}, {"seed": 1})
     assert run.name == again.name
     assert run.name.startswith("00_quickstart/flag=true,name=a_b_c-")
     assert len(run.name.rsplit("-", 1)[1]) == 8 and run.name != other.name
-    assert BatchRun(QUICKSTART, {}, {}).name.startswith("00_quickstart/defaults-")
+    assert SweepRun(QUICKSTART, {}, {}).name.startswith("00_quickstart/defaults-")
 
 
 @pytest.mark.parametrize("sweep, message", [
@@ -115,7 +116,7 @@ def test_run_names_are_stable_safe_and_cover_shared_parameters():
 ])
 def test_bad_sweeps_fail_before_any_kernel(sweep, message, no_kernel, tmp_path):
     with pytest.raises(ValueError, match=message):
-        run_batch(sweep, tmp_path / "out")
+        run_sweep(sweep, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -123,11 +124,11 @@ def test_cli_exit_code_2_names_the_run_and_parameter(tmp_path, no_kernel, capsys
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({"notebooks": [str(QUICKSTART)],
                                      "grid": {"max_train_steps": [25, "50"]}}))
-    assert main(["batch", str(sweep), "--output", str(tmp_path / "out")]) == 2
+    assert main(["sweep", str(sweep), "--output", str(tmp_path / "out")]) == 2
     assert "run 00_quickstart/max_train_steps=50-" in capsys.readouterr().err
     sweep.write_text(yaml.safe_dump({"notebooks": [str(QUICKSTART)],
                                      "grid": {"width": [8, 16, 32]}}))
-    assert main(["batch", str(sweep), "--max-runs", "2"]) == 2
+    assert main(["sweep", str(sweep), "--max-runs", "2"]) == 2
     assert "3 runs, more than max_runs=2" in capsys.readouterr().err
 
 
@@ -137,7 +138,7 @@ def test_a_failed_run_is_recorded_while_the_others_finish_and_resume_skips_them(
     sweep.write_text(f"notebooks: [{tiny}]\nparameters: {{label: '<b>x</b>'}}\n"
                      "grid:\n  x: [1, 2]\n  fail: [false, true]\n")
     out = tmp_path / "out"
-    assert main(["batch", str(sweep), "--jobs", "2", "--output", str(out)]) == 1
+    assert main(["sweep", str(sweep), "--jobs", "2", "--output", str(out)]) == 1
     assert sorted((p["x"], p["fail"]) for p in executions) == [
         (1, False), (1, True), (2, False), (2, True)]
     summary = pd.read_csv(out / "summary.csv")
@@ -162,14 +163,14 @@ def test_a_failed_run_is_recorded_while_the_others_finish_and_resume_skips_them(
     assert f'<img src="{summary["figures"][0]}"' in page
 
     executions.clear()
-    assert main(["batch", str(sweep), "--jobs", "2", "--output", str(out)]) == 1
+    assert main(["sweep", str(sweep), "--jobs", "2", "--output", str(out)]) == 1
     assert sorted((p["x"], p["fail"]) for p in executions) == [(1, True), (2, True)]
     assert "4 runs, 2 already completed, 2 to run" in capsys.readouterr().out
 
     executions.clear()
     sweep.write_text(f"notebooks: [{tiny}]\nparameters: {{label: '<b>x</b>'}}\n"
                      "grid:\n  x: [1, 2]\n  fail: [false]\n")
-    assert main(["batch", str(sweep), "--output", str(out)]) == 0
+    assert main(["sweep", str(sweep), "--output", str(out)]) == 0
     assert executions == []
     table = collect_runs(out)
     assert list(table["status"]) == ["completed", "completed"]
@@ -177,7 +178,7 @@ def test_a_failed_run_is_recorded_while_the_others_finish_and_resume_skips_them(
 
 
 def test_a_quickstart_sweep_runs_in_parallel_and_is_collected(tmp_path):
-    table = run_batch({"notebooks": [str(QUICKSTART)],
+    table = run_sweep({"notebooks": [str(QUICKSTART)],
                        "parameters": {"max_train_steps": 50, "eval_every": 25, "width": 16},
                        "runs": [{"learning_rate": 1.0e-2}, {"learning_rate": 2.0e-2}]},
                       tmp_path / "out", jobs=2, echo=lambda line: None)
