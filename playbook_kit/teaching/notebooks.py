@@ -251,7 +251,7 @@ def collect_runs(folder: str | Path):
         pandas.DataFrame: one row per run, with its ``run`` folder and metrics.
 
     Raises:
-        ValueError: a ``metrics.json`` or ``batch.json`` that is not valid JSON
+        ValueError: a ``metrics.json`` or ``sweep.json`` that is not valid JSON
             (``json.JSONDecodeError``).
 
     Example::
