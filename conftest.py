@@ -44,6 +44,8 @@ test and the last two were the slowest left in ``make check`` (``--durations``),
 197 s with them at load 2 to 3."""
 ORDER = ("nbval", "browser", "binder", "wheel", "docs")
 """The order of the slow tests within their groups (the rest keep theirs, first)."""
+FRESH_ENVIRONMENT = {"fresh_environment", "wheel_tour", "executed_tour"}
+"""The fixtures that wait for the fresh environment the controller creates."""
 
 
 def _kind(item) -> str | None:
@@ -52,19 +54,33 @@ def _kind(item) -> str | None:
     return next((k for k in ORDER[1:] if item.get_closest_marker(k)), None)
 
 
+def _rank(item) -> tuple:
+    """Where a test goes in the run: the ungrouped tests first; in a group, the tests that
+    do not wait for the fresh environment before those that do (the docs sites and the
+    build use the time it takes), then by :data:`ORDER`."""
+    kind = _kind(item)
+    if kind is None:
+        return (0,)
+    needs = FRESH_ENVIRONMENT & set(getattr(item, "fixturenames", ()))  # not on nbval cells
+    return (1, bool(needs), ORDER.index(kind))
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups it adds
 def pytest_collection_modifyitems(config, items):
     """nbval's cells and the browser test run in one xdist group, cells first; the Binder,
-    wheel and docs tests in another (their tests carry the mark themselves); the tests of
-    :data:`SLOW` are marked ``slow``."""
+    wheel and docs tests in another (the Binder and wheel tests carry the mark themselves),
+    where the worker builds the wheel and the small docs sites while the environment is
+    still being created; the tests of :data:`SLOW` are marked ``slow``."""
     for item in items:
-        if _kind(item) in ("nbval", "browser"):
+        kind = _kind(item)
+        if kind in ("nbval", "browser"):
             item.add_marker(pytest.mark.xdist_group("notebooks"))
+        elif kind == "docs" and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("fresh_environment"))
         if any(item.nodeid == s or item.nodeid.startswith(f"{s}::")
                or item.nodeid.startswith(f"{s}[") for s in SLOW):
             item.add_marker(pytest.mark.slow)
-    rank = {kind: i + 1 for i, kind in enumerate(ORDER)}
-    items.sort(key=lambda item: rank.get(_kind(item), 0))
+    items.sort(key=_rank)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -32,9 +32,9 @@ INSTALL = ("sudo apt-get install chromium chromium-driver  (Debian/Ubuntu; selen
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
-STUDY_NOTEBOOKS = ("01", "02", "03", "04")
-"""The notebooks whose studies (the round of notebooks/studies/depth.yaml) the browser test
-reuses from nbval's run."""
+STUDY_NOTEBOOKS = ("01", "02", "03", "04", "07")
+"""The notebooks whose studies (the round of notebooks/studies/depth.yaml, and 07's studies
+of its own workloads) the browser test reuses from nbval's run."""
 SERVER_START_S = 120
 NOTEBOOK_RUN_S = 900
 SCREENSHOT_MAX_HEIGHT = 16000
@@ -151,10 +151,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(browser_paths, tmp_path_factory, nbval_studies):
-    """The server, on a copy of notebooks/. When nbval already ran 01-04 in this session,
-    their studies are copied beside it (where the notebooks' ``study_dir`` points), so
+    """The server, on a copy of notebooks/. When nbval already ran 01-04 and 07 in this
+    session, their studies are copied beside it (where the notebooks' ``study_dir`` points), so
     the notebooks resume them, as after ``make workshop``, instead of training them a
-    second time; 00 and 05-07 train what they train either way."""
+    second time (07's too); 00, 05 and 06 train what they train either way."""
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -271,16 +271,50 @@ for (const node of [panel.node, ...panel.node.querySelectorAll('*')]) {
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
+# Whether every code cell shows as many outputs as the kernel sent, each widget output
+# with its view: widget views render after the kernel went idle.
+RENDERED = PANEL + """
+return panel.content.widgets.every(cell => {
+  if (cell.model.type !== 'code') return true;
+  const shown = Array.from(cell.outputArea.node.querySelectorAll(
+      ':scope > .jp-OutputArea-child > .jp-OutputArea-output'));
+  const outputs = cell.model.outputs.toJSON();
+  return shown.length === outputs.length && outputs.every((output, i) =>
+      !(output.data && output.data['""" + WIDGET + """'])
+      || shown[i].querySelectorAll('.jupyter-widgets').length > 0);
+});
+"""
+POLL_S = 0.25
+RENDER_S = 10
+
 
 def wait_for(driver, script, timeout, *args, what=""):
+    """The script's first truthy result, polled every :data:`POLL_S`; a TimeoutError naming
+    ``what`` after ``timeout`` seconds, or None then when ``what`` is empty."""
     deadline = time.monotonic() + timeout
     while True:
         result = driver.execute_script(script, *args)
         if result:
             return result
         if time.monotonic() > deadline:
+            if not what:
+                return None
             raise TimeoutError(f"{what} not within {timeout} s")
-        time.sleep(1)
+        time.sleep(POLL_S)
+
+
+def settled_height(driver, timeout: float = 3.0) -> int:
+    """The notebook's content height once two readings :data:`POLL_S` apart agree (the
+    layout after a resize), or the last reading after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    height = int(driver.execute_script(CONTENT_HEIGHT))
+    while time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        again = int(driver.execute_script(CONTENT_HEIGHT))
+        if again == height:
+            break
+        height = again
+    return height
 
 
 def run_in_browser(driver, lab, path: str) -> list[dict]:
@@ -292,7 +326,7 @@ def run_in_browser(driver, lab, path: str) -> list[dict]:
     wait_for(driver, READY, SERVER_START_S, path, what=f"{path} with a kernel")
     driver.execute_script(RUN_ALL)
     finished = wait_for(driver, FINISHED, NOTEBOOK_RUN_S, what=f"running {path}")
-    time.sleep(3)  # widget views render after the kernel went idle
+    wait_for(driver, RENDERED, RENDER_S)  # a view still missing then is reported below
     cells = driver.execute_script(CELLS)
     cells.append({"run_all": finished})
     return cells
@@ -302,9 +336,9 @@ def screenshot(driver, name: str) -> Path:
     """The whole notebook in one picture: the window grows to the notebook's height."""
     height = min(int(driver.execute_script(CONTENT_HEIGHT)), SCREENSHOT_MAX_HEIGHT)
     driver.set_window_size(1400, max(height, 1000))
-    time.sleep(2)
+    settled_height(driver)
     driver.execute_script(TO_TOP)
-    time.sleep(1)
+    time.sleep(POLL_S)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))

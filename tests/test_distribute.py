@@ -11,6 +11,7 @@ from playbook_kit.training.distribute import replica_count
 from playbook_kit.workload.workload import resolve_config
 
 HERE = Path(__file__).parent
+pytestmark = pytest.mark.xdist_group("two_devices")  # one worker, so one two_devices run
 LOSSES = ("validation/loss", "train/loss", "train/minibatch_loss", "optimizer/grad_norm_mean")
 
 
