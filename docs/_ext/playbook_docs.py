@@ -189,6 +189,10 @@ def write_reference(srcdir: Path, only: str = "") -> Path:
         lines.append("")
     path = srcdir / "reference" / "index.rst"
     path.parent.mkdir(parents=True, exist_ok=True)
+    listed = {f"{PACKAGE}.{name}.rst" for names in groups.values() for name in names}
+    for page in (srcdir / "reference" / "generated").glob(f"{PACKAGE}.*.rst"):
+        if page.name not in listed:  # a renamed or removed name's page, from an earlier build
+            page.unlink()
     text = "\n".join(lines)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
