@@ -1,7 +1,7 @@
 """Front end: execute guided notebooks with papermill, check parameters first, collect results.
 
 Each executed notebook writes ``metrics.json`` (and curves as CSV) into its output folder;
-:func:`collect_runs` gathers those into one DataFrame, so batch results need no scrapbook.
+:func:`collect_runs` gathers those into one DataFrame, so a sweep's results need no scrapbook.
 :func:`check` and :func:`expect` are the notebooks' sanity checks of their conclusions: a
 notebook whose conclusion changed stops with an AssertionError a learner can read, so
 nbval and papermill runs fail. :func:`truncated_cells` finds the table cells of an executed
@@ -263,7 +263,7 @@ def collect_runs(folder: str | Path):
 
     folder = Path(folder)
     if (folder / SWEEP_FILE).exists():
-        return pd.DataFrame([_batch_row(folder, run) for run in
+        return pd.DataFrame([_sweep_row(folder, run) for run in
                              json.loads((folder / SWEEP_FILE).read_text())["runs"]])
     rows = []
     for path in sorted(folder.rglob("metrics.json")):
@@ -277,8 +277,8 @@ SWEEP_FILE, RUN_FILE, ERROR_FILE = "sweep.json", "run.json", "error.json"
 _RUN_COLUMNS = ("notebook", "run", "status", "error")
 
 
-def _batch_row(folder: Path, run: dict) -> dict:
-    """One planned run of a batch: its status, error, parameters and metrics."""
+def _sweep_row(folder: Path, run: dict) -> dict:
+    """One planned run of a sweep: its status, error, parameters and metrics."""
     run_dir = folder / run["name"]
     marker = _read_json(run_dir / RUN_FILE)
     error = _read_json(run_dir / ERROR_FILE)
