@@ -227,13 +227,17 @@ return window.__runAll.done && panel.sessionContext.session.kernel.status === 'i
     ? window.__runAll : null;
 """
 
+# A code cell's rendered output nodes, one per output the kernel sent.
+SHOWN = """const shown = cell => Array.from(cell.outputArea.node.querySelectorAll(
+    ':scope > .jp-OutputArea-child > .jp-OutputArea-output'));
+"""
+
 # Per cell: the model's outputs (what the kernel sent) next to what the page rendered.
-CELLS = PANEL + """
+CELLS = PANEL + SHOWN + """
 return panel.content.widgets.map((cell, index) => {
   const model = cell.model;
   if (model.type !== 'code') return {index: index, type: model.type};
-  const rendered = Array.from(cell.outputArea.node.querySelectorAll(
-      ':scope > .jp-OutputArea-child > .jp-OutputArea-output')).map(node => ({
+  const rendered = shown(cell).map(node => ({
     mime: node.getAttribute('data-mime-type'),
     height: node.getBoundingClientRect().height,
     text: node.innerText.slice(0, 2000),
@@ -273,31 +277,30 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 # Whether every code cell shows as many outputs as the kernel sent, each widget output
 # with its view: widget views render after the kernel went idle.
-RENDERED = PANEL + """
+RENDERED = PANEL + SHOWN + """
 return panel.content.widgets.every(cell => {
   if (cell.model.type !== 'code') return true;
-  const shown = Array.from(cell.outputArea.node.querySelectorAll(
-      ':scope > .jp-OutputArea-child > .jp-OutputArea-output'));
+  const nodes = shown(cell);
   const outputs = cell.model.outputs.toJSON();
-  return shown.length === outputs.length && outputs.every((output, i) =>
+  return nodes.length === outputs.length && outputs.every((output, i) =>
       !(output.data && output.data['""" + WIDGET + """'])
-      || shown[i].querySelectorAll('.jupyter-widgets').length > 0);
+      || nodes[i].querySelectorAll('.jupyter-widgets').length > 0);
 });
 """
 POLL_S = 0.25
 RENDER_S = 10
 
 
-def wait_for(driver, script, timeout, *args, what=""):
-    """The script's first truthy result, polled every :data:`POLL_S`; a TimeoutError naming
-    ``what`` after ``timeout`` seconds, or None then when ``what`` is empty."""
+def wait_for(driver, script, timeout, *args, what="", required=True):
+    """The script's first truthy result, polled every :data:`POLL_S`; after ``timeout``
+    seconds a TimeoutError naming ``what``, or None when not ``required``."""
     deadline = time.monotonic() + timeout
     while True:
         result = driver.execute_script(script, *args)
         if result:
             return result
         if time.monotonic() > deadline:
-            if not what:
+            if not required:
                 return None
             raise TimeoutError(f"{what} not within {timeout} s")
         time.sleep(POLL_S)
@@ -326,7 +329,7 @@ def run_in_browser(driver, lab, path: str) -> list[dict]:
     wait_for(driver, READY, SERVER_START_S, path, what=f"{path} with a kernel")
     driver.execute_script(RUN_ALL)
     finished = wait_for(driver, FINISHED, NOTEBOOK_RUN_S, what=f"running {path}")
-    wait_for(driver, RENDERED, RENDER_S)  # a view still missing then is reported below
+    wait_for(driver, RENDERED, RENDER_S, required=False)  # what is still missing is reported
     cells = driver.execute_script(CELLS)
     cells.append({"run_all": finished})
     return cells
