@@ -16,12 +16,15 @@ would); the headline is the largest growth measured (engines and architectures).
 (``graph_release.release_dropped_graphs`` and ``release_stale_kernels`` made no-ops): what
 TensorFlow kept before the fix.
 
-The ceiling, printed beside the headline: each engine's never-repeating architectures
-again with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``). TensorFlow's oneDNN kernels keep the
-primitives they build for each new shape in caches of their own (thread-local, of a fixed
-capacity, with no interface to empty them; ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` does not
-reach them), so with oneDNN on, growth over never-repeating shapes lasts until those
-caches fill, then stops; with it off, what is left is what the toolkit itself keeps.
+The ceiling, printed beside the headline: the worst case again with oneDNN off
+(``TF_ENABLE_ONEDNN_OPTS=0``), what is left without any oneDNN primitive cache.
+TensorFlow's oneDNN kernels keep the primitives they build for each new shape in caches
+of their own (thread-local, of a fixed capacity, with no interface to empty them;
+``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` does not reach them). Most of what they kept was the
+JIT code of the fused matmul's bias-and-activation kernel (memray: 90 of the 112 MiB
+allocated and kept over 60 never-repeating fit-engine trials), which is why ``setup``
+leaves kernels unfused on CPU (``fused_kernels``); ``--fused`` also runs the worst case
+with them fused, as before.
 
     python bench/memory.py            # cycle, 100 trials per engine: trial 40 vs 100
     python bench/memory.py --full     # cycle and distinct, 400 trials: trial 40 vs 400
@@ -49,7 +52,7 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def run(engine: str, kind: str, trials: int, release: bool) -> dict:
+def run(engine: str, kind: str, trials: int, release: bool, fused: bool | None) -> dict:
     """One engine's trials in this process; returns the memory after each 20."""
     import gc
     import shutil
@@ -58,7 +61,7 @@ def run(engine: str, kind: str, trials: int, release: bool) -> dict:
     import playbook_kit as pk
     from playbook_kit.training import graph_release
 
-    pk.setup(seed=0, threads=1)
+    pk.setup(seed=0, threads=1, fused_kernels=fused)
     if not release:
         graph_release.release_dropped_graphs = graph_release.release_stale_kernels = \
             lambda: None
@@ -81,14 +84,15 @@ def run(engine: str, kind: str, trials: int, release: bool) -> dict:
     return measured
 
 
-def measure(engine: str, kind: str, trials: int, release: bool, onednn: bool = True) -> dict:
+def measure(engine: str, kind: str, trials: int, release: bool, onednn: bool = True,
+            fused: bool | None = None) -> dict:
     """``run`` in a fresh process (TensorFlow's state starts empty for each engine)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0",
            "TF_ENABLE_ONEDNN_OPTS": "1" if onednn else "0",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]),
                                           os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, __file__, "--child", engine, kind, str(trials),
-                          str(int(release))], capture_output=True, text=True, env=env,
+                          str(int(release)), str(fused)], capture_output=True, text=True, env=env,
                          check=True).stdout
     return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
@@ -104,11 +108,14 @@ def main() -> None:
     parser.add_argument("--engines", default="compiled,fit")
     parser.add_argument("--no-ceiling", action="store_true",
                         help="skip the runs with oneDNN off (the ceiling)")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--fused", action="store_true",
+                        help="also run the worst case with fused kernels (the old default)")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        engine, kind, trials, release = args.child
-        print(json.dumps(run(engine, kind, int(trials), release == "1")))
+        engine, kind, trials, release, fused = args.child
+        print(json.dumps(run(engine, kind, int(trials), release == "1",
+                             {"True": True, "False": False}.get(fused))))
         return
     trials = args.trials or (400 if args.full else 100)
     kinds = args.architectures or ("both" if args.full else "cycle")
@@ -128,6 +135,13 @@ def main() -> None:
                     growth[(kind, engine)] = change
                     memory_by[(kind, engine)] = memory
     worst = max(growth, key=growth.get)
+    if args.fused:
+        memory = measure(worst[1], worst[0], trials, True, fused=True)
+        change = memory[trials] - memory[FIRST]
+        print(f"{worst[1]}, {worst[0]}, fused kernels (before): MiB after trial " + ", ".join(
+            f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
+        print(f"{worst[1]}, {worst[0]}, fused kernels (before): trial {FIRST} -> {trials}: "
+              f"{change:+.1f} MiB", flush=True)
     ceiling = ""
     if not args.no_ceiling:
         memory = measure(worst[1], worst[0], trials, True, onednn=False)

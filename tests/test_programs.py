@@ -173,8 +173,9 @@ def test_memory_stays_flat_whatever_the_architectures(pk, digits, programs, engi
     10 to trial 30 no traced graph may stay behind, and the process may not grow by more
     than 20 MiB (1 MiB a trial). Before dropped programs were released (see
     ``programs``), each trial left its graphs (4 to 5 more alive per trial) and 3.2 MiB
-    here (64 MiB over these 20); now no graph, and 0 to 0.5 MiB a trial while oneDNN's
-    bounded primitive caches fill with the new shapes (the bound leaves room for that).
+    here (64 MiB over these 20); now no graph, and at most 0.5 MiB a trial, the first
+    allocations of a young process (with kernels fused, oneDNN's JIT code for each new
+    shape came on top: up to 19 MiB over these 20 on the compiled engine).
     ``bench/memory.py --full`` measures trial 40 against trial 400."""
     workload = pk.Workload(digits, defaults={"width": 32, "learning_rate": 3.0e-3},
                            **({"engine": "fit"} if engine == "fit" else {}))

@@ -20,6 +20,30 @@ def test_setup_rejects_bad_seeds(pk, bad):
         pk.setup(seed=bad)
 
 
+def test_fused_kernels_sets_the_graph_optimizers_fusion(pk):
+    """``fused_kernels`` is TensorFlow's remapper, whatever the order of the calls; the
+    default fuses only where TensorFlow sees a GPU (``bench/fused_kernels.py`` and
+    ``bench/memory.py --fused`` measure its effect)."""
+    import tensorflow as tf
+
+    remapping = lambda: tf.config.optimizer.get_experimental_options().get("remapping")
+    try:
+        assert pk.setup(seed=0, fused_kernels=True)["fused_kernels"] is True
+        assert remapping() is True
+        assert pk.setup(seed=0, fused_kernels=False)["fused_kernels"] is False
+        assert remapping() is False
+        default = pk.setup(seed=0)["fused_kernels"]
+        assert default is bool(tf.config.list_physical_devices("GPU")) and remapping() is default
+    finally:
+        pk.setup(seed=0)
+
+
+@pytest.mark.parametrize("bad", ["no", 0, 1])
+def test_setup_rejects_a_fused_kernels_that_is_not_true_false_or_none(pk, bad):
+    with pytest.raises(ValueError, match=r"fused_kernels.*True, False or None"):
+        pk.setup(seed=0, fused_kernels=bad)
+
+
 def test_setup_configures_tensorflow_before_it_starts():
     code = ("import sys, playbook_kit as pk; assert 'tensorflow' not in sys.modules; "
             "info = pk.setup(seed=0, threads=1, deterministic=True); "
