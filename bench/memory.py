@@ -120,34 +120,34 @@ def main() -> None:
     trials = args.trials or (400 if args.full else 100)
     kinds = args.architectures or ("both" if args.full else "cycle")
     kinds = ["cycle", "distinct"] if kinds == "both" else [kinds]
+    def reported(label: str, engine: str, kind: str, **options) -> tuple[dict, float]:
+        """One measurement, printed: the readings and the growth from trial FIRST."""
+        memory = measure(engine, kind, trials, **options)
+        change = memory[trials] - memory[FIRST]
+        print(f"{label}: MiB after trial " + ", ".join(
+            f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
+        print(f"{label}: trial {FIRST} -> {trials}: {change:+.1f} MiB "
+              f"({change / (trials - FIRST):+.3f} MiB per trial)", flush=True)
+        return memory, change
+
     growth, memory_by = {}, {}
     for kind in kinds:
         for release in ([True, False] if args.before else [True]):
             for engine in args.engines.split(","):
-                memory = measure(engine, kind, trials, release)
                 label = f"{engine}, {kind}" + ("" if release else ", before: nothing released")
-                print(f"{label}: MiB after trial " + ", ".join(
-                    f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
-                change = memory[trials] - memory[FIRST]
-                print(f"{label}: trial {FIRST} -> {trials}: {change:+.1f} MiB "
-                      f"({change / (trials - FIRST):+.3f} MiB per trial)", flush=True)
+                memory, change = reported(label, engine, kind, release=release)
                 if release:
                     growth[(kind, engine)] = change
                     memory_by[(kind, engine)] = memory
     worst = max(growth, key=growth.get)
+    kind, engine = worst
     if args.fused:
-        memory = measure(worst[1], worst[0], trials, True, fused=True)
-        change = memory[trials] - memory[FIRST]
-        print(f"{worst[1]}, {worst[0]}, fused kernels (before): MiB after trial " + ", ".join(
-            f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
-        print(f"{worst[1]}, {worst[0]}, fused kernels (before): trial {FIRST} -> {trials}: "
-              f"{change:+.1f} MiB", flush=True)
+        reported(f"{engine}, {kind}, fused kernels (before)", engine, kind, release=True,
+                 fused=True)
     ceiling = ""
     if not args.no_ceiling:
-        memory = measure(worst[1], worst[0], trials, True, onednn=False)
-        change = memory[trials] - memory[FIRST]
-        print(f"{worst[1]}, {worst[0]}, oneDNN off: MiB after trial " + ", ".join(
-            f"{k}: {v:.0f}" for k, v in sorted(memory.items())))
+        _, change = reported(f"{engine}, {kind}, oneDNN off", engine, kind, release=True,
+                             onednn=False)
         ceiling = (f"; the same with oneDNN off, without TensorFlow's per-shape primitive "
                    f"caches: {change:+.1f} MiB")
     last = [k for k in sorted(memory_by[worst]) if k >= max(FIRST, trials - 100)]
