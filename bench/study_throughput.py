@@ -69,10 +69,11 @@ def keras_tuner_search(workload, trials, epochs, directory, name, seed=0):
     return len(trials_run), len(feasible), max(scored) if scored else float("nan")
 
 
-def ours_search(workload, trials, steps, eval_every, directory, name, seed=0):
+def ours_search(workload, trials, steps, eval_every, directory, name, seed=0, pack=None):
+    extra = {} if pack is None else {"pack": pack}
     study = pk.run_study(workload, space(), max_trials=trials, max_train_steps=steps,
                          eval_every=eval_every, algorithm="quasi_random", seed=seed,
-                         directory=directory, name=name, progress=False)
+                         directory=directory, name=name, progress=False, **extra)
     return (len(study.trials), len(study.feasible),
             float(study.feasible["objective"].max()) if len(study.feasible) else float("nan"))
 
@@ -80,6 +81,8 @@ def ours_search(workload, trials, steps, eval_every, directory, name, seed=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--pack", type=int, default=None,
+                        help="the study's pack (default: the toolkit's; 1: one by one)")
     args = parser.parse_args()
     pk.setup(seed=0)
     workload = pk.Workload(pk.load_digits(), defaults={"batch_size": BATCH_SIZE})
@@ -97,7 +100,8 @@ def main():
         keras_tuner_search(workload, 1, 1, tmp, "warmup_kt")
 
         started = time.perf_counter()
-        ours_n, ours_ok, ours_best = ours_search(workload, trials, steps, steps_per_epoch, tmp, "ours")
+        ours_n, ours_ok, ours_best = ours_search(workload, trials, steps, steps_per_epoch, tmp,
+                                                 "ours", pack=args.pack)
         ours_s = time.perf_counter() - started
 
         started = time.perf_counter()

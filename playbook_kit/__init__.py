@@ -30,6 +30,7 @@ _EXPORTS = {
     "build_optimizer": "workload.optimizers", "learning_rate_schedule": "workload.optimizers",
     "WorkloadError": "workload.workload", "Workload": "workload.workload",
     "dry_run": "training.trainer", "train_trial": "training.trainer",
+    "train_pack": "training.trainer",
     "TrialResult": "training.trainer", "restore_checkpoint": "training.trainer",
     "evaluate_model": "training.trainer",
     "StoreError": "studies.store",
@@ -135,7 +136,7 @@ if TYPE_CHECKING:
     )
     from .teaching.workshop import exercise, exercises, solution  # noqa: F401
     from .training.trainer import (  # noqa: F401
-        TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
+        TrialResult, dry_run, evaluate_model, restore_checkpoint, train_pack, train_trial,
     )
     from .workload.config_fields import resolve_config  # noqa: F401
     from .workload.families import build_model, register_model  # noqa: F401

@@ -73,7 +73,7 @@ def _study(args) -> int:
 
     spec = StudySpec.from_yaml(args.spec)
     overrides = {k: getattr(args, k) for k in ("max_trials", "seed", "algorithm",
-                                               "checkpoint_every", "keep_checkpoints")
+                                               "checkpoint_every", "keep_checkpoints", "pack")
                  if getattr(args, k) is not None}
     if overrides:
         spec = StudySpec.from_dict({**spec.to_dict(), **overrides})
@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "keeps every trial's (default: the study file's keep_checkpoints, "
                        "else 5)")
     study.add_argument("--no-progress", dest="no_progress", action="store_true")
+    study.add_argument("--pack", type=int, default=None,
+                       help="train up to this many trials of one architecture together, "
+                       "each bit-identical to training it alone; 1 trains them one by one "
+                       "(default: the study file's pack, else 32)")
     study.add_argument("--checkpoint-every", dest="checkpoint_every", default=None,
                        type=_checkpoint_every,
                        help="a running trial's resumable state: every N steps, every "

@@ -194,7 +194,8 @@ def test_memory_stays_flat_whatever_the_architectures(pk, digits, programs, engi
 
 def test_the_package_trains_in_one_place():
     """One train loop per device count (programs.py; distribute.py over several
-    devices), compiled functions only there and in the evaluation of a compiled model
+    devices) and one for packed trials (packed.py), compiled functions only there and in
+    the evaluation of a compiled model
     (keras_steps.py), ``model.fit`` only in the fit engine (and a keras-tuner
     ``HyperModel.fit`` run once with a recording model to find its hyperparameters), no
     other gradient loop, and ``clear_session`` only on the trainer's no-reuse path."""
@@ -207,12 +208,13 @@ def test_the_package_trains_in_one_place():
             if needle in text:
                 found.setdefault(needle, []).append(path.relative_to(root).as_posix())
     loops = ["training/distribute.py", "training/programs.py"]
-    assert found == {"GradientTape": loops, "apply_gradients": loops,
+    assert found == {"GradientTape": [*loops[:1], "training/packed.py", *loops[1:]],
+                     "apply_gradients": loops,
                      ".fit(": ["search/bayesian.py",  # scikit-learn's Gaussian processes
                                "training/fit_engine.py", "workload/hypermodel.py"],
                      "clear_session(": ["training/programs.py", "training/trainer.py"],
                      "@tf.function": ["training/distribute.py", "training/keras_steps.py",
-                                      "training/programs.py"]}
+                                      "training/packed.py", "training/programs.py"]}
 
 
 def test_every_recipe_and_study_trains_through_the_program_cache(pk, digits_workload,

@@ -159,7 +159,8 @@ def completed_trials(project: Path) -> list[str]:
 
 
 def test_kill_9_mid_study_then_resume_gives_the_full_budget(pk, tmp_path):
-    spec = write_spec(tmp_path / "study.yaml", "killed", max_trials=6, steps=200)
+    """Trials one by one (``pack: 1``), so that the kill falls between two of them."""
+    spec = write_spec(tmp_path / "study.yaml", "killed", max_trials=6, steps=200, pack=1)
     project = tmp_path / "out" / "killed"
     process = cli("study", spec, "--directory", tmp_path / "out", "--no-progress")
     deadline = time.time() + 240
@@ -217,8 +218,10 @@ def kill_at_oracle_save(monkeypatch, trial_id, status, passed):
 ])
 def test_resume_after_a_kill_between_a_trial_file_and_the_oracle_state(
         pk, digits_workload, space, tmp_path, monkeypatch, status, passed, end_order, ongoing):
+    """Trials one by one (``pack=1``): the kill falls between keras-tuner's files of one
+    trial."""
     run = dict(max_trials=3, max_train_steps=20, eval_every=20, directory=tmp_path,
-               name="killed", progress=False)
+               name="killed", progress=False, pack=1)
     with monkeypatch.context() as patch:
         kill_at_oracle_save(patch, "1", status, passed)
         with pytest.raises(_Killed):

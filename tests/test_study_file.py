@@ -72,7 +72,7 @@ def test_with_overrides_replaces_fields_ranges_and_defaults(spec):
     ({"max_trial": 6}, "study field 'max_trial' is unknown; allowed fields are algorithm, "
                        "checkpoint_every, configs, data, defaults, eval_every, extra_keys, "
                        "keep_best, keep_checkpoints, max_train_steps, max_trials, name, "
-                       "objective, parts, ranges, repeats, seed, space, warm_start"),
+                       "objective, pack, parts, ranges, repeats, seed, space, warm_start"),
     ({"max_trials": 0}, "max_trials=0 is not allowed; use an integer >= 1"),
     ({"ranges": {"lr": [1.0e-3, 1.0e-2]}}, "ranges: hyperparameter='lr' is not allowed; use "
                                            "one the study varies: learning_rate, beta1, depth"),

@@ -399,9 +399,12 @@ def _engines(study: StudyResults) -> str:
         return ""
     reasons = runs["engine_reason"].fillna("") if "engine_reason" in runs else \
         pd.Series("", index=runs.index)
-    groups = Counter(zip(runs["engine"].fillna("compiled"), reasons))
+    engines = runs["engine"].fillna("compiled")
+    groups = Counter(zip(engines, reasons.where(engines == "fit", "")))
+    packed = int(reasons.str.contains("; packed with").sum())
     parts = [f"{n} run{'s' if n > 1 else ''} on the {engine} engine"
              + (f" ({reason.split(': ', 1)[-1]})" if reason and engine == "fit" else "")
+             + (f" ({packed} packed)" if engine == "compiled" and packed else "")
              for (engine, reason), n in sorted(groups.items())]
     return "; " + ", ".join(parts) + _resumes(runs)
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.validation import not_allowed, shown_as
 from ..studies.retention import KEEP_CHECKPOINTS, check_keep
 from ..studies.store import SCHEMA_VERSION, STUDY_FILE, read_study_spec, read_study_yaml
+from ..training.packed import PACK
 from ..workload.workload import Workload
 from .points import quasi_random_points
 from .space import ALGORITHMS, SearchSpace
@@ -52,6 +53,8 @@ class StudySpec:
             default interval.
         keep_checkpoints: the best trials whose checkpoints are kept (pinned ones
             besides); None keeps every trial's.
+        pack: the most trials trained together as one program
+            (:mod:`~playbook_kit.training.packed`), 1 to 64; 1 trains them one by one.
 
     Raises:
         ValueError: a field not allowed (an empty name, an unknown algorithm, steps below
@@ -93,6 +96,10 @@ class StudySpec:
     5: see :data:`~playbook_kit.studies.retention.KEEP_CHECKPOINTS` and
     :mod:`playbook_kit.studies.retention`. It may change when a study is resumed, and a resume
     applies it to the trials already run, also in a study stored before the option."""
+    pack: int = PACK
+    """The most trials of one architecture trained together as one compiled program, each
+    bit-identical to training it alone (:mod:`playbook_kit.training.packed`); 1 turns
+    packing off. It may change between runs of a study."""
 
     def __post_init__(self):
         from ..training.trainer import _check_steps
@@ -116,6 +123,9 @@ class StudySpec:
         from ..training.trial_state import check_every
 
         check_every(self.checkpoint_every)
+        from ..training.packed import check_pack
+
+        self.pack = check_pack(self.pack)
         if self.warm_start is not None:
             if self.algorithm != "bayesian":
                 raise not_allowed("warm_start", shown_as(_shown(self.warm_start)),
@@ -134,7 +144,7 @@ class StudySpec:
                 "data": self.data, "defaults": self.defaults, "objective": self.objective,
                 "warm_start": self.warm_start, "extra_keys": list(self.extra_keys),
                 "parts": self.parts, "checkpoint_every": self.checkpoint_every,
-                "keep_checkpoints": self.keep_checkpoints}
+                "keep_checkpoints": self.keep_checkpoints, "pack": int(self.pack)}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "StudySpec":

@@ -26,10 +26,11 @@ from ..core import rules
 from ..core.validation import not_allowed
 from ..studies.retention import KEEP_CHECKPOINTS, apply_retention
 from ..studies.store import (  # noqa: F401 (read_trial_record: importable from here too)
-    CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, check_keras_tuner_files,
+    CHECKPOINT_DIR, FINISHED_RUN, ORACLE_FILE, STUDY_FILE, StoreError, check_keras_tuner_files,
     damaged_trial, plain_json, read_finished_run, read_json, read_study_spec,
     read_trial_record, trial_record, write_finished_run, write_study_spec, write_trial,
 )
+from ..training.packed import PACK
 from ..training.trial_state import TrialState
 from ..workload.workload import Workload
 from .spec import (  # noqa: F401 (run_seeds, warm_start_path: importable from here too)
@@ -85,12 +86,40 @@ def _make_tuner(spec: StudySpec, workload: Workload, directory: Path, overwrite:
         tuner = PlaybookTuner(
             oracle, objective=spec.objective,
             train=functools.partial(train_trial_runs, spec, workload, progress),
+            pack=_tuner_pack(spec),
+            train_together=None if spec.pack == 1 else functools.partial(
+                pack_trial_runs, spec, workload),
+            unpackable=functools.partial(_unpackable, spec, workload),
             trial_ended=trial_ended, directory=str(directory.parent),
             project_name=directory.name, overwrite=overwrite)
     tuner.oracle.verbose = 0
     if is_worker():
         reconnect_quickly(tuner.oracle)
     return tuner
+
+
+def _unpackable(spec: StudySpec, workload: Workload, values: dict) -> str:
+    """Why a trial of these values cannot train in a pack ("" when it can), judged from
+    its config (:func:`~playbook_kit.training.packed.unpackable_reason`)."""
+    from ..training.packed import unpackable_reason
+
+    config = workload.config(_trial_config(workload, spec.space, values))
+    return unpackable_reason(workload, config, None, workload.data_for(config))
+
+
+def _tuner_pack(spec: StudySpec) -> int:
+    """How many trials this process's tuner takes from the oracle at once: the study's
+    ``pack``; one for a Bayesian study (its oracle proposes one trial at a time, each
+    informed by those before: its seeds still pack); for a worker of several, at most its
+    share of the budget, so that every worker gets trials."""
+    from ._keras_tuner import WORKERS_VARIABLE, is_worker
+
+    if spec.algorithm == "bayesian":
+        return 1
+    if not is_worker():
+        return spec.pack
+    workers = int(os.environ.get(WORKERS_VARIABLE) or 1)
+    return max(1, min(spec.pack, -(-spec.max_trials // workers)))
 
 
 def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: str,
@@ -122,12 +151,7 @@ def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: st
                     "its first resumable state")
             if result.resumed_from and progress is not None:
                 progress.resumed(trial_id, result)
-            run = result.to_dict()
-            run["checkpoints"] = {  # relative: the study folder may move
-                key: os.path.relpath(path, trial_dir)
-                for key, path in run["checkpoints"].items()}
-            done = (run, result.curves.assign(seed=seed))
-            write_finished_run(run_dir, *done)
+            done = _keep_finished_run(run_dir, trial_dir, seed, result)
         run, curve = done
         recorded = run.pop("config", recorded)
         runs.append(run)
@@ -144,6 +168,61 @@ def train_trial_runs(spec: StudySpec, workload: Workload, progress, tuner_id: st
     for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
         (trial_dir / CHECKPOINT_DIR / f"seed-{seed}" / FINISHED_RUN).unlink(missing_ok=True)
     return record
+
+
+def _keep_finished_run(run_dir: Path, trial_dir: Path, seed: int, result) -> tuple:
+    """Write a trained run as the trial's finished run; returns ``(run, curves)``."""
+    run = result.to_dict()
+    run["checkpoints"] = {  # relative: the study folder may move
+        key: os.path.relpath(path, trial_dir) for key, path in run["checkpoints"].items()}
+    done = (run, result.curves.assign(seed=seed))
+    write_finished_run(run_dir, *done)
+    return done
+
+
+def pack_trial_runs(spec: StudySpec, workload: Workload, trials: list) -> int:
+    """Train the fresh runs of several trials (``(trial_id, values, trial_dir)``) together,
+    in packs of up to ``spec.pack`` (:func:`~playbook_kit.training.trainer.train_pack`),
+    each left as a finished run that :func:`train_trial_runs` then records as if it had
+    trained it. Runs already finished or with a resumable state, and trials whose record
+    is stored, are left to :func:`train_trial_runs` (a run with a state resumes alone,
+    bit for bit as packed). After a seed that did not complete, a trial's later seeds
+    are dropped, as one by one they would never have run."""
+    from ..training.trainer import train_pack
+
+    configs, seeds, dirs, owners = [], [], [], []
+    for trial_id, values, trial_dir in trials:
+        try:
+            stored = read_trial_record(trial_dir)
+        except StoreError:
+            stored = None
+        if stored is not None and stored.get("values") == values:
+            continue
+        config = _trial_config(workload, spec.space, values)
+        for seed in run_seeds(spec.seed, int(trial_id), spec.repeats):
+            run_dir = trial_dir / CHECKPOINT_DIR / f"seed-{seed}"
+            if read_finished_run(run_dir) is not None or TrialState(run_dir, {}).states():
+                continue
+            shutil.rmtree(run_dir, ignore_errors=True)
+            configs.append(config)
+            seeds.append(seed)
+            dirs.append(run_dir)
+            owners.append(trial_dir)
+    if len(configs) < 2:
+        return 0
+    results = train_pack(workload, configs, seeds, max_train_steps=spec.max_train_steps,
+                         eval_every=spec.eval_every, keep_best=spec.keep_best,
+                         checkpoint_dirs=dirs, pack=spec.pack,
+                         checkpoint_every=spec.checkpoint_every)
+    ended = set()
+    for run_dir, trial_dir, seed, result in zip(dirs, owners, seeds, results):
+        if trial_dir in ended:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
+        _keep_finished_run(run_dir, trial_dir, seed, result)
+        if result.status != rules.COMPLETED:
+            ended.add(trial_dir)
+    return sum("; packed with" in result.engine_reason for result in results)
 
 
 def _after_trial(lock, project: Path, keep_checkpoints, direction: str) -> None:
@@ -318,7 +397,7 @@ def _execute(spec, project, workload, progress, overwrite, load_priors, live, lo
         lock.rewrite()  # keras-tuner's overwrite removed the folder, the lock with it
     if stored is None or any(stored.get(key, "absent") != getattr(spec, key)
                              for key in ("max_trials", "keep_checkpoints",
-                                         "checkpoint_every", "warm_start")):
+                                         "checkpoint_every", "warm_start", "pack")):
         write_study_spec(project, spec.to_dict())
     _rerun_damaged(tuner.oracle, project)
     bar(tuner.oracle)
@@ -389,7 +468,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
               keep_best: int = 2, configs: list | None = None, data: dict | None = None,
               progress: bool = True, overwrite: bool = False, warm_start=None,
               live: bool = False, checkpoint_every=None,
-              keep_checkpoints: int | None = KEEP_CHECKPOINTS):
+              keep_checkpoints: int | None = KEEP_CHECKPOINTS, pack: int = PACK):
     """Run (or resume) a study and return its
     :class:`~playbook_kit.results.study_results.StudyResults`.
 
@@ -434,6 +513,8 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
             steps, ``"<n>s"`` or ``"<n>min"`` of training, ``"off"``; None for the default.
         keep_checkpoints: the best trials whose checkpoints are kept (pinned ones
             besides); None keeps every trial's.
+        pack: the most trials of one architecture trained together as one compiled
+            program, each bit-identical to training it alone (1 to 64; 1: one by one).
 
     Returns:
         StudyResults: every trial of the study, stored ones included.
@@ -465,7 +546,7 @@ def run_study(workload, space, *, max_trials: int, max_train_steps: int, eval_ev
         warm_start=warm_start,
         extra_keys=list(workload.extra_keys) if workload is not None else [],
         parts=workload.spec() if workload is not None else None,
-        keep_checkpoints=keep_checkpoints)
+        keep_checkpoints=keep_checkpoints, pack=pack)
     return run_spec(spec, directory, workload=workload, progress=progress,
                     overwrite=overwrite, warm_start=warm_start, live=live)
 

@@ -26,14 +26,15 @@ FIRST_CALL_STEPS = 16
 
 
 def trial_program(workload, config: dict, seed: int, model, max_train_steps: int,
-                  strategy=None):
+                  strategy=None, iterate: bool = True):
     """What a trial trains with: ``(program, train iterator, evaluation batches by split)``
     for ``model``, freshly built by :func:`~playbook_kit.training.trainer.seeded_model`. The
     program is a cached
     one of the same shape when there is one (:func:`~playbook_kit.training.programs.program_for`);
     recipes that time steps use this too, so that they time what a trial runs. With a
     ``strategy`` (:func:`~playbook_kit.training.distribute.strategy_for`; ``model`` built in its
-    scope) the iterator splits each global batch across the replicas."""
+    scope) the iterator splits each global batch across the replicas. ``iterate=False``
+    (a packed trial, whose batches the pack draws): no iterator, only the stream's shape."""
     from . import programs
     from .distribute import distribute_stream
     from .engines import FIT, fit_reasons
@@ -47,12 +48,34 @@ def trial_program(workload, config: dict, seed: int, model, max_train_steps: int
                             "compiled engine's steps; it does not apply to it")
     settings = workload.settings(config)
     batch_size = settings["batch_size"]
-    stream = train_stream(workload, data, batch_size, seed)
-    iterator = iter(stream) if strategy is None else distribute_stream(strategy, stream)
+    if iterate:
+        stream = train_stream(workload, data, batch_size, seed)
+        iterator = iter(stream) if strategy is None else distribute_stream(strategy, stream)
+    else:
+        iterator = _stream_shape(workload, data, batch_size)
     eval_size = data.eval_size(batch_size)
     splits = {split: data.eval_data(split, eval_size) for split in ("validation", "train")}
     return (programs.program_for(workload, config, settings, model, iterator, splits,
                                  max_train_steps, strategy), iterator, splits)
+
+
+_STREAM_SHAPES: dict = {}
+
+
+def _stream_shape(workload, data, batch_size: int):
+    """What the program cache reads of a trial's stream (its ``element_spec``), without
+    building a stream per trial (7 ms for the digits): kept for the last few data and
+    batch sizes."""
+    from types import SimpleNamespace
+
+    key = (id(data), batch_size, workload.class_weight is None)
+    kept = _STREAM_SHAPES.get(key)
+    if kept is None or kept[0] is not data:
+        spec = train_stream(workload, data, batch_size, 0).element_spec
+        kept = _STREAM_SHAPES[key] = (data, SimpleNamespace(element_spec=spec))
+        while len(_STREAM_SHAPES) > 4:
+            _STREAM_SHAPES.pop(next(iter(_STREAM_SHAPES)))
+    return kept[1]
 
 
 def train_stream(workload, data, batch_size: int, seed: int):
@@ -69,6 +92,49 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
     """Train one trial on the compiled engine; returns the finished
     :class:`~playbook_kit.training.trial_record.TrialResult` (see the module). ``state`` and
     ``interval``: where and when to write its resumable state (None: never)."""
+    run = trial_run(workload, config, seed, model, strategy, result, start, keeper,
+                    max_train_steps=max_train_steps, eval_every=eval_every,
+                    divergence_factor=divergence_factor, progress=progress, state=state,
+                    interval=interval)
+    try:
+        call = next(run)
+        while True:
+            try:
+                answer = call.run()
+            except Exception as error:  # the run handles it (out of memory: infeasible)
+                call = run.throw(error)
+                continue
+            call = run.send(answer)
+    except StopIteration as finished:
+        return finished.value
+
+
+class StepCall:
+    """What a trial's run asks for next: up to ``n`` steps from the chunk's running sums
+    ``carry``. :meth:`run` trains them in the trial's own program; a pack
+    (:mod:`~playbook_kit.training.packed`) trains them in its own and answers the same
+    ``(steps done, loss sum, norm sum, norm max, steps clipped, finite)``, after loading the
+    trial's weights into ``program``'s model (which evaluates and saves them)."""
+
+    def __init__(self, n: int, carry, program, iterator):
+        self.n, self.carry, self.program, self._iterator = n, carry, program, iterator
+
+    def run(self):
+        import tensorflow as tf
+
+        return self.program.train_steps(self._iterator, tf.constant(self.n), self.carry)
+
+
+def trial_run(workload, config: dict, seed: int, model, strategy, result, start, keeper, *,
+              max_train_steps: int, eval_every: int, divergence_factor: float,
+              progress=None, state=None, interval=None, first_call_steps=FIRST_CALL_STEPS,
+              replay_data=False, learning_rates=None):
+    """The trial's run (see :func:`train`) as a generator: it yields a :class:`StepCall`
+    for each call of steps, is sent back the call's answer, and returns the finished
+    :class:`~playbook_kit.training.trial_record.TrialResult`. ``replay_data``: the steps
+    are not drawn from the trial's iterator (a pack draws them, and the trial's stream is
+    not iterated), so a state says to replay the data up to its step on resume.
+    ``learning_rates``: the rates at the evaluation steps, when the caller has them."""
     import tensorflow as tf
 
     from ..workload.objectives import WorkloadError
@@ -76,11 +142,12 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
     from .trial_state import StateError, TrialInterrupted, stop_requested
 
     compiled, iterator, splits = trial_program(workload, config, seed, model, max_train_steps,
-                                               strategy)
+                                               strategy, iterate=not replay_data)
     keeper.model = compiled.model
     variables = list(compiled.model.variables) + list(compiled.optimizer.variables)
-    eval_steps = [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
-    learning_rates = dict(zip(eval_steps, compiled.learning_rates(eval_steps)))
+    eval_steps = evaluation_steps(max_train_steps, eval_every)
+    learning_rates = dict(zip(eval_steps, learning_rates or
+                              compiled.learning_rates(eval_steps)))
     metric_key = workload.objective.removeprefix("val_")
     run = _Run()
 
@@ -96,8 +163,8 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
     def save(step):
         keeper.flush()
         seconds = run.seconds(start)
-        cost = state.write(step, variables, iterator, {**run.payload(), "keeper": keeper.state(),
-                                                       "seconds": seconds})
+        cost = state.write(step, variables, None if replay_data else iterator,
+                           {**run.payload(), "keeper": keeper.state(), "seconds": seconds})
         interval.written(step, seconds, cost)
         result.states_written += 1
         result.state_seconds += cost
@@ -121,7 +188,7 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
     elif why:
         result.resume_note = f"restarted from step 0: {why}"
     step = run.step
-    call_steps = FIRST_CALL_STEPS
+    call_steps = first_call_steps
     try:
         if payload is None:
             run.initial_loss = evaluate(0)["train"]["loss"]
@@ -131,7 +198,7 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
             if interval is not None and interval.steps_left(step):
                 n = min(n, interval.steps_left(step))
             began = time.perf_counter()
-            done, *sums, finite = compiled.train_steps(iterator, tf.constant(n), run.carry())
+            done, *sums, finite = yield StepCall(n, run.carry(), compiled, iterator)
             done = int(done)
             call_steps = max(1, int(CALL_SECONDS * done / max(time.perf_counter() - began,
                                                                1e-9)))
@@ -175,6 +242,11 @@ def train(workload, config: dict, seed: int, model, strategy, result, start, kee
                                     keeper))
     keeper.save_last(step)
     return _ended(state, finish(result, start, "completed", "", run.rows, step, keeper))
+
+
+def evaluation_steps(max_train_steps: int, eval_every: int) -> list:
+    """The steps a trial evaluates at: 0, every ``eval_every`` and the last."""
+    return [0, *range(eval_every, max_train_steps, eval_every), max_train_steps]
 
 
 class _Run:

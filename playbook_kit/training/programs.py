@@ -474,6 +474,17 @@ def signature(workload, config: dict, settings: dict, model, iterator,
     return json.dumps(parts, sort_keys=True, default=repr)
 
 
+def structure_key(model) -> str:
+    """The built model's structure as the program cache keys it (value-only
+    hyperparameters left out), as one string."""
+    return json.dumps(_structure(model), sort_keys=True, default=repr)
+
+
+def assign(target, value) -> None:
+    """Set a Keras variable from a tensor, through its TensorFlow variable."""
+    _handle(target).assign(value)
+
+
 def _structure(model) -> list:
     layers = []
     for layer in model._flatten_layers(include_self=False):

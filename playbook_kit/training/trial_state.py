@@ -111,8 +111,9 @@ class TrialInterrupted(BaseException):
     failure (a ``BaseException``, so that keras-tuner does not record it as one): run the
     same study again to continue."""
 
-    def __init__(self, step: int, path):
-        super().__init__(f"stopped on request at step {step}; its state is in {path}")
+    def __init__(self, step: int, path, message: str | None = None):
+        super().__init__(message or f"stopped on request at step {step}; its state is in "
+                                    f"{path}")
         self.step, self.path = step, path
 
 
