@@ -209,3 +209,16 @@ def test_a_stopped_pack_leaves_each_trial_a_state_that_resumes_to_the_same_bits(
         same_record(one, other)
         assert one.resumed_from == [20]
         assert one.engine_reason.endswith("not packed: it resumes from its state")
+
+
+def test_data_not_held_as_one_array_does_not_pack(pk, digits):
+    """A pipeline or a keras.utils.PyDataset has no training array to gather from."""
+    from types import SimpleNamespace
+
+    from playbook_kit.training.packed import unpackable_reason
+
+    workload = pk.Workload(digits, defaults={"width": 32})
+    config = workload.config({})
+    assert unpackable_reason(workload, config, None, digits) == ""
+    assert unpackable_reason(workload, config, None, SimpleNamespace()) == \
+        "the training features are not one float32 array in memory"

@@ -70,7 +70,8 @@ def unpackable_reason(workload, config: dict, model, data) -> str:
         (settings.get("devices", 1) == 1, "a trial over several devices does not pack"),
         (workload.class_weight is None and getattr(data, "sample_weight_train", None) is None,
          "sample or class weights do not pack yet"),
-        (isinstance(data.x_train, np.ndarray) and data.x_train.dtype == np.float32,
+        (isinstance(getattr(data, "x_train", None), np.ndarray)
+         and data.x_train.dtype == np.float32,
          "the training features are not one float32 array in memory"),
         ((model.dtype_policy if model is not None else keras.config.dtype_policy()).name
          == "float32", "mixed precision does not pack"),
