@@ -73,12 +73,32 @@ def test_clipped_trials_pack_to_the_same_bits(pk, digits):
         assert one.curves.query("metric == 'clipped_fraction'")["value"].max() > 0
 
 
+def test_sgd_momentum_and_nesterov_trials_pack_to_the_same_bits(pk, digits):
+    """Each optimizer's trials in a pack of their own (the update is structural), a
+    schedule and a zero momentum (plain SGD) among them."""
+    workload = pk.Workload(digits, defaults={"width": 32})
+    configs = [{"optimizer": kind, "learning_rate": rate, "momentum": momentum,
+                "schedule": schedule}
+               for kind in ("sgd", "momentum", "nesterov")
+               for rate, momentum, schedule in ((0.05, 0.9, "constant"), (0.1, 0.5, "cosine"),
+                                                (0.02, 0.0, "linear"))]
+    packed = pk.train_pack(workload, configs, list(range(9)), max_train_steps=STEPS,
+                           eval_every=EVERY)
+    for seed, (config, one) in enumerate(zip(configs, packed)):
+        same_record(one, pk.train_trial(workload, config, seed, max_train_steps=STEPS,
+                                        eval_every=EVERY))
+    reasons = [r.engine_reason.split("; ")[-1] for r in packed]
+    assert reasons.count("packed with 4 other trials") == 5  # SGD, and a zero momentum
+    assert reasons.count("packed with 1 other trial") == 4  # momentum, Nesterov
+
+
 def test_what_cannot_pack_trains_alone_and_says_why(pk, digits):
     workload = pk.Workload(digits, defaults={"width": 32})
-    configs = [{"optimizer": "momentum", "learning_rate": 0.1}, {"dropout": 0.1}]
+    configs = [{"optimizer": "adamw", "learning_rate": 0.01}, {"dropout": 0.1}]
     results = pk.train_pack(workload, configs, [0, 0], max_train_steps=20, eval_every=10)
     assert [r.engine_reason.split("; ")[-1] for r in results] == [
-        "not packed: only Adam packs yet", "not packed: dropout does not pack yet"]
+        "not packed: only Adam and SGD (with momentum or Nesterov's) pack yet",
+        "not packed: dropout does not pack yet"]
     assert all(r.status == "completed" for r in results)
 
 

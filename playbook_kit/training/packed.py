@@ -27,7 +27,8 @@ slice (NaN from then on, and never read again: its run has ended) leaves theirs 
 ``tests/test_packed.py`` checks the bits against trials trained one by one.
 
 What packs (:func:`unpackable_reason` says why not): the toolkit's ``mlp`` family without
-normalization, dropout or L2, ReLU, Adam, any schedule, clipping or not, on training data
+normalization, dropout or L2, ReLU, Adam or SGD (plain, momentum, Nesterov), any
+schedule, clipping or not, on training data
 held in memory (no sample or class weights), one device, float32. Other trials train
 unpacked, as before.
 """
@@ -66,7 +67,8 @@ def unpackable_reason(workload, config: dict, model, data) -> str:
         (not config.get("dropout"), "dropout does not pack yet"),
         (not config.get("l2"), "an L2 penalty does not pack yet"),
         (config.get("activation") == "relu", "only the ReLU activation packs yet"),
-        (settings["optimizer"] == "adam", "only Adam packs yet"),
+        (settings["optimizer"] in ("adam", "sgd", "momentum", "nesterov"),
+         "only Adam and SGD (with momentum or Nesterov's) pack yet"),
         (settings.get("devices", 1) == 1, "a trial over several devices does not pack"),
         (workload.class_weight is None and getattr(data, "sample_weight_train", None) is None,
          "sample or class weights do not pack yet"),
@@ -226,8 +228,20 @@ def learning_rates(values: dict, step):
     return values["base"] * ramp * decay
 
 
-def not_worth(size: int, max_train_steps: int, model, batch_size: int, clipped: bool,
-              data) -> str:
+def update_kind(settings: dict) -> str:
+    """The optimizer update a trial's program runs: ``adam``, ``sgd`` (SGD, or momentum
+    zero), ``momentum`` or ``nesterov``."""
+    kind = settings["optimizer"]
+    return "sgd" if kind in ("momentum", "nesterov") and settings["momentum"] == 0 else kind
+
+
+def pack_shape(settings: dict) -> tuple:
+    """What trials of one architecture must share besides it to pack together: the batch
+    size, clipping on or off and the optimizer's update."""
+    return settings["batch_size"], settings["clip_norm"] is not None, update_kind(settings)
+
+
+def not_worth(size: int, max_train_steps: int, model, shape: tuple, data) -> str:
     """Why a pack of ``size`` trials would not pay ("" when it would): too few trials
     (:data:`MIN_TRIALS`), or too few steps (:data:`MIN_TRIAL_STEPS`) for a new program's
     tracing."""
@@ -235,29 +249,28 @@ def not_worth(size: int, max_train_steps: int, model, batch_size: int, clipped: 
         return (f"{size} trial{'s' if size > 1 else ''} of this architecture, fewer than "
                 f"the {MIN_TRIALS} a pack needs to pay")
     if size * max_train_steps < MIN_TRIAL_STEPS and \
-            _key(model, size, batch_size, clipped, data) not in _CACHE:
+            _key(model, size, shape, data) not in _CACHE:
         return (f"{size} trials of {max_train_steps} steps, fewer than the "
                 f"{MIN_TRIAL_STEPS:,} trial-steps that pay for tracing a pack")
     return ""
 
 
-def _key(model, size: int, batch_size: int, clipped: bool, data) -> tuple:
+def _key(model, size: int, shape: tuple, data) -> tuple:
     from .programs import structure_key
 
-    return structure_key(model), size, batch_size, clipped, id(data)
+    return structure_key(model), size, shape, id(data)
 
 
 _CACHE: dict = {}
 CACHE_SIZE = 2
-"""Packed programs kept (tracing one costs about 0.4 s): keyed by the model's structure,
-the pack's size, batch size, clipping on or off and the data."""
+"""Packed programs kept (tracing one costs about 0.25 s): keyed by the model's
+structure, the pack's size, its :func:`pack_shape` and the data."""
 
 
 def packed_program(models: list, settings: list, max_train_steps: int, data) -> "PackedProgram":
     """The pack's program, ready for its first step: a cached one of the same shape
     (taking the models' fresh variables and the settings' values), else a new one."""
-    key = _key(models[0], len(models), settings[0]["batch_size"],
-               settings[0]["clip_norm"] is not None, data)
+    key = _key(models[0], len(models), pack_shape(settings[0]), data)
     program = _CACHE.pop(key, None)
     if program is None or program.data is not data:
         program = PackedProgram(models, settings, max_train_steps, data)
@@ -288,8 +301,10 @@ class PackedProgram:
         self._iterations = tf.Variable(tf.zeros([self.size], tf.int64))
         self._values = {name: tf.Variable(tf.zeros([self.size]))
                         for name in ("base", "kind", "max_train_steps", "warmup_steps",
-                                     "decay_factor", "beta1", "beta2", "epsilon", "clip_norm")}
+                                     "decay_factor", "beta1", "beta2", "epsilon", "clip_norm",
+                                     "momentum")}
         self._clip = settings[0]["clip_norm"] is not None
+        self._update = update_kind(settings[0])
         self._batch = settings[0]["batch_size"]
         self._x = tf.constant(data.x_train.reshape(len(data.x_train), -1))
         self._y = tf.cast(tf.constant(data.y_train), tf.int64)
@@ -315,7 +330,8 @@ class PackedProgram:
                    "beta1": [s["beta1"] for s in settings],
                    "beta2": [s["beta2"] for s in settings],
                    "epsilon": [s["epsilon"] for s in settings],
-                   "clip_norm": [s["clip_norm"] or 0.0 for s in settings]}
+                   "clip_norm": [s["clip_norm"] or 0.0 for s in settings],
+                   "momentum": [s["momentum"] or 0.0 for s in settings]}
         for name, column in columns.items():
             self._values[name].assign(np.asarray(column, np.float32))
 
@@ -331,7 +347,7 @@ class PackedProgram:
 
     def load_into(self, trial: int, model, optimizer) -> None:
         """Put trial ``trial``'s slice of the pack in ``model`` (its trainable variables)
-        and, with ``optimizer`` (the unpacked program's Adam), its optimizer state: what
+        and, with ``optimizer`` (the unpacked program's), its optimizer state: what
         the trial alone would hold at this step, to evaluate, save or resume from."""
         from .programs import assign
 
@@ -339,8 +355,14 @@ class PackedProgram:
             assign(target, value[trial])
         if optimizer is None:
             return
-        for targets, values in ((optimizer._momentums, self._momentums),
-                                (optimizer._velocities, self._velocities)):
+        if self._update == "adam":
+            slots = ((optimizer._momentums, self._momentums),
+                     (optimizer._velocities, self._velocities))
+        elif self._update in ("momentum", "nesterov"):
+            slots = ((optimizer.momentums, self._momentums),)
+        else:
+            slots = ()
+        for targets, values in slots:
             for target, value in zip(targets, values):
                 assign(target, value[trial])
         assign(optimizer.iterations, self._iterations[trial])
@@ -377,6 +399,14 @@ class PackedProgram:
                 grads = [g * broadcast(scale, g) for g in grads]
                 was_clipped = tf.cast(norm > clip_norm, tf.float32)
             rate = learning_rates(values, self._iterations)
+            if self._update == "adam":
+                adam(grads, rate)
+            else:
+                sgd(grads, rate)
+            self._iterations.assign(self._iterations + tf.cast(alive, tf.int64))
+            return loss, norm, was_clipped
+
+        def adam(grads, rate):
             local_step = tf.cast(self._iterations + 1, tf.float32)
             beta1, beta2 = values["beta1"], values["beta2"]
             beta1_power = tf.stack([tf.pow(b, s) for b, s in
@@ -389,8 +419,17 @@ class PackedProgram:
                 v.assign_add((tf.square(g) - v) * broadcast(1 - beta2, g))
                 variable.assign_sub((m * broadcast(alpha, g))
                                     / (tf.sqrt(v) + broadcast(values["epsilon"], g)))
-            self._iterations.assign(self._iterations + tf.cast(alive, tf.int64))
-            return loss, norm, was_clipped
+
+        def sgd(grads, rate):
+            """Keras' SGD, and the toolkit's momentum SGD (``programs._momentum_sgd_class``)."""
+            for variable, m, g in zip(variables, self._momentums, grads):
+                step = g * broadcast(rate, g)
+                if self._update == "sgd":
+                    variable.assign_sub(step)
+                    continue
+                momentum = broadcast(values["momentum"], g)
+                m.assign(m * momentum - step)
+                variable.assign_add(m * momentum - step if self._update == "nesterov" else m)
 
         @tf.function(input_signature=[
             tf.TensorSpec([None, size, self._batch], tf.int64), tf.TensorSpec([size], tf.bool),

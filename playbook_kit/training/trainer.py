@@ -264,7 +264,7 @@ def train_pack(workload: Workload, configs: list, seeds: list, *, max_train_step
         configs = [{"learning_rate": rate} for rate in (1e-3, 3e-3, 1e-2, 3e-2)]
         results = pk.train_pack(workload, configs, seeds=[0, 1, 2, 3], max_train_steps=300)
     """
-    from .packed import check_pack, pack_that_fits, unpackable_reason
+    from .packed import check_pack, pack_shape, pack_that_fits, unpackable_reason
     from .trial_state import check_every
 
     pack = check_pack(pack)
@@ -301,8 +301,8 @@ def train_pack(workload: Workload, configs: list, seeds: list, *, max_train_step
             results[i] = _train_begun(workload, begun, max_train_steps, eval_every,
                                       divergence_factor)
             continue
-        key = (programs.structure_key(begun.model), begun.settings["batch_size"],
-               begun.settings["clip_norm"] is not None, id(begun.data))
+        key = (programs.structure_key(begun.model), pack_shape(begun.settings),
+               id(begun.data))
         if key not in limits:
             limits[key] = pack_that_fits(pack, begun.model, begun.settings["batch_size"])
         members = groups.setdefault(key, [])
@@ -320,11 +320,11 @@ def _train_group(workload, members, results, max_train_steps, eval_every,
                  divergence_factor):
     """Train ``members`` (``(index, begun)`` of one architecture) as a pack where one
     pays (:func:`~playbook_kit.training.packed.not_worth`), else each alone, saying why."""
-    from .packed import not_worth
+    from .packed import not_worth, pack_shape
 
     first = members[0][1]
-    why = not_worth(len(members), max_train_steps, first.model, first.settings["batch_size"],
-                    first.settings["clip_norm"] is not None, first.data)
+    why = not_worth(len(members), max_train_steps, first.model, pack_shape(first.settings),
+                    first.data)
     if not why:
         _train_packed(workload, members, results, max_train_steps, eval_every,
                       divergence_factor)
