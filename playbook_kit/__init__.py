@@ -30,7 +30,7 @@ _EXPORTS = {
     "build_optimizer": "workload.optimizers", "learning_rate_schedule": "workload.optimizers",
     "WorkloadError": "workload.workload", "Workload": "workload.workload",
     "dry_run": "training.trainer", "train_trial": "training.trainer",
-    "train_pack": "training.trainer",
+    "train_pack": "training.packs",
     "TrialResult": "training.trainer", "restore_checkpoint": "training.trainer",
     "evaluate_model": "training.trainer",
     "StoreError": "studies.store",
@@ -136,8 +136,9 @@ if TYPE_CHECKING:
     )
     from .teaching.workshop import exercise, exercises, solution  # noqa: F401
     from .training.trainer import (  # noqa: F401
-        TrialResult, dry_run, evaluate_model, restore_checkpoint, train_pack, train_trial,
+        TrialResult, dry_run, evaluate_model, restore_checkpoint, train_trial,
     )
+    from .training.packs import train_pack  # noqa: F401
     from .workload.config_fields import resolve_config  # noqa: F401
     from .workload.families import build_model, register_model  # noqa: F401
     from .workload.layers import GhostBatchNormalization  # noqa: F401

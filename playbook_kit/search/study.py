@@ -188,7 +188,7 @@ def pack_trial_runs(spec: StudySpec, workload: Workload, trials: list) -> int:
     is stored, are left to :func:`train_trial_runs` (a run with a state resumes alone,
     bit for bit as packed). After a seed that did not complete, a trial's later seeds
     are dropped, as one by one they would never have run."""
-    from ..training.trainer import train_pack
+    from ..training.packs import train_pack
 
     configs, seeds, dirs, owners = [], [], [], []
     for trial_id, values, trial_dir in trials:
