@@ -199,11 +199,12 @@ def _add_bias():
     return add_bias
 
 
-def _per_trial(function, vector):
-    """``function`` on each element of a ``[P]`` vector apart (the scalar kernel path)."""
+def _per_trial(function, *vectors):
+    """``function`` on each trial's elements of ``[P]`` vectors apart (the scalar kernel
+    path)."""
     import tensorflow as tf
 
-    return tf.stack([function(value) for value in tf.unstack(vector)])
+    return tf.stack([function(*values) for values in zip(*map(tf.unstack, vectors))])
 
 
 def learning_rates(values: dict, step):
@@ -409,10 +410,8 @@ class PackedProgram:
         def adam(grads, rate):
             local_step = tf.cast(self._iterations + 1, tf.float32)
             beta1, beta2 = values["beta1"], values["beta2"]
-            beta1_power = tf.stack([tf.pow(b, s) for b, s in
-                                    zip(tf.unstack(beta1), tf.unstack(local_step))])
-            beta2_power = tf.stack([tf.pow(b, s) for b, s in
-                                    zip(tf.unstack(beta2), tf.unstack(local_step))])
+            beta1_power = _per_trial(tf.pow, beta1, local_step)
+            beta2_power = _per_trial(tf.pow, beta2, local_step)
             alpha = rate * tf.sqrt(1 - beta2_power) / (1 - beta1_power)
             for variable, m, v, g in zip(variables, self._momentums, self._velocities, grads):
                 m.assign_add((g - m) * broadcast(1 - beta1, g))
